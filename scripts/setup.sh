@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# scripts/setup.sh - shared by run.sh and test.sh: install the missing
+# Debian packages, then autoreconf and configure in BUILD_DIR as needed.
+#
+# Usage: scripts/setup.sh BUILD_DIR [CONFIGURE_ARG]...
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:?usage: setup.sh BUILD_DIR [CONFIGURE_ARG]...}
+shift
+
+packages=(build-essential autoconf automake libtool pkg-config check)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}" >&2
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+cd "$top"
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+	autoreconf -fi >&2
+fi
+mkdir -p "$build"
+cd "$build"
+# Reconfigure when the arguments change, so a stale build is never reused.
+want="$*"
+if [ ! -f Makefile ] || [ "$(cat .configure-args 2>/dev/null)" != "$want" ] ||
+   [ "$top/configure" -nt Makefile ]; then
+	"$top/configure" "$@" >&2
+	printf '%s' "$want" > .configure-args
+fi
