@@ -1,0 +1,127 @@
+/*
+ * conn.h - one client connection and the work a worker does for it.
+ *
+ * Ownership: a connection is run by at most one thread at a time.  The
+ * "owned" flag, under the connection's mutex, is the token: whoever sets
+ * it (the acceptor on an epoll event, or a worker that queued lines for
+ * it) pushes the connection onto the work queue exactly once, and the
+ * worker that pops it runs it until no event is pending, then clears the
+ * flag.  Only the owner reads the socket, writes it, re-arms it in epoll
+ * or closes it, so no worker ever waits for another and no lock is held
+ * across a syscall.  A connection is queued at most once, so a work
+ * queue of max-clients entries never fills.
+ *
+ * Other threads touch a connection only through conn_deliver() (append
+ * to its send queue) and conn_schedule() (note an event).
+ */
+#ifndef CHATD_CONN_H
+#define CHATD_CONN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "framer.h"
+#include "room.h"
+#include "sendq.h"
+
+struct server;
+
+/* Events noted on a connection, handled by its owner. */
+#define CONN_EV_NEW	0x01	/* just accepted: join the room */
+#define CONN_EV_IN	0x02	/* epoll: readable (and now disarmed) */
+#define CONN_EV_OUT	0x04	/* epoll: writable (and now disarmed) */
+#define CONN_EV_FLUSH	0x08	/* lines were queued */
+#define CONN_EV_RESUME	0x10	/* the flood throttle expired */
+#define CONN_EV_KILL	0x20	/* cut off: see kill_reason */
+
+enum conn_kill {
+	KILL_NONE,
+	KILL_TOO_SLOW,
+	KILL_NOMEM,
+	KILL_SHUTDOWN
+};
+
+/* A set of connections a thread made runnable, pushed in one go. */
+struct wakeset {
+	struct conn	**conns;
+	size_t		  count;
+	size_t		  cap;
+};
+
+/* Per-worker scratch space, so the hot path allocates nothing. */
+struct worker {
+	struct server	*srv;
+	struct wakeset	 wake;
+	char		 rbuf[64 * 1024];
+	struct iovec	 iov[1024];
+};
+
+struct conn {
+	int			 ep_kind;	/* EP_CONN, for the epoll loop */
+	struct room_member	 member;
+	struct server		*srv;
+	int			 fd;
+	char			 addr[64];
+
+	/* Guarded by mu. */
+	pthread_mutex_t		 mu;
+	struct sendq		 sq;
+	unsigned		 pending;	/* CONN_EV_* */
+	enum conn_kill		 kill_reason;
+	bool			 owned;
+	bool			 dead;
+
+	/* The owner's alone. */
+	struct framer		 fr;
+	char			*stash;		/* input held back by the throttle */
+	size_t			 stash_len;
+	double			 tokens;
+	uint64_t		 refill_ms;
+	uint32_t		 armed;		/* epoll events armed, 0 if none */
+	bool			 want_out;
+	bool			 throttled;
+	bool			 closing;
+	const char		*close_reason;	/* for room_leave, may be NULL */
+	char			*quit_reason;	/* the client's /quit text */
+	size_t			 quit_len;
+
+	/* Guarded by the server's conns_mu. */
+	struct conn		*next, *prev;	/* every live connection */
+	struct conn		*throttle_next, *throttle_prev;
+	uint64_t		 throttle_until_ms;
+	bool			 in_throttle;
+};
+
+struct conn	*conn_new(struct server *srv, int fd, const char *addr);
+void		 conn_free(struct conn *c);
+
+/* The room's deliver callback; ctx is a struct wakeset. */
+void		 conn_deliver(struct room_member *to, struct msg *m, void *ctx);
+
+/*
+ * Note events on c.  Returns true if the caller now owns c and must push
+ * it onto the work queue.
+ */
+bool		 conn_schedule(struct conn *c, unsigned events);
+
+/* Run c until it has no pending event (the caller owns it). */
+void		 conn_run(struct worker *w, struct conn *c);
+
+/* True if c has nothing left to send (for the shutdown drain). */
+bool		 conn_drained(struct conn *c);
+
+/*
+ * A wakeset holds up to cap connections; chatd sizes it for every client,
+ * since each connection is added only when it becomes owned, so adding
+ * never fails on the hot path.
+ */
+int		 wakeset_init(struct wakeset *ws, size_t cap);
+void		 wakeset_add(struct wakeset *ws, struct conn *c);
+void		 wakeset_free(struct wakeset *ws);
+
+uint64_t	 now_ms(void);
+
+#endif /* CHATD_CONN_H */

@@ -1,0 +1,587 @@
+/*
+ * conn.c - one client: read and frame its input, handle its lines, flush
+ * its send queue with writev(2), re-arm it, close it.
+ *
+ * Everything here but conn_deliver() and conn_schedule() runs in the
+ * worker that owns the connection (see conn.h), so the input side needs
+ * no lock at all.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+#include "utf8.h"
+
+#define READS_PER_RUN	4	/* then re-arm, so one client can't hog a worker */
+
+uint64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct conn *
+conn_new(struct server *srv, int fd, const char *addr)
+{
+	struct conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->ep_kind = EP_CONN;
+	c->srv = srv;
+	c->fd = fd;
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	pthread_mutex_init(&c->mu, NULL);
+	sendq_init(&c->sq);
+	framer_init(&c->fr, srv->opt.max_line);
+	c->tokens = srv->opt.burst;
+	c->refill_ms = now_ms();
+	return c;
+}
+
+void
+conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	sendq_clear(&c->sq);
+	framer_free(&c->fr);
+	pthread_mutex_destroy(&c->mu);
+	free(c->stash);
+	free(c->quit_reason);
+	free(c);
+}
+
+int
+wakeset_init(struct wakeset *ws, size_t cap)
+{
+	ws->count = 0;
+	ws->cap = cap;
+	if ((ws->conns = calloc(cap, sizeof(*ws->conns))) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+wakeset_add(struct wakeset *ws, struct conn *c)
+{
+	/* A connection joins a set only as it becomes owned: never twice. */
+	assert(ws->count < ws->cap);
+	ws->conns[ws->count++] = c;
+}
+
+void
+wakeset_free(struct wakeset *ws)
+{
+	free(ws->conns);
+	ws->conns = NULL;
+	ws->count = ws->cap = 0;
+}
+
+static struct conn *
+conn_of(struct room_member *m)
+{
+	return (struct conn *)(void *)((char *)m - offsetof(struct conn, member));
+}
+
+bool
+conn_schedule(struct conn *c, unsigned events)
+{
+	bool	 push = false;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->dead) {
+		c->pending |= events;
+		if (!c->owned)
+			push = c->owned = true;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return push;
+}
+
+/*
+ * Runs under the room lock for room lines, so it only appends: the
+ * owner writes later.  A client over its sendq limit is marked for
+ * killing instead; the queue it has stays, its new lines do not.
+ */
+void
+conn_deliver(struct room_member *to, struct msg *m, void *ctx)
+{
+	struct conn	*c = conn_of(to);
+	struct wakeset	*ws = ctx;
+	bool		 push = false;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->dead || c->kill_reason != KILL_NONE)
+		goto out;
+	if (c->sq.bytes + m->len > c->srv->opt.sendq)
+		c->kill_reason = KILL_TOO_SLOW;
+	else if (sendq_push(&c->sq, m) == -1)
+		c->kill_reason = KILL_NOMEM;
+	c->pending |= c->kill_reason != KILL_NONE ? CONN_EV_KILL :
+	    CONN_EV_FLUSH;
+	if (!c->owned)
+		push = c->owned = true;
+out:
+	pthread_mutex_unlock(&c->mu);
+	if (push)
+		wakeset_add(ws, c);
+}
+
+bool
+conn_drained(struct conn *c)
+{
+	bool	 empty;
+
+	pthread_mutex_lock(&c->mu);
+	empty = c->dead || sendq_empty(&c->sq);
+	pthread_mutex_unlock(&c->mu);
+	return empty;
+}
+
+/* A line to this client alone, queued in order with its room lines. */
+static void
+conn_reply(struct worker *w, struct conn *c, enum reply_kind kind,
+    const char *text)
+{
+	room_reply(w->srv->room, &c->member, kind, text, strlen(text),
+	    &w->wake);
+}
+
+static void
+conn_errorf(struct worker *w, struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conn_errorf(struct worker *w, struct conn *c, const char *fmt, ...)
+{
+	char	 text[256];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	conn_reply(w, c, REPLY_ERROR, text);
+}
+
+static void
+handle_quit(struct worker *w, struct conn *c, const struct command *cmd)
+{
+	if (cmd->text_len > 0 &&
+	    (c->quit_reason = malloc(cmd->text_len)) != NULL) {
+		memcpy(c->quit_reason, cmd->text, cmd->text_len);
+		c->quit_len = cmd->text_len;
+	}
+	conn_reply(w, c, REPLY_NOTICE, "bye");
+	c->closing = true;
+}
+
+static void
+handle_help(struct worker *w, struct conn *c)
+{
+	const char *const	*line;
+
+	for (line = proto_help_lines; *line != NULL; line++)
+		conn_reply(w, c, REPLY_NOTICE, *line);
+}
+
+/* One complete input line, CR and LF removed. */
+static void
+handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
+{
+	struct room	*room = w->srv->room;
+	struct command	 cmd;
+	int		 rc = 0;
+
+	if (!utf8_valid(line, len, NULL)) {
+		conn_reply(w, c, REPLY_ERROR, "invalid UTF-8, line ignored");
+		return;
+	}
+	proto_parse(line, len, &cmd);
+	switch (cmd.kind) {
+	case CMD_NONE:
+		break;
+	case CMD_SAY:
+		rc = room_say(room, &c->member, REPLY_CHAT, cmd.text,
+		    cmd.text_len, &w->wake);
+		break;
+	case CMD_ME:
+		rc = room_say(room, &c->member, REPLY_ACTION, cmd.text,
+		    cmd.text_len, &w->wake);
+		break;
+	case CMD_NICK:
+		rc = room_nick(room, &c->member, cmd.target, cmd.target_len,
+		    &w->wake);
+		break;
+	case CMD_WHO:
+		rc = room_who(room, &c->member, &w->wake);
+		break;
+	case CMD_MSG:
+		rc = room_private(room, &c->member, cmd.target,
+		    cmd.target_len, cmd.text, cmd.text_len, &w->wake);
+		break;
+	case CMD_QUIT:
+		handle_quit(w, c, &cmd);
+		break;
+	case CMD_HELP:
+		handle_help(w, c);
+		break;
+	case CMD_UNKNOWN:
+		conn_errorf(w, c, "unknown command /%.*s, try /help",
+		    (int)(cmd.name_len > 64 ? 64 : cmd.name_len), cmd.name);
+		break;
+	case CMD_USAGE:
+		conn_errorf(w, c, "usage: %s",
+		    proto_usage(cmd.name, cmd.name_len));
+		break;
+	}
+	if (rc == -1)
+		conn_reply(w, c, REPLY_ERROR, "out of memory, line dropped");
+}
+
+/* Token bucket: refill by elapsed time, capped at the burst. */
+static bool
+take_token(struct conn *c)
+{
+	const struct options	*o = &c->srv->opt;
+	uint64_t		 now;
+
+	if (o->rate == 0)
+		return true;
+	if (c->tokens < 1) {
+		now = now_ms();
+		c->tokens += (double)(now - c->refill_ms) * o->rate / 1000.0;
+		c->refill_ms = now;
+		if (c->tokens > o->burst)
+			c->tokens = o->burst;
+		if (c->tokens < 1)
+			return false;
+	}
+	c->tokens -= 1;
+	return true;
+}
+
+/* Keep input we may not handle yet; TCP pushes back on the client. */
+static int
+stash_input(struct conn *c, const char *in, size_t len)
+{
+	char	*s;
+
+	if (c->stash != NULL && in >= c->stash &&
+	    in < c->stash + c->stash_len) {
+		memmove(c->stash, in, len);
+		c->stash_len = len;
+		return 0;
+	}
+	if ((s = malloc(len)) == NULL)
+		return -1;
+	memcpy(s, in, len);
+	free(c->stash);
+	c->stash = s;
+	c->stash_len = len;
+	return 0;
+}
+
+static void
+throttle(struct conn *c)
+{
+	uint64_t	 wait_ms;
+
+	c->throttled = true;
+	wait_ms = (uint64_t)((1.0 - c->tokens) * 1000.0 / c->srv->opt.rate) + 1;
+	server_throttle(c->srv, c, now_ms() + wait_ms);
+}
+
+/*
+ * Frame and handle the bytes in in[0..len).  Returns false if the flood
+ * throttle stopped it (the rest is stashed) or the client is leaving.
+ */
+static bool
+handle_input(struct worker *w, struct conn *c, char *in, size_t len)
+{
+	struct frame	 fr;
+	size_t		 n;
+
+	while (len > 0 && !c->closing) {
+		if (!take_token(c)) {
+			if (stash_input(c, in, len) == -1) {
+				c->closing = true;
+				c->close_reason = "out of memory";
+				return false;
+			}
+			throttle(c);
+			return false;
+		}
+		n = framer_feed(&c->fr, in, len, &fr);
+		in += n;
+		len -= n;
+		switch (fr.event) {
+		case FRAME_NONE:
+			/* A partial line takes no allowance. */
+			c->tokens += 1;
+			break;
+		case FRAME_LINE:
+			handle_line(w, c, fr.line, fr.len);
+			break;
+		case FRAME_TOO_LONG:
+			conn_errorf(w, c, "line too long (limit %zu bytes), "
+			    "discarded", c->srv->opt.max_line);
+			break;
+		case FRAME_NOMEM:
+			conn_reply(w, c, REPLY_ERROR,
+			    "out of memory, line dropped");
+			break;
+		}
+	}
+	return !c->closing;
+}
+
+static void
+conn_read(struct worker *w, struct conn *c)
+{
+	ssize_t	 n;
+	int	 i;
+
+	if (c->stash != NULL) {
+		/* stash_input() keeps any remainder in place. */
+		if (!handle_input(w, c, c->stash, c->stash_len))
+			return;
+		free(c->stash);
+		c->stash = NULL;
+		c->stash_len = 0;
+	}
+	for (i = 0; i < READS_PER_RUN; i++) {
+		n = read(c->fd, w->rbuf, sizeof(w->rbuf));
+		if (n > 0) {
+			if (!handle_input(w, c, w->rbuf, (size_t)n))
+				return;
+			continue;
+		}
+		if (n == 0) {
+			c->closing = true;	/* EOF; a partial line is dropped */
+			c->close_reason = "eof";
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			c->closing = true;
+			c->close_reason = "read error";
+		}
+		return;
+	}
+}
+
+/*
+ * Write as much of the send queue as the socket takes.  The iovec is
+ * filled under the lock, written without it: deliverers keep appending
+ * meanwhile, and only this thread removes from the head.
+ */
+static void
+conn_flush(struct worker *w, struct conn *c)
+{
+	size_t	 n;
+	ssize_t	 written;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		n = sendq_fill_iov(&c->sq, w->iov,
+		    sizeof(w->iov) / sizeof(w->iov[0]));
+		pthread_mutex_unlock(&c->mu);
+		if (n == 0) {
+			c->want_out = false;
+			return;
+		}
+		written = writev(c->fd, w->iov, (int)n);
+		if (written < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->want_out = true;
+				return;
+			}
+			c->close_reason = "write error";
+			c->closing = true;
+			c->want_out = false;
+			return;
+		}
+		pthread_mutex_lock(&c->mu);
+		sendq_consume(&c->sq, (size_t)written);
+		pthread_mutex_unlock(&c->mu);
+	}
+}
+
+/* Re-arm the one-shot epoll registration, if what we want changed. */
+static void
+conn_arm(struct conn *c)
+{
+	struct epoll_event	 ev;
+	uint32_t		 want = 0;
+
+	if (!c->throttled && !atomic_load(&c->srv->stopping))
+		want |= EPOLLIN;
+	if (c->want_out)
+		want |= EPOLLOUT;
+	if (want == c->armed)
+		return;
+	if (want == 0) {
+		/* Nothing to watch: a disarmed one-shot is already silent. */
+		if (c->armed == 0)
+			return;
+	}
+	ev.events = want | EPOLLONESHOT;
+	ev.data.ptr = c;
+	if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1) {
+		log_warn("%s: epoll_ctl: %s", c->addr, strerror(errno));
+		c->closing = true;
+		return;
+	}
+	c->armed = want;
+}
+
+static const char *
+kill_reason_text(enum conn_kill k)
+{
+	switch (k) {
+	case KILL_TOO_SLOW:
+		return "too slow";
+	case KILL_NOMEM:
+		return "out of memory";
+	case KILL_SHUTDOWN:
+		return "shutdown";
+	case KILL_NONE:
+		break;
+	}
+	return NULL;
+}
+
+/*
+ * Leave the room, close the socket and hand the memory to the acceptor,
+ * which frees it once no epoll event can still name it.  An abortive
+ * close (SO_LINGER 0) frees a slow client's kernel buffers at once.
+ */
+static void
+conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
+{
+	struct linger	 lg = { 1, 0 };
+	const char	*reason = NULL, *why;
+	size_t		 reason_len = 0;
+
+	if (kill == KILL_TOO_SLOW) {
+		/* Best effort: it is not reading anyway. */
+		static const char bye[] = "!! disconnected: too slow\r\n";
+		if (write(c->fd, bye, sizeof(bye) - 1) < 0)
+			errno = 0;
+	}
+	if (kill != KILL_NONE) {
+		reason = why = kill_reason_text(kill);
+		reason_len = strlen(reason);
+	} else if (c->quit_reason != NULL) {
+		reason = c->quit_reason;
+		reason_len = c->quit_len;
+		why = "quit";
+	} else
+		why = c->close_reason != NULL ? c->close_reason : "closed";
+
+	if (c->member.joined)
+		room_leave(w->srv->room, &c->member, reason, reason_len,
+		    &w->wake);
+	/* The client's own words never reach the log: they may hold escapes. */
+	log_info("%s: %s disconnected: %s", c->addr, c->member.nick, why);
+
+	pthread_mutex_lock(&c->mu);
+	c->dead = true;
+	if (!sendq_empty(&c->sq) && kill == KILL_NONE)
+		kill = KILL_SHUTDOWN;
+	sendq_clear(&c->sq);
+	pthread_mutex_unlock(&c->mu);
+
+	if (kill != KILL_NONE)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	server_bury(c->srv, c);
+}
+
+static void
+conn_join(struct worker *w, struct conn *c)
+{
+	struct epoll_event	 ev;
+
+	if (room_join(w->srv->room, &c->member, &w->wake) == -1) {
+		static const char full[] = "!! out of memory\r\n";
+		if (write(c->fd, full, sizeof(full) - 1) < 0)
+			errno = 0;
+		c->closing = true;
+		return;
+	}
+	log_info("%s: connected as %s", c->addr, c->member.nick);
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->srv->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
+		log_warn("%s: epoll_ctl: %s", c->addr, strerror(errno));
+		c->closing = true;
+		return;
+	}
+	c->armed = EPOLLIN;
+}
+
+void
+conn_run(struct worker *w, struct conn *c)
+{
+	unsigned	 ev;
+	enum conn_kill	 kill;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		ev = c->pending;
+		kill = c->kill_reason;
+		c->pending = 0;
+		pthread_mutex_unlock(&c->mu);
+
+		if (ev & CONN_EV_KILL) {
+			conn_close(w, c, kill);
+			break;
+		}
+		if (ev & CONN_EV_NEW)
+			conn_join(w, c);
+		if (ev & (CONN_EV_IN | CONN_EV_OUT))
+			c->armed = 0;	/* a one-shot event disarms it */
+		if (ev & CONN_EV_RESUME)
+			c->throttled = false;
+		if ((ev & (CONN_EV_IN | CONN_EV_RESUME)) && !c->closing &&
+		    !c->throttled && !atomic_load(&w->srv->stopping))
+			conn_read(w, c);
+		/* Lines this read queued for others go out in one push. */
+		server_wake(w->srv, &w->wake);
+		conn_flush(w, c);
+		if (!c->closing)
+			conn_arm(c);
+		if (c->closing) {
+			conn_close(w, c, KILL_NONE);
+			break;
+		}
+		pthread_mutex_lock(&c->mu);
+		if (c->pending == 0) {
+			c->owned = false;
+			pthread_mutex_unlock(&c->mu);
+			break;
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+}

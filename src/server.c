@@ -1,0 +1,626 @@
+/*
+ * server.c - listeners, the acceptor thread, the worker pool, shutdown.
+ *
+ * The acceptor never blocks on anything but epoll_wait(2): the work queue
+ * holds one entry per possible connection, and a connection is queued at
+ * most once (conn.h), so pushing never waits.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+
+#define ACCEPTS_PER_EVENT	64
+#define EMFILE_PAUSE_MS		100
+#define THROTTLE_TICK_MS	10
+#define SHUTDOWN_FLUSH_MS	2000
+#define EPOLL_BATCH		256
+
+static void
+raise_nofile_limit(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+}
+
+static void
+addr_name(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char	 host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else
+		snprintf(buf, len, "unix");
+}
+
+static int
+listen_tcp(struct server *srv, const char *addr, unsigned port)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (void *)&ss;
+	struct sockaddr_in6	*sin6 = (void *)&ss;
+	socklen_t		 sslen;
+	struct listener		*l = &srv->listeners[srv->nlisteners];
+	int			 fd, on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sslen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sslen = sizeof(*sin6);
+	} else {
+		log_error("--bind: '%s' is not an IPv4 or IPv6 address", addr);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_error("socket for %s: %s", addr, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 ||
+	    listen(fd, SOMAXCONN) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		log_error("cannot listen on %s port %u: %s", addr, port,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l->ep_kind = EP_LISTENER;
+	l->fd = fd;
+	addr_name((struct sockaddr *)&ss, l->name, sizeof(l->name));
+	srv->port = ntohs(ss.ss_family == AF_INET ? sin->sin_port :
+	    sin6->sin6_port);
+	srv->nlisteners++;
+	log_info("listening on %s", l->name);
+	return 0;
+}
+
+static int
+listen_unix(struct server *srv, const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct listener		*l = &srv->listeners[srv->nlisteners];
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("--unix: path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_error("socket for %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* A stale socket file from a previous run would make bind fail. */
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(fd, SOMAXCONN) == -1) {
+		log_error("cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l->ep_kind = EP_LISTENER;
+	l->fd = fd;
+	snprintf(l->name, sizeof(l->name), "unix:%s", path);
+	srv->nlisteners++;
+	log_info("listening on %s", l->name);
+	return 0;
+}
+
+static int
+open_listeners(struct server *srv)
+{
+	unsigned	 port = srv->opt.port;
+	size_t		 i;
+
+	for (i = 0; i < srv->opt.nbinds; i++) {
+		if (listen_tcp(srv, srv->opt.binds[i], port) == -1)
+			return -1;
+		/* With port 0, every address shares the first one's port. */
+		port = srv->port;
+	}
+	if (srv->opt.unix_path != NULL && listen_unix(srv, srv->opt.unix_path)
+	    == -1)
+		return -1;
+	return 0;
+}
+
+static void
+listeners_enable(struct server *srv, bool on)
+{
+	struct epoll_event	 ev;
+	size_t			 i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		ev.events = on ? EPOLLIN : 0;
+		ev.data.ptr = &srv->listeners[i];
+		epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listeners[i].fd, &ev);
+	}
+}
+
+static void
+close_listeners(struct server *srv)
+{
+	size_t	 i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listeners[i].fd, NULL);
+		close(srv->listeners[i].fd);
+	}
+	srv->nlisteners = 0;
+	if (srv->opt.unix_path != NULL)
+		unlink(srv->opt.unix_path);
+}
+
+static void
+push_or_die(struct server *srv, struct conn *c)
+{
+	/* Cannot fail: the queue has room for every connection. */
+	if (workq_trypush(srv->wq, c) == -1 && !atomic_load(&srv->stopping))
+		log_fatal("work queue full: a connection was queued twice");
+}
+
+void
+server_wake(struct server *srv, struct wakeset *ws)
+{
+	if (ws->count == 0)
+		return;
+	workq_push_many(srv->wq, (void *const *)ws->conns, ws->count);
+	ws->count = 0;
+}
+
+static void
+reject_full(int fd)
+{
+	static const char	 full[] = "!! server full\r\n";
+
+	/* Best effort, and the socket is non-blocking: never waits. */
+	if (write(fd, full, sizeof(full) - 1) < 0)
+		errno = 0;
+	close(fd);
+}
+
+static void
+accept_one(struct server *srv, struct listener *l, int fd,
+    const struct sockaddr *sa)
+{
+	struct conn	*c;
+	char		 name[80];
+	int		 on = 1;
+
+	if (atomic_load(&srv->nclients) >= srv->opt.max_clients) {
+		reject_full(fd);
+		return;
+	}
+	if (sa->sa_family != AF_UNIX) {
+		addr_name(sa, name, sizeof(name));
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	} else
+		snprintf(name, sizeof(name), "%s", l->name);
+	if ((c = conn_new(srv, fd, name)) == NULL) {
+		log_warn("%s: out of memory, connection refused", name);
+		close(fd);
+		return;
+	}
+	atomic_fetch_add(&srv->nclients, 1);
+	pthread_mutex_lock(&srv->conns_mu);
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	pthread_mutex_unlock(&srv->conns_mu);
+	if (conn_schedule(c, CONN_EV_NEW))
+		push_or_die(srv, c);
+}
+
+static void
+accept_burst(struct server *srv, struct listener *l)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, i;
+
+	for (i = 0; i < ACCEPTS_PER_EVENT; i++) {
+		sslen = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			accept_one(srv, l, fd, (struct sockaddr *)&ss);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* Spinning on a full fd table helps nobody: pause. */
+			log_warn("accept: %s; pausing for %d ms",
+			    strerror(errno), EMFILE_PAUSE_MS);
+			listeners_enable(srv, false);
+			srv->accept_paused_until = now_ms() + EMFILE_PAUSE_MS;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK)
+			log_warn("accept on %s: %s", l->name, strerror(errno));
+		return;
+	}
+}
+
+/* Free what workers closed; no event fetched before now can name them. */
+static void
+free_graveyard(struct server *srv)
+{
+	struct conn	*c, *next;
+
+	pthread_mutex_lock(&srv->conns_mu);
+	c = srv->graveyard;
+	srv->graveyard = NULL;
+	pthread_mutex_unlock(&srv->conns_mu);
+	for (; c != NULL; c = next) {
+		next = c->next;
+		conn_free(c);
+	}
+}
+
+/* Hand connections whose flood allowance refilled back to the workers. */
+static bool
+resume_throttled(struct server *srv, uint64_t now)
+{
+	struct conn	*c, *next, *ready = NULL;
+	bool		 left;
+
+	pthread_mutex_lock(&srv->conns_mu);
+	for (c = srv->throttled; c != NULL; c = next) {
+		next = c->throttle_next;
+		if (c->throttle_until_ms > now)
+			continue;
+		if (c->throttle_prev != NULL)
+			c->throttle_prev->throttle_next = c->throttle_next;
+		else
+			srv->throttled = c->throttle_next;
+		if (c->throttle_next != NULL)
+			c->throttle_next->throttle_prev = c->throttle_prev;
+		c->in_throttle = false;
+		c->throttle_next = ready;
+		ready = c;
+	}
+	left = srv->throttled != NULL;
+	/* Scheduled under conns_mu, so server_bury cannot free them first. */
+	for (c = ready; c != NULL; c = next) {
+		next = c->throttle_next;
+		c->throttle_next = c->throttle_prev = NULL;
+		if (conn_schedule(c, CONN_EV_RESUME))
+			push_or_die(srv, c);
+	}
+	pthread_mutex_unlock(&srv->conns_mu);
+	return left;
+}
+
+static void
+dispatch(struct server *srv, struct epoll_event *ev)
+{
+	int		*kind = ev->data.ptr;
+	struct conn	*c;
+	uint64_t	 drop;
+	unsigned	 what = 0;
+
+	if (*kind == EP_WAKE) {
+		if (read(srv->wakefd, &drop, sizeof(drop)) < 0)
+			errno = 0;
+		return;
+	}
+	if (*kind == EP_LISTENER) {
+		if (!atomic_load(&srv->stopping))
+			accept_burst(srv, (struct listener *)(void *)kind);
+		return;
+	}
+	c = (struct conn *)(void *)kind;
+	if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+		what |= CONN_EV_IN;
+	if (ev->events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		what |= CONN_EV_OUT;
+	if (conn_schedule(c, what))
+		push_or_die(srv, c);
+}
+
+static void *
+acceptor_main(void *arg)
+{
+	struct server		*srv = arg;
+	struct epoll_event	 events[EPOLL_BATCH];
+	int			 i, n, timeout;
+	bool			 throttling = false;
+	uint64_t		 now;
+
+	while (!atomic_load(&srv->acceptor_exit)) {
+		free_graveyard(srv);
+		timeout = -1;
+		if (throttling || srv->accept_paused_until != 0)
+			timeout = THROTTLE_TICK_MS;
+		n = epoll_wait(srv->epfd, events, EPOLL_BATCH, timeout);
+		if (n == -1 && errno != EINTR)
+			log_fatal("epoll_wait: %s", strerror(errno));
+		for (i = 0; i < n; i++)
+			dispatch(srv, &events[i]);
+		now = now_ms();
+		if (srv->accept_paused_until != 0 &&
+		    now >= srv->accept_paused_until) {
+			srv->accept_paused_until = 0;
+			if (!atomic_load(&srv->stopping))
+				listeners_enable(srv, true);
+		}
+		throttling = resume_throttled(srv, now);
+		if (atomic_load(&srv->stopping) && srv->nlisteners > 0)
+			close_listeners(srv);
+	}
+	return NULL;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	struct conn	*c;
+
+	while ((c = workq_pop(w->srv->wq)) != NULL) {
+		conn_run(w, c);
+		server_wake(w->srv, &w->wake);
+	}
+	wakeset_free(&w->wake);
+	free(w);
+	return NULL;
+}
+
+static void
+wake_acceptor(struct server *srv)
+{
+	uint64_t	 one = 1;
+
+	if (write(srv->wakefd, &one, sizeof(one)) < 0)
+		errno = 0;
+}
+
+void
+server_bury(struct server *srv, struct conn *c)
+{
+	pthread_mutex_lock(&srv->conns_mu);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	if (c->in_throttle) {
+		if (c->throttle_prev != NULL)
+			c->throttle_prev->throttle_next = c->throttle_next;
+		else
+			srv->throttled = c->throttle_next;
+		if (c->throttle_next != NULL)
+			c->throttle_next->throttle_prev = c->throttle_prev;
+		c->in_throttle = false;
+	}
+	c->prev = NULL;
+	c->next = srv->graveyard;
+	srv->graveyard = c;
+	pthread_mutex_unlock(&srv->conns_mu);
+	atomic_fetch_sub(&srv->nclients, 1);
+	wake_acceptor(srv);
+}
+
+void
+server_throttle(struct server *srv, struct conn *c, uint64_t until_ms)
+{
+	pthread_mutex_lock(&srv->conns_mu);
+	c->throttle_until_ms = until_ms;
+	if (!c->in_throttle) {
+		c->in_throttle = true;
+		c->throttle_prev = NULL;
+		c->throttle_next = srv->throttled;
+		if (srv->throttled != NULL)
+			srv->throttled->throttle_prev = c;
+		srv->throttled = c;
+	}
+	pthread_mutex_unlock(&srv->conns_mu);
+	/* The acceptor may be asleep without a timeout. */
+	wake_acceptor(srv);
+}
+
+static int
+epoll_add(struct server *srv, int fd, void *ptr)
+{
+	struct epoll_event	 ev;
+
+	ev.events = EPOLLIN;
+	ev.data.ptr = ptr;
+	return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int
+start_threads(struct server *srv)
+{
+	struct worker	*w;
+	size_t		 i;
+	int		 err;
+
+	srv->workers = calloc(srv->opt.workers, sizeof(*srv->workers));
+	if (srv->workers == NULL)
+		return -1;
+	for (i = 0; i < srv->opt.workers; i++) {
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			return -1;
+		w->srv = srv;
+		/* Room for every client, so queuing a wake-up never fails. */
+		if (wakeset_init(&w->wake, srv->opt.max_clients + 1) == -1) {
+			free(w);
+			return -1;
+		}
+		if ((err = pthread_create(&srv->workers[i], NULL, worker_main,
+		    w)) != 0) {
+			log_error("pthread_create: %s", strerror(err));
+			wakeset_free(&w->wake);
+			free(w);
+			return -1;
+		}
+		srv->nworkers++;
+	}
+	if ((err = pthread_create(&srv->acceptor, NULL, acceptor_main,
+	    srv)) != 0) {
+		log_error("pthread_create: %s", strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_start(struct server *srv, const struct options *opt)
+{
+	size_t	 i;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->opt = *opt;
+	srv->epfd = srv->wakefd = -1;
+	srv->wake_kind = EP_WAKE;
+	pthread_mutex_init(&srv->conns_mu, NULL);
+	raise_nofile_limit();
+
+	/* One entry per possible connection: pushing can never block. */
+	srv->wq = workq_new(opt->max_clients + 1);
+	srv->room = room_new(conn_deliver, opt->announce_max);
+	if (srv->wq == NULL || srv->room == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		log_error("epoll/eventfd: %s", strerror(errno));
+		return -1;
+	}
+	if (open_listeners(srv) == -1)
+		return -1;
+	if (epoll_add(srv, srv->wakefd, &srv->wake_kind) == -1)
+		return -1;
+	for (i = 0; i < srv->nlisteners; i++)
+		if (epoll_add(srv, srv->listeners[i].fd, &srv->listeners[i])
+		    == -1)
+			return -1;
+	if (start_threads(srv) == -1)
+		return -1;
+	log_info("%zu worker threads, up to %zu clients", srv->nworkers,
+	    opt->max_clients);
+	return 0;
+}
+
+/* Give the shutdown notice to everyone and wait for it to leave. */
+static void
+drain(struct server *srv)
+{
+	struct wakeset	 ws;
+	struct conn	*c;
+	uint64_t	 deadline = now_ms() + SHUTDOWN_FLUSH_MS;
+	bool		 drained = false;
+
+	if (wakeset_init(&ws, srv->opt.max_clients + 1) == 0) {
+		room_notice_all(srv->room, "server shutting down", &ws);
+		server_wake(srv, &ws);
+		wakeset_free(&ws);
+	}
+	while (!drained && now_ms() < deadline) {
+		drained = true;
+		pthread_mutex_lock(&srv->conns_mu);
+		for (c = srv->conns; c != NULL && drained; c = c->next)
+			drained = conn_drained(c);
+		pthread_mutex_unlock(&srv->conns_mu);
+		if (!drained)
+			usleep(10 * 1000);
+	}
+}
+
+/* After every thread has stopped: close what is left and free it all. */
+static void
+close_all(struct server *srv)
+{
+	struct linger	 lg = { 1, 0 };
+	struct conn	*c, *next;
+
+	for (c = srv->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->fd != -1) {
+			if (!sendq_empty(&c->sq))
+				setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
+				    sizeof(lg));
+			close(c->fd);
+		}
+		conn_free(c);
+	}
+	srv->conns = NULL;
+	free_graveyard(srv);
+}
+
+void
+server_stop(struct server *srv)
+{
+	size_t	 i;
+
+	log_info("shutting down");
+	atomic_store(&srv->stopping, true);
+	wake_acceptor(srv);
+	if (srv->room != NULL && srv->nworkers > 0)
+		drain(srv);
+
+	if (srv->acceptor != 0) {
+		atomic_store(&srv->acceptor_exit, true);
+		wake_acceptor(srv);
+		pthread_join(srv->acceptor, NULL);
+	}
+	if (srv->wq != NULL)
+		workq_close(srv->wq);
+	for (i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	close_listeners(srv);
+	close_all(srv);
+
+	free(srv->workers);
+	workq_free(srv->wq);
+	room_free(srv->room);
+	if (srv->epfd != -1)
+		close(srv->epfd);
+	if (srv->wakefd != -1)
+		close(srv->wakefd);
+	pthread_mutex_destroy(&srv->conns_mu);
+	log_info("stopped");
+}

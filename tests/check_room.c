@@ -1,0 +1,359 @@
+/*
+ * check_room.c - membership, nicknames, notices and, above all, the one
+ * total order that every member sees.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "room.h"
+
+#define MAX_LINES	40000
+
+struct fake {
+	struct room_member	 m;
+	pthread_mutex_t		 mu;
+	struct msg		**lines;
+	size_t			 n;
+};
+
+static void
+fake_deliver(struct room_member *to, struct msg *m, void *ctx)
+{
+	struct fake	*f = (struct fake *)(void *)to;
+
+	ck_assert_ptr_eq(ctx, (void *)0x1);	/* the caller's ctx arrives */
+	pthread_mutex_lock(&f->mu);
+	ck_assert_uint_lt(f->n, MAX_LINES);
+	f->lines[f->n++] = msg_ref(m);
+	pthread_mutex_unlock(&f->mu);
+}
+
+#define CTX	((void *)0x1)
+
+static struct fake *
+fakes_new(size_t n)
+{
+	struct fake	*v = calloc(n, sizeof(*v));
+	size_t		 i;
+
+	ck_assert_ptr_nonnull(v);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_init(&v[i].mu, NULL);
+		v[i].lines = calloc(MAX_LINES, sizeof(*v[i].lines));
+		ck_assert_ptr_nonnull(v[i].lines);
+	}
+	return v;
+}
+
+static void
+fakes_free(struct fake *v, size_t n)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < v[i].n; j++)
+			msg_unref(v[i].lines[j]);
+		free(v[i].lines);
+		pthread_mutex_destroy(&v[i].mu);
+	}
+	free(v);
+}
+
+/* The i-th line f received, as a C string without CRLF. */
+static const char *
+line_at(struct fake *f, size_t i)
+{
+	static char	 buf[8192];
+	struct msg	*m;
+
+	ck_assert_uint_lt(i, f->n);
+	m = f->lines[i];
+	ck_assert_uint_ge(m->len, 2);
+	ck_assert(m->data[m->len - 2] == '\r' && m->data[m->len - 1] == '\n');
+	memcpy(buf, m->data, m->len - 2);
+	buf[m->len - 2] = '\0';
+	return buf;
+}
+
+static const char *
+last_line(struct fake *f)
+{
+	return line_at(f, f->n - 1);
+}
+
+START_TEST(test_join_names_and_announces)
+{
+	struct room	*r = room_new(fake_deliver, 200);
+	struct fake	*f = fakes_new(3);
+
+	ck_assert_int_eq(room_join(r, &f[0].m, CTX), 0);
+	ck_assert_str_eq(f[0].m.nick, "guest1");
+	ck_assert_str_eq(line_at(&f[0], 0), "-- welcome to chatd, you are "
+	    "guest1 (1 online; /help lists the commands)");
+	ck_assert_int_eq(room_join(r, &f[1].m, CTX), 0);
+	ck_assert_str_eq(f[1].m.nick, "guest2");
+	ck_assert_str_eq(last_line(&f[0]), "-- guest2 joined");
+	ck_assert_uint_eq(f[1].n, 1);	/* no join notice about itself */
+	ck_assert_uint_eq(room_count(r), 2);
+
+	/* guestN skips names that are taken, whatever their case. */
+	ck_assert_int_eq(room_nick(r, &f[0].m, "GUEST3", 6, CTX), 0);
+	ck_assert_int_eq(room_join(r, &f[2].m, CTX), 0);
+	ck_assert_str_eq(f[2].m.nick, "guest4");
+
+	room_leave(r, &f[2].m, "gone fishing", 12, CTX);
+	ck_assert_str_eq(last_line(&f[0]), "-- guest4 left (gone fishing)");
+	ck_assert_str_eq(last_line(&f[1]), "-- guest4 left (gone fishing)");
+	room_leave(r, &f[1].m, NULL, 0, CTX);
+	ck_assert_str_eq(last_line(&f[0]), "-- guest2 left");
+	ck_assert_uint_eq(room_count(r), 1);
+	/* Leaving twice is harmless. */
+	room_leave(r, &f[1].m, NULL, 0, CTX);
+	ck_assert_uint_eq(room_count(r), 1);
+
+	room_leave(r, &f[0].m, NULL, 0, CTX);
+	room_free(r);
+	fakes_free(f, 3);
+}
+END_TEST
+
+START_TEST(test_announce_max)
+{
+	struct room	*r = room_new(fake_deliver, 2);
+	struct fake	*f = fakes_new(4);
+	size_t		 before;
+	int		 i;
+
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(room_join(r, &f[i].m, CTX), 0);
+	ck_assert_str_eq(last_line(&f[0]), "-- guest2 joined");
+	before = f[0].n;
+	ck_assert_int_eq(room_join(r, &f[2].m, CTX), 0);
+	ck_assert_uint_eq(f[0].n, before);	/* 3 > 2: not announced */
+	ck_assert_uint_eq(f[2].n, 1);		/* but welcomed */
+
+	/* Above the limit a nick change is confirmed to its owner only. */
+	ck_assert_int_eq(room_nick(r, &f[2].m, "zed", 3, CTX), 0);
+	ck_assert_str_eq(last_line(&f[2]), "-- guest3 is now known as zed");
+	ck_assert_uint_eq(f[0].n, before);
+
+	/* Back at the limit, leaves are announced again. */
+	room_leave(r, &f[2].m, NULL, 0, CTX);
+	ck_assert_str_eq(last_line(&f[0]), "-- zed left");
+	room_leave(r, &f[0].m, NULL, 0, CTX);
+	room_leave(r, &f[1].m, NULL, 0, CTX);
+	room_free(r);
+	fakes_free(f, 4);
+}
+END_TEST
+
+START_TEST(test_nick_rules)
+{
+	struct room	*r = room_new(fake_deliver, 200);
+	struct fake	*f = fakes_new(2);
+
+	room_join(r, &f[0].m, CTX);
+	room_join(r, &f[1].m, CTX);
+	ck_assert_int_eq(room_nick(r, &f[0].m, "Alice", 5, CTX), 0);
+	ck_assert_str_eq(last_line(&f[1]), "-- guest1 is now known as Alice");
+	ck_assert_str_eq(last_line(&f[0]), "-- guest1 is now known as Alice");
+
+	ck_assert_int_eq(room_nick(r, &f[1].m, "aLICE", 5, CTX), 0);
+	ck_assert_str_eq(last_line(&f[1]), "!! nickname aLICE is taken");
+	ck_assert_str_eq(f[1].m.nick, "guest2");
+
+	/* A client may change the case of its own nickname. */
+	ck_assert_int_eq(room_nick(r, &f[0].m, "ALICE", 5, CTX), 0);
+	ck_assert_str_eq(f[0].m.nick, "ALICE");
+
+	ck_assert_int_eq(room_nick(r, &f[1].m, "9lives", 6, CTX), 0);
+	ck_assert(strncmp(last_line(&f[1]), "!! invalid nickname: ", 21) == 0);
+	ck_assert_str_eq(f[1].m.nick, "guest2");
+
+	/* The old name is free again, the new one found case-blind. */
+	ck_assert_int_eq(room_nick(r, &f[1].m, "guest1", 6, CTX), 0);
+	ck_assert_str_eq(f[1].m.nick, "guest1");
+	ck_assert_int_eq(room_private(r, &f[1].m, "alice", 5, "hi", 2, CTX),
+	    0);
+	ck_assert_str_eq(last_line(&f[0]), "*guest1* hi");
+	ck_assert_str_eq(last_line(&f[1]), "-> *ALICE* hi");
+	ck_assert_int_eq(room_private(r, &f[1].m, "bob", 3, "hi", 2, CTX), 0);
+	ck_assert_str_eq(last_line(&f[1]), "!! no such nick: bob");
+
+	room_leave(r, &f[0].m, NULL, 0, CTX);
+	room_leave(r, &f[1].m, NULL, 0, CTX);
+	room_free(r);
+	fakes_free(f, 2);
+}
+END_TEST
+
+START_TEST(test_who_lines)
+{
+	enum { N = 150 };
+	struct room	*r = room_new(fake_deliver, 0);
+	struct fake	*f = fakes_new(N);
+	size_t		 i, first, seen = 0;
+	const char	*l;
+	char		 word[64];
+	int		 off, pos;
+
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(room_join(r, &f[i].m, CTX), 0);
+	first = f[0].n;
+	ck_assert_int_eq(room_who(r, &f[0].m, CTX), 0);
+	ck_assert_uint_gt(f[0].n - first, 1);	/* 150 names need several */
+	ck_assert(strncmp(line_at(&f[0], first), "-- 150 online: guest", 20)
+	    == 0);
+	for (i = first; i < f[0].n; i++) {
+		l = line_at(&f[0], i);
+		ck_assert_uint_le(strlen(l), 440);
+		ck_assert(strncmp(l, "-- ", 3) == 0);
+		pos = 3;
+		if (i == first)
+			pos = 3 + (int)strlen("150 online:");
+		while (sscanf(l + pos, "%63s%n", word, &off) == 1) {
+			ck_assert(strncmp(word, "guest", 5) == 0);
+			seen++;
+			pos += off;
+		}
+	}
+	ck_assert_uint_eq(seen, N);
+	for (i = 0; i < N; i++)
+		room_leave(r, &f[i].m, NULL, 0, CTX);
+	room_free(r);
+	fakes_free(f, N);
+}
+END_TEST
+
+struct sender {
+	struct room	*r;
+	struct fake	*f;
+	int		 id;
+	int		 count;
+};
+
+static void *
+sender_main(void *arg)
+{
+	struct sender	*s = arg;
+	char		 text[64];
+	int		 i, n;
+
+	for (i = 0; i < s->count; i++) {
+		n = snprintf(text, sizeof(text), "%d %d", s->id, i);
+		ck_assert_int_eq(room_say(s->r, &s->f->m, REPLY_CHAT, text,
+		    (size_t)n, CTX), 0);
+	}
+	return NULL;
+}
+
+/*
+ * Five threads talk at once into a room of twelve: every member sees the
+ * same sequence of the very same messages, and each sender's lines keep
+ * their order.
+ */
+START_TEST(test_total_order)
+{
+	enum { MEMBERS = 12, SENDERS = 5, PER = 3000 };
+	struct room	*r = room_new(fake_deliver, 200);
+	struct fake	*f = fakes_new(MEMBERS);
+	struct sender	 s[SENDERS];
+	pthread_t	 t[SENDERS];
+	size_t		 i, j, start[MEMBERS];
+	int		 next[SENDERS], id, seq;
+
+	for (i = 0; i < MEMBERS; i++)
+		ck_assert_int_eq(room_join(r, &f[i].m, CTX), 0);
+	for (i = 0; i < MEMBERS; i++)
+		start[i] = f[i].n;
+	for (i = 0; i < SENDERS; i++) {
+		s[i] = (struct sender){ r, &f[i], (int)i, PER };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, sender_main,
+		    &s[i]), 0);
+	}
+	for (i = 0; i < SENDERS; i++)
+		pthread_join(t[i], NULL);
+
+	for (i = 0; i < MEMBERS; i++)
+		ck_assert_uint_eq(f[i].n - start[i], SENDERS * PER);
+	for (j = 0; j < SENDERS * PER; j++)
+		for (i = 1; i < MEMBERS; i++)
+			ck_assert_ptr_eq(f[i].lines[start[i] + j],
+			    f[0].lines[start[0] + j]);
+	memset(next, 0, sizeof(next));
+	for (j = 0; j < SENDERS * PER; j++) {
+		const char *l = line_at(&f[0], start[0] + j);
+		char nick[40];
+
+		ck_assert_int_eq(sscanf(l, "<%39[^>]> %d %d", nick, &id, &seq),
+		    3);
+		ck_assert_str_eq(nick, f[id].m.nick);
+		ck_assert_int_eq(seq, next[id]);
+		next[id]++;
+	}
+	for (i = 0; i < SENDERS; i++)
+		ck_assert_int_eq(next[i], PER);
+
+	for (i = 0; i < MEMBERS; i++)
+		room_leave(r, &f[i].m, NULL, 0, CTX);
+	room_free(r);
+	fakes_free(f, MEMBERS);
+}
+END_TEST
+
+START_TEST(test_shared_not_copied)
+{
+	struct room	*r = room_new(fake_deliver, 200);
+	struct fake	*f = fakes_new(3);
+	size_t		 i;
+
+	for (i = 0; i < 3; i++)
+		room_join(r, &f[i].m, CTX);
+	ck_assert_int_eq(room_say(r, &f[0].m, REPLY_ACTION, "waves", 5, CTX),
+	    0);
+	ck_assert_ptr_eq(f[0].lines[f[0].n - 1], f[1].lines[f[1].n - 1]);
+	ck_assert_ptr_eq(f[1].lines[f[1].n - 1], f[2].lines[f[2].n - 1]);
+	/* Three members hold it, plus nobody else. */
+	ck_assert_uint_eq(atomic_load(&f[2].lines[f[2].n - 1]->refs), 3);
+	ck_assert_str_eq(last_line(&f[2]), "* guest1 waves");
+	ck_assert_int_eq(room_notice_all(r, "server shutting down", CTX), 0);
+	ck_assert_str_eq(last_line(&f[1]), "-- server shutting down");
+	for (i = 0; i < 3; i++)
+		room_leave(r, &f[i].m, NULL, 0, CTX);
+	room_free(r);
+	fakes_free(f, 3);
+}
+END_TEST
+
+static Suite *
+room_suite(void)
+{
+	Suite	*s = suite_create("room");
+	TCase	*tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_join_names_and_announces);
+	tcase_add_test(tc, test_announce_max);
+	tcase_add_test(tc, test_nick_rules);
+	tcase_add_test(tc, test_who_lines);
+	tcase_add_test(tc, test_total_order);
+	tcase_add_test(tc, test_shared_not_copied);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(room_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
