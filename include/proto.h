@@ -1,0 +1,94 @@
+/*
+ * proto.h - wire protocol v1: one input line to a command, replies to
+ * formatted output lines.  Pure: no sockets, no allocation, no state.
+ *
+ * Input lines reach proto_parse() already framed (no CR/LF) and already
+ * checked to be valid UTF-8.  Output lines end with CRLF and carry user
+ * text only after utf8_sanitize(), so no control character is relayed.
+ * doc/PROTOCOL.md is the full description.
+ */
+#ifndef CHATD_PROTO_H
+#define CHATD_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define NICK_MAX_CHARS	32	/* code points */
+#define NICK_MAX_BYTES	(NICK_MAX_CHARS * 4)
+
+enum cmd_kind {
+	CMD_NONE,	/* blank or whitespace-only line: ignored */
+	CMD_SAY,	/* text (also "//text", whose text is "/text") */
+	CMD_ME,		/* /me TEXT */
+	CMD_NICK,	/* /nick NAME */
+	CMD_WHO,	/* /who */
+	CMD_MSG,	/* /msg NICK TEXT */
+	CMD_QUIT,	/* /quit [REASON]; text may be empty */
+	CMD_HELP,	/* /help */
+	CMD_UNKNOWN,	/* /foo: name holds "foo" */
+	CMD_USAGE	/* a known command with missing arguments: name */
+};
+
+/*
+ * Pointers in a command point into the parsed line.  Command names are
+ * case-insensitive.  Arguments are separated by runs of spaces or TABs;
+ * TEXT keeps everything after the separator, including inner spaces.
+ */
+struct command {
+	enum cmd_kind	 kind;
+	const char	*name;		/* command word without '/' */
+	size_t		 name_len;
+	const char	*target;	/* NICK of /nick and /msg */
+	size_t		 target_len;
+	const char	*text;		/* SAY, ME, MSG, QUIT */
+	size_t		 text_len;
+};
+
+void		 proto_parse(const char *line, size_t len, struct command *cmd);
+
+/* The usage text of a command, for CMD_USAGE replies ("/nick NAME"). */
+const char	*proto_usage(const char *name, size_t name_len);
+
+/*
+ * Nickname rules: 1..32 code points of valid UTF-8; ASCII letters,
+ * digits and _-[]{}|^, or any non-ASCII character that is not a control,
+ * a space of any kind or a format character (bidi controls included);
+ * not starting with a digit or '-'.  Returns NULL if valid, otherwise a
+ * short reason for the error line.
+ */
+const char	*nick_check(const char *nick, size_t len);
+
+/* Nicknames compare equal regardless of ASCII case. */
+bool		 nick_equal(const char *a, size_t alen, const char *b, size_t blen);
+/* A hash consistent with nick_equal(). */
+unsigned long	 nick_hash(const char *nick, size_t len);
+
+enum reply_kind {
+	REPLY_CHAT,	/* "<nick> text" */
+	REPLY_ACTION,	/* "* nick text" */
+	REPLY_PRIVATE,	/* "*nick* text", to the recipient */
+	REPLY_PRIVATE_ECHO, /* "-> *nick* text", the sender's copy */
+	REPLY_NOTICE,	/* "-- text"; nick unused */
+	REPLY_ERROR	/* "!! text"; nick unused */
+};
+
+/* The most bytes proto_format() writes for these lengths. */
+#define PROTO_FORMAT_MAX(nick_len, text_len) \
+	((nick_len) + UTF8_SANITIZED_MAX(text_len) + 16)
+
+/*
+ * Format one output line, CRLF included, into out (which holds
+ * PROTO_FORMAT_MAX(nick_len, text_len) bytes).  text is sanitised on
+ * the way; nick must already be valid.  Returns the bytes written.
+ */
+size_t		 proto_format(char *out, enum reply_kind kind,
+		    const char *nick, size_t nick_len,
+		    const char *text, size_t text_len);
+
+/* True if the line holds only spaces and TABs (or nothing). */
+bool		 proto_is_blank(const char *line, size_t len);
+
+/* The lines /help sends, NULL-terminated, without the "-- " prefix. */
+extern const char *const proto_help_lines[];
+
+#endif /* CHATD_PROTO_H */
