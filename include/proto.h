@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "utf8.h"
+
 #define NICK_MAX_CHARS	32	/* code points */
 #define NICK_MAX_BYTES	(NICK_MAX_CHARS * 4)
 
