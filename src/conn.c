@@ -23,7 +23,6 @@
 #include "server.h"
 #include "utf8.h"
 
-#define READS_PER_RUN	4	/* then re-arm, so one client can't hog a worker */
 
 uint64_t
 now_ms(void)
@@ -262,15 +261,13 @@ take_token(struct conn *c)
 
 	if (o->rate == 0)
 		return true;
-	if (c->tokens < 1) {
-		now = now_ms();
-		c->tokens += (double)(now - c->refill_ms) * o->rate / 1000.0;
-		c->refill_ms = now;
-		if (c->tokens > o->burst)
-			c->tokens = o->burst;
-		if (c->tokens < 1)
-			return false;
-	}
+	now = now_ms();
+	c->tokens += (double)(now - c->refill_ms) * o->rate / 1000.0;
+	c->refill_ms = now;
+	if (c->tokens > o->burst)
+		c->tokens = o->burst;
+	if (c->tokens < 1)
+		return false;
 	c->tokens -= 1;
 	return true;
 }
@@ -350,11 +347,30 @@ handle_input(struct worker *w, struct conn *c, char *in, size_t len)
 	return !c->closing;
 }
 
+/*
+ * How much input one run may take.  Everything a run reads is queued to
+ * every member before anyone's socket is written, so a run must stay well
+ * under the sendq limit even when one-byte lines grow sevenfold into
+ * "<nick> x\r\n": a reader that keeps up must never look too slow.  The
+ * sender then goes back to the end of the work queue, behind the flushes
+ * its lines caused, which is what keeps one sender from starving the rest.
+ */
+static size_t
+read_chunk(const struct worker *w, const struct conn *c)
+{
+	size_t	 chunk = c->srv->opt.sendq / 16;
+
+	if (chunk < 4096)
+		chunk = 4096;
+	if (chunk > sizeof(w->rbuf))
+		chunk = sizeof(w->rbuf);
+	return chunk;
+}
+
 static void
 conn_read(struct worker *w, struct conn *c)
 {
 	ssize_t	 n;
-	int	 i;
 
 	if (c->stash != NULL) {
 		/* stash_input() keeps any remainder in place. */
@@ -364,25 +380,17 @@ conn_read(struct worker *w, struct conn *c)
 		c->stash = NULL;
 		c->stash_len = 0;
 	}
-	for (i = 0; i < READS_PER_RUN; i++) {
-		n = read(c->fd, w->rbuf, sizeof(w->rbuf));
-		if (n > 0) {
-			if (!handle_input(w, c, w->rbuf, (size_t)n))
-				return;
-			continue;
-		}
-		if (n == 0) {
-			c->closing = true;	/* EOF; a partial line is dropped */
-			c->close_reason = "eof";
-			return;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			c->closing = true;
-			c->close_reason = "read error";
-		}
-		return;
+	do {
+		n = read(c->fd, w->rbuf, read_chunk(w, c));
+	} while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		handle_input(w, c, w->rbuf, (size_t)n);
+	} else if (n == 0) {
+		c->closing = true;	/* EOF; a partial line is dropped */
+		c->close_reason = "eof";
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		c->closing = true;
+		c->close_reason = "read error";
 	}
 }
 
