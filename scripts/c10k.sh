@@ -42,6 +42,10 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
+threads() {
+	awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
 # Wait until a command succeeds, at most $1 tenths of a second.
 wait_for() {
 	local tenths=$1
@@ -87,6 +91,7 @@ chatd_pid=$!
 port=
 wait_for 50 log_port || fail "chatd did not report its port within 5 s"
 rss_before=$(rss_kb "$chatd_pid")
+threads_before=$(threads "$chatd_pid")
 [ -n "$rss_before" ] || fail "cannot read /proc/$chatd_pid/status"
 echo "chatd pid $chatd_pid on 127.0.0.1:$port, RSS before: $rss_before kB"
 
@@ -97,6 +102,7 @@ timeout "$budget" "$FANOUT_PROBE" -n "$N" -p "$port" \
 probe_pid=$!
 wait_for $((budget * 10)) probe_holding
 rss_after=$(rss_kb "$chatd_pid")
+threads_after=$(threads "$chatd_pid")
 wait "$probe_pid"
 probe_rc=$?
 probe_pid=
@@ -115,6 +121,9 @@ echo "connect time:   ${connect:-?} s for $N clients"
 echo "delivery time:  ${deliver:-?} s for one line to $N clients"
 echo "RSS before:     $rss_before kB"
 echo "RSS connected:  $rss_after kB"
+echo "threads:        $threads_before idle, $threads_after with $N clients"
+[ "$threads_before" = "$threads_after" ] ||
+	fail "the thread count changed with the load"
 echo "per connection: $per_conn kB"
 
 kill -TERM "$chatd_pid"
