@@ -15,6 +15,7 @@
 struct options {
 	const char	*binds[OPTIONS_MAX_BINDS];
 	size_t		 nbinds;
+	int		 default_binds;	/* no --bind: a missing family is ok */
 	const char	*unix_path;
 	unsigned	 port;
 	unsigned	 workers;

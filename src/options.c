@@ -1,9 +1,11 @@
 /*
  * options.c - parse chatd's command line.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +149,15 @@ set_number(const struct option *lo, const char *arg, struct options *o)
 	return 0;
 }
 
+static bool
+is_ip_address(const char *s)
+{
+	unsigned char	 buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	    inet_pton(AF_INET6, s, buf) == 1;
+}
+
 static const struct option *
 option_by_val(int val)
 {
@@ -182,6 +193,11 @@ options_parse(struct options *o, int argc, char **argv)
 				    "addresses\n", OPTIONS_MAX_BINDS);
 				return OPTIONS_USAGE;
 			}
+			if (!is_ip_address(optarg)) {
+				fprintf(stderr, "chatd: --bind: '%s' is not an "
+				    "IPv4 or IPv6 address\n", optarg);
+				goto usage;
+			}
 			o->binds[o->nbinds++] = optarg;
 			break;
 		case OPT_UNIX:
@@ -214,6 +230,7 @@ options_parse(struct options *o, int argc, char **argv)
 	if (o->nbinds == 0) {
 		o->binds[o->nbinds++] = "127.0.0.1";
 		o->binds[o->nbinds++] = "::1";
+		o->default_binds = 1;
 	}
 	return OPTIONS_RUN;
 usage:

@@ -81,23 +81,22 @@ listen_tcp(struct server *srv, const char *addr, unsigned port)
 		sin6->sin6_port = htons((uint16_t)port);
 		sslen = sizeof(*sin6);
 	} else {
-		log_error("--bind: '%s' is not an IPv4 or IPv6 address", addr);
+		errno = EINVAL;
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		log_error("socket for %s: %s", addr, strerror(errno));
+	if (fd == -1)
 		return -1;
-	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 ||
 	    listen(fd, SOMAXCONN) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
-		log_error("cannot listen on %s port %u: %s", addr, port,
-		    strerror(errno));
+		/* The caller decides whether this is fatal, and says so. */
+		int saved = errno;
 		close(fd);
+		errno = saved;
 		return -1;
 	}
 	l->ep_kind = EP_LISTENER;
@@ -145,17 +144,63 @@ listen_unix(struct server *srv, const char *path)
 	return 0;
 }
 
+static void
+close_listener_fds(struct server *srv)
+{
+	while (srv->nlisteners > 0)
+		close(srv->listeners[--srv->nlisteners].fd);
+}
+
+/*
+ * A default address whose family this host lacks (no IPv6, say) is
+ * skipped with a warning; an address the user asked for is required.
+ */
+static bool
+bind_failure_ok(const struct server *srv)
+{
+	return srv->opt.default_binds && srv->nlisteners > 0 &&
+	    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL);
+}
+
 static int
-open_listeners(struct server *srv)
+open_tcp_listeners(struct server *srv)
 {
 	unsigned	 port = srv->opt.port;
 	size_t		 i;
 
 	for (i = 0; i < srv->opt.nbinds; i++) {
-		if (listen_tcp(srv, srv->opt.binds[i], port) == -1)
+		if (listen_tcp(srv, srv->opt.binds[i], port) == -1) {
+			if (bind_failure_ok(srv)) {
+				log_warn("not listening on %s: %s",
+				    srv->opt.binds[i], strerror(errno));
+				continue;
+			}
+			if (srv->opt.port != 0 || errno != EADDRINUSE)
+				log_error("cannot listen on %s port %u: %s",
+				    srv->opt.binds[i], port, errno == EINVAL ?
+				    "not an IPv4 or IPv6 address" :
+				    strerror(errno));
 			return -1;
+		}
 		/* With port 0, every address shares the first one's port. */
 		port = srv->port;
+	}
+	return 0;
+}
+
+static int
+open_listeners(struct server *srv)
+{
+	int	 tries;
+
+	/*
+	 * With port 0 the port the first address got may be taken on the
+	 * next one: start again with another, a few times.
+	 */
+	for (tries = 0; open_tcp_listeners(srv) == -1; tries++) {
+		if (srv->opt.port != 0 || errno != EADDRINUSE || tries == 8)
+			return -1;
+		close_listener_fds(srv);
 	}
 	if (srv->opt.unix_path != NULL && listen_unix(srv, srv->opt.unix_path)
 	    == -1)

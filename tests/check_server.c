@@ -4,6 +4,7 @@
  * on a free port and stops it with SIGTERM, expecting exit status 0.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <check.h>
 #include <ctype.h>
@@ -854,6 +855,188 @@ START_TEST(test_full)
 END_TEST
 
 /*
+ * 10. A UNIX-domain socket serves the same room as TCP, and its file is
+ * removed at exit.
+ */
+START_TEST(test_unix_socket)
+{
+	char			 path[128], arg[160];
+	const char		*args[3];
+	struct tn_daemon	*d;
+	struct tn_client	*u, *t;
+	struct stat		 st;
+
+	snprintf(path, sizeof path, "%s/chatd-test-%ld.sock",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp",
+	    (long)getpid());
+	snprintf(arg, sizeof arg, "%s", path);
+	args[0] = "--unix";
+	args[1] = arg;
+	args[2] = NULL;
+	d = start(args);
+	ck_assert_msg(tn_log_contains(d, "listening on unix:"),
+	    "no listening line for the UNIX socket");
+	t = join(d);
+	u = tn_connect_unix(path);
+	ck_assert_msg(u != NULL, "%s", tn_error());
+	u->d = d;
+	ck_assert_msg(tn_welcome(u) == 0, "%s", tn_error());
+	EXPECTF(t, "-- %s joined", u->nick);
+	SEND(u, "over a unix socket\n");
+	EXPECTF(t, "<%s> over a unix socket", u->nick);
+	EXPECTF(u, "<%s> over a unix socket", u->nick);
+	tn_close(u);
+	tn_close(t);
+	stop(d);
+	ck_assert_msg(stat(path, &st) == -1 && errno == ENOENT,
+	    "%s is still there after exit", path);
+}
+END_TEST
+
+/*
+ * 11. Flood control: a client far over --rate is throttled, not dropped
+ * and not truncated, and the others are not held up meanwhile.
+ */
+START_TEST(test_throttle)
+{
+	static const char *const args[] = { "--rate", "10", "--burst", "5",
+	    NULL };
+	enum { LINES = 25 };
+	struct tn_daemon	*d;
+	struct tn_client	*a, *b;
+	char			 buf[LINES * 16], line[256], want[256];
+	size_t			 len = 0;
+	int64_t			 t0, elapsed;
+	int			 i, r, got = 0, b_seen_at = -1;
+
+	d = start(args);
+	a = join(d);
+	b = join(d);
+	EXPECTF(a, "-- %s joined", b->nick);
+	for (i = 0; i < LINES; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len,
+		    "flood %02d\n", i);
+	t0 = tn_now_ms();
+	ck_assert_msg(tn_send(a, buf, len) == 0, "%s", tn_error());
+	/* The burst gets through at once... */
+	for (i = 0; i < 5; i++)
+		EXPECTF(b, "<%s> flood %02d", a->nick, i);
+	/* ...then b talks while a is held back, and is not held back. */
+	SEND(b, "not throttled\n");
+	while (got < LINES - 5 || b_seen_at < 0) {
+		r = tn_readline(b, line, sizeof line, TN_LINE_TIMEOUT);
+		ck_assert_msg(r >= 0, "b after %d of a's lines: %s", got,
+		    tn_error());
+		snprintf(want, sizeof want, "<%s> not throttled", b->nick);
+		if (strcmp(line, want) == 0) {
+			b_seen_at = got;
+			continue;
+		}
+		snprintf(want, sizeof want, "<%s> flood %02d", a->nick,
+		    got + 5);
+		ck_assert_msg(strcmp(line, want) == 0, "expected \"%s\", got "
+		    "\"%s\"", want, line);
+		got++;
+	}
+	elapsed = tn_now_ms() - t0;
+	/* 20 lines past the burst at 10 lines/s take about 2 s. */
+	ck_assert_msg(elapsed >= 1500, "25 lines at --rate 10 --burst 5 took "
+	    "only %lld ms", (long long)elapsed);
+	ck_assert_msg(b_seen_at < LINES - 5 - 5, "b's line came after %d of "
+	    "a's throttled lines: b was held up", b_seen_at);
+	/* a is still connected and got every line in order, b's among them. */
+	for (i = 0; i < LINES; i++) {
+		r = tn_readline(a, line, sizeof line, TN_LINE_TIMEOUT);
+		ck_assert_msg(r >= 0, "a: %s", tn_error());
+		snprintf(want, sizeof want, "<%s> not throttled", b->nick);
+		if (strcmp(line, want) == 0)
+			r = tn_readline(a, line, sizeof line, TN_LINE_TIMEOUT);
+		ck_assert_msg(r >= 0, "a: %s", tn_error());
+		snprintf(want, sizeof want, "<%s> flood %02d", a->nick, i);
+		ck_assert_msg(strcmp(line, want) == 0, "a: expected \"%s\", "
+		    "got \"%s\"", want, line);
+	}
+	tn_close(a);
+	tn_close(b);
+	stop(d);
+}
+END_TEST
+
+static long
+cpu_ticks(pid_t pid)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long	 utime, stime;
+	FILE		*f;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof buf, f);
+	fclose(f);
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &utime, &stime) != 2)
+		return -1;
+	return (long)(utime + stime);
+}
+
+/*
+ * 12. Out of file descriptors: the acceptor pauses instead of spinning,
+ * and service resumes by itself once descriptors are free again.
+ */
+START_TEST(test_emfile)
+{
+	enum { N = 100 };
+	struct tn_daemon	*d;
+	struct tn_client	*c[N];
+	char			 line[256];
+	long			 t0, t1, hz = sysconf(_SC_CLK_TCK);
+	int			 i, welcomed = 0;
+	bool			 ok[N];
+
+	tn_daemon_nofile = 48;
+	d = start(NULL);
+	tn_daemon_nofile = 0;
+	for (i = 0; i < N; i++) {
+		c[i] = tn_connect(d);
+		ck_assert_msg(c[i] != NULL, "client %d: %s", i, tn_error());
+	}
+	/* Let the acceptor hit the limit, then measure what it costs. */
+	usleep(300 * 1000);
+	t0 = cpu_ticks(d->pid);
+	usleep(1000 * 1000);
+	t1 = cpu_ticks(d->pid);
+	ck_assert_msg(t0 >= 0 && t1 >= 0, "cannot read /proc/%ld/stat",
+	    (long)d->pid);
+	ck_assert_msg(t1 - t0 < hz / 4, "chatd used %ld of %ld ticks in 1 s "
+	    "while out of descriptors: it spins", t1 - t0, hz);
+	for (i = 0; i < N; i++) {
+		ok[i] = tn_readline(c[i], line, sizeof line, 20) > 0 &&
+		    strncmp(line, "-- welcome", 10) == 0;
+		welcomed += ok[i];
+	}
+	ck_assert_msg(welcomed > 0 && welcomed < N, "%d of %d welcomed with "
+	    "48 descriptors", welcomed, N);
+	ck_assert_msg(tn_log_contains(d, "pausing"), "no pause was logged");
+	/* Free the descriptors: everyone else gets in, unprompted. */
+	for (i = 0; i < N; i++)
+		if (ok[i]) {
+			tn_close(c[i]);
+			c[i] = NULL;
+		}
+	for (i = 0; i < N; i++) {
+		if (c[i] == NULL)
+			continue;
+		EXPECT_PREFIX(c[i], "-- welcome", line);
+		tn_close(c[i]);
+	}
+	stop(d);
+}
+END_TEST
+
+/*
  * 8. Command line.
  */
 static int
@@ -990,6 +1173,9 @@ server_suite(void)
 		{ "full", test_full, TEST_TIMEOUT },
 		{ "cli", test_cli, TEST_TIMEOUT },
 		{ "commands", test_commands, TEST_TIMEOUT },
+		{ "unix_socket", test_unix_socket, TEST_TIMEOUT },
+		{ "throttle", test_throttle, TEST_TIMEOUT },
+		{ "emfile", test_emfile, TEST_TIMEOUT },
 	};
 	Suite	*s;
 	TCase	*tc;

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
@@ -76,6 +77,8 @@ remaining_ms(int64_t deadline)
 		return 0;
 	return left > 1000000 ? 1000000 : (int)left;
 }
+
+long	tn_daemon_nofile;
 
 long
 tn_raise_nofile(void)
@@ -232,7 +235,12 @@ exec_daemon(const char *path, const char *const *extra, int logfd)
 		dup2(devnull, STDIN_FILENO);
 	dup2(logfd, STDOUT_FILENO);
 	dup2(logfd, STDERR_FILENO);
-	tn_raise_nofile();
+	if (tn_daemon_nofile > 0) {
+		struct rlimit rl = { (rlim_t)tn_daemon_nofile,
+		    (rlim_t)tn_daemon_nofile };
+		setrlimit(RLIMIT_NOFILE, &rl);
+	} else
+		tn_raise_nofile();
 	signal(SIGPIPE, SIG_DFL);
 	argv[n++] = path;
 	while (extra != NULL && *extra != NULL && n < 56)
@@ -457,6 +465,41 @@ tn_connect_port(uint16_t port, int rcvbuf)
 	}
 	if ((c = calloc(1, sizeof *c)) == NULL) {
 		seterr("out of memory");
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	strcpy(c->nick, "?");
+	return c;
+}
+
+struct tn_client *
+tn_connect_unix(const char *path)
+{
+	struct tn_client	*c;
+	struct sockaddr_un	 sun;
+	int			 fd, flags;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		seterr("unix path too long: %s", path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		seterr("socket: %s", strerror(errno));
+		return NULL;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		seterr("connect %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    (c = calloc(1, sizeof *c)) == NULL) {
+		seterr("fcntl or out of memory");
 		close(fd);
 		return NULL;
 	}

@@ -52,6 +52,9 @@ int64_t		 tn_now_ms(void);
 /* Raise RLIMIT_NOFILE's soft limit to the hard limit; returns the limit. */
 long		 tn_raise_nofile(void);
 
+/* When > 0, tn_start() runs the daemon with this RLIMIT_NOFILE. */
+extern long	 tn_daemon_nofile;
+
 /*
  * Start $CHATD with extra[] (NULL-terminated, may be NULL) followed by
  * "--port 0 --bind 127.0.0.1", wait for its listening line.  Returns
@@ -79,6 +82,8 @@ bool		 tn_log_contains(const struct tn_daemon *d, const char *s);
  */
 struct tn_client *tn_connect(struct tn_daemon *d);
 struct tn_client *tn_connect_port(uint16_t port, int rcvbuf);
+/* Connect to a UNIX-domain socket. */
+struct tn_client *tn_connect_unix(const char *path);
 void		 tn_close(struct tn_client *c);
 int		 tn_nodelay(struct tn_client *c);
 
