@@ -21,7 +21,8 @@
  *  - Empty lines are returned as lines of length 0; the caller decides.
  *
  * Memory: the partial-line buffer is allocated only while a line is
- * split across chunks, and released when it empties.
+ * split across chunks.  A line returned from it must stay readable until
+ * the next call, so the buffer is released at the start of that call.
  */
 #ifndef CHATD_FRAMER_H
 #define CHATD_FRAMER_H
@@ -46,7 +47,7 @@ struct frame {
 
 struct framer {
 	size_t		 max_line;
-	char		*partial;	/* NULL when no line is pending */
+	char		*partial;	/* allocated only while a line is split */
 	size_t		 partial_len;
 	size_t		 partial_cap;
 	size_t		 sb_len;	/* bytes seen inside IAC SB */
