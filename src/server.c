@@ -342,6 +342,20 @@ free_graveyard(struct server *srv)
 	}
 }
 
+/* Take c off the throttled list; conns_mu is held. */
+static void
+throttle_unlink(struct server *srv, struct conn *c)
+{
+	if (c->throttle_prev != NULL)
+		c->throttle_prev->throttle_next = c->throttle_next;
+	else
+		srv->throttled = c->throttle_next;
+	if (c->throttle_next != NULL)
+		c->throttle_next->throttle_prev = c->throttle_prev;
+	c->throttle_next = c->throttle_prev = NULL;
+	c->in_throttle = false;
+}
+
 /* Hand connections whose flood allowance refilled back to the workers. */
 static bool
 resume_throttled(struct server *srv, uint64_t now)
@@ -354,13 +368,7 @@ resume_throttled(struct server *srv, uint64_t now)
 		next = c->throttle_next;
 		if (c->throttle_until_ms > now)
 			continue;
-		if (c->throttle_prev != NULL)
-			c->throttle_prev->throttle_next = c->throttle_next;
-		else
-			srv->throttled = c->throttle_next;
-		if (c->throttle_next != NULL)
-			c->throttle_next->throttle_prev = c->throttle_prev;
-		c->in_throttle = false;
+		throttle_unlink(srv, c);
 		c->throttle_next = ready;
 		ready = c;
 	}
@@ -470,15 +478,8 @@ server_bury(struct server *srv, struct conn *c)
 		srv->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	if (c->in_throttle) {
-		if (c->throttle_prev != NULL)
-			c->throttle_prev->throttle_next = c->throttle_next;
-		else
-			srv->throttled = c->throttle_next;
-		if (c->throttle_next != NULL)
-			c->throttle_next->throttle_prev = c->throttle_prev;
-		c->in_throttle = false;
-	}
+	if (c->in_throttle)
+		throttle_unlink(srv, c);
 	c->prev = NULL;
 	c->next = srv->graveyard;
 	srv->graveyard = c;

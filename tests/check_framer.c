@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "framer.h"
+#include "check_run.h"
 
 #define S(lit)		(lit), (sizeof (lit) - 1)
 #define IAC		"\xff"
@@ -970,12 +971,5 @@ framer_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(framer_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(framer_suite());
 }

@@ -11,6 +11,7 @@
 
 #include "proto.h"
 #include "utf8.h"
+#include "check_run.h"
 
 #define FFFD	"\xef\xbf\xbd"
 
@@ -634,12 +635,5 @@ proto_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(proto_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(proto_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "msg.h"
 #include "room.h"
+#include "check_run.h"
 
 #define MAX_LINES	40000
 
@@ -349,11 +350,5 @@ room_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(room_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(room_suite());
 }

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "testnet.h"
+#include "check_run.h"
 
 #define TEST_TIMEOUT	60	/* s; sanitizer builds are slow */
 
@@ -1194,14 +1195,7 @@ server_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	sr = srunner_create(server_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(server_suite());
 }

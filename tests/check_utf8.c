@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "check_run.h"
 
 #define S(lit)		(lit), (sizeof (lit) - 1)
 #define FFFD		"\xef\xbf\xbd"
@@ -572,12 +573,5 @@ utf8_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(utf8_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(utf8_suite());
 }

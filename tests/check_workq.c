@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "workq.h"
+#include "check_run.h"
 
 #define JOIN_SECONDS	3	/* a join of a thread that should be done */
 #define STRESS_SECONDS	6	/* the stress run takes ~2 s under TSan */
@@ -646,12 +647,5 @@ workq_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(workq_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(workq_suite());
 }

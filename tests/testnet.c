@@ -431,12 +431,34 @@ tn_stop(struct tn_daemon *d)
  * Clients.
  */
 
+/* Wrap a connected socket: make it non-blocking; closes fd on failure. */
+static struct tn_client *
+client_from_fd(int fd)
+{
+	struct tn_client	*c;
+	int			 flags;
+
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+		seterr("fcntl: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		seterr("out of memory");
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	strcpy(c->nick, "?");
+	return c;
+}
+
 struct tn_client *
 tn_connect_port(uint16_t port, int rcvbuf)
 {
-	struct tn_client	*c;
 	struct sockaddr_in	 sin;
-	int			 fd, flags;
+	int			 fd;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		seterr("socket: %s", strerror(errno));
@@ -457,28 +479,14 @@ tn_connect_port(uint16_t port, int rcvbuf)
 		close(fd);
 		return NULL;
 	}
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-		seterr("fcntl: %s", strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	if ((c = calloc(1, sizeof *c)) == NULL) {
-		seterr("out of memory");
-		close(fd);
-		return NULL;
-	}
-	c->fd = fd;
-	strcpy(c->nick, "?");
-	return c;
+	return client_from_fd(fd);
 }
 
 struct tn_client *
 tn_connect_unix(const char *path)
 {
-	struct tn_client	*c;
 	struct sockaddr_un	 sun;
-	int			 fd, flags;
+	int			 fd;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
@@ -496,16 +504,7 @@ tn_connect_unix(const char *path)
 		close(fd);
 		return NULL;
 	}
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
-	    (c = calloc(1, sizeof *c)) == NULL) {
-		seterr("fcntl or out of memory");
-		close(fd);
-		return NULL;
-	}
-	c->fd = fd;
-	strcpy(c->nick, "?");
-	return c;
+	return client_from_fd(fd);
 }
 
 struct tn_client *
