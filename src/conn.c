@@ -490,9 +490,18 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 	size_t		 reason_len = 0;
 
 	if (kill == KILL_TOO_SLOW) {
-		/* Best effort: it is not reading anyway. */
-		static const char bye[] = "!! disconnected: too slow\r\n";
-		if (write(c->fd, bye, sizeof(bye) - 1) < 0)
+		/*
+		 * Best effort: it is not reading anyway.  If a line is half
+		 * sent, end it first so the notice stands on its own line.
+		 */
+		static const char bye[] = "\r\n!! disconnected: too slow\r\n";
+		bool	 midline;
+
+		pthread_mutex_lock(&c->mu);
+		midline = c->sq.head_off != 0;
+		pthread_mutex_unlock(&c->mu);
+		if (write(c->fd, bye + (midline ? 0 : 2),
+		    sizeof(bye) - 1 - (midline ? 0 : 2)) < 0)
 			errno = 0;
 	}
 	if (kill != KILL_NONE) {
