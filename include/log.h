@@ -1,25 +1,45 @@
 /*
- * log.h - log lines to stderr: "chatd: LEVEL: message".
+ * log.h - log lines with a time, a level and a component.
  *
- * Thread-safe: each line is written with one write(2), so lines from
- * different threads never interleave.  log_fatal() exits with status 1.
+ *	2026-11-26T03:57:05.123Z info server: listening on 127.0.0.1:7777
+ *
+ * To stderr by default, to a file (log_open_file) or to syslog.  Each
+ * line is one write(2), so threads never interleave; a reopen swaps the
+ * file in with dup2(2), so a writer never sees a closed descriptor.
+ * Each .c file names its component with LOG_COMPONENT before including
+ * this header.
  */
 #ifndef CHATD_LOG_H
 #define CHATD_LOG_H
 
+#include <stdbool.h>
 #include <stdnoreturn.h>
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+/* Not LOG_INFO and friends: <syslog.h> owns those names. */
+enum log_level { LL_ERROR, LL_WARN, LL_INFO, LL_DEBUG };
 
-void		log_set_level(enum log_level level);
-void		log_msg(enum log_level level, const char *fmt, ...)
+void		log_set_level(int level);
+int		log_get_level(void);
+/* Log to path instead of stderr.  0, or -1 with errno. */
+int		log_open_file(const char *path);
+/* Reopen the file (after rotation), for SIGHUP.  0, or -1 with errno. */
+int		log_reopen(void);
+void		log_open_syslog(void);
+void		log_close(void);
+
+void		log_msg(int level, const char *component, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+noreturn void	log_fatal(const char *component, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
-noreturn void	log_fatal(const char *fmt, ...)
-		    __attribute__((format(printf, 1, 2)));
 
-#define log_error(...)	log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...)	log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+#ifndef LOG_COMPONENT
+#define LOG_COMPONENT	"chatd"
+#endif
+
+#define log_error(...)	log_msg(LL_ERROR, LOG_COMPONENT, __VA_ARGS__)
+#define log_warn(...)	log_msg(LL_WARN, LOG_COMPONENT, __VA_ARGS__)
+#define log_info(...)	log_msg(LL_INFO, LOG_COMPONENT, __VA_ARGS__)
+#define log_debug(...)	log_msg(LL_DEBUG, LOG_COMPONENT, __VA_ARGS__)
+#define fatal(...)	log_fatal(LOG_COMPONENT, __VA_ARGS__)
 
 #endif /* CHATD_LOG_H */

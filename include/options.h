@@ -1,40 +1,84 @@
 /*
- * options.h - chatd's command line.
+ * options.h - chatd's settings: defaults, then the config file, then the
+ * command line, each overriding the one before.
  *
- * options_parse() fills struct options from argv (GNU getopt_long, long
- * and short forms).  It prints --help and --version itself.  Errors name
- * the option and the value, on stderr.
+ * Every setting has one long name, used both as the command-line option
+ * (--sendq) and as the config-file key (sendq = ...), and one parser, so
+ * the two can never disagree.  options_parse() prints --help and
+ * --version itself, and reports errors on stderr naming the option, or
+ * the file and line.  options_reload() does the same work for SIGHUP,
+ * reporting into a buffer for the log instead.
  */
 #ifndef CHATD_OPTIONS_H
 #define CHATD_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define OPTIONS_MAX_BINDS	16
 
 struct options {
-	const char	*binds[OPTIONS_MAX_BINDS];
+	/* Listening: fixed at start, a change needs a restart. */
+	char		*binds[OPTIONS_MAX_BINDS];
 	size_t		 nbinds;
-	int		 default_binds;	/* no --bind: a missing family is ok */
-	const char	*unix_path;
+	bool		 default_binds;	/* no bind given: a missing family is ok */
+	char		*unix_path;
 	unsigned	 port;
 	unsigned	 workers;
+
+	/* Limits: SIGHUP applies them to new lines and connections. */
 	size_t		 max_clients;
 	size_t		 max_line;
 	size_t		 sendq;
 	unsigned	 rate;		/* lines per second; 0 = unlimited */
 	unsigned	 burst;
 	size_t		 announce_max;
+
+	/* Running it. */
+	char		*config_path;
+	char		*motd_path;
+	char		*log_file;
+	bool		 syslog;
+	int		 log_level;	/* enum log_level */
+	bool		 daemon;
+	char		*pidfile;
+	char		*user;
+	unsigned	 stats_interval;	/* seconds; 0 = off */
 };
 
 enum options_result {
 	OPTIONS_RUN,		/* start the daemon */
 	OPTIONS_EXIT_OK,	/* --help or --version was printed */
-	OPTIONS_USAGE		/* a usage error was reported: exit 2 */
+	OPTIONS_USAGE,		/* a command-line error was reported: exit 2 */
+	OPTIONS_BAD_CONFIG	/* a config-file error was reported: exit 1 */
 };
 
 void			options_defaults(struct options *o);
+void			options_free(struct options *o);
+
 enum options_result	options_parse(struct options *o, int argc,
 			    char **argv);
+
+/*
+ * Build fresh settings from the config file named in argv (if any) and
+ * argv itself.  Returns 0, or -1 with the reason in err; o is then
+ * freed and untouched settings are lost, so reload into a scratch copy.
+ */
+int			options_reload(struct options *o, int argc,
+			    char **argv, char *err, size_t errlen);
+
+/*
+ * Set one setting by its long name, as the config file does.  Returns 0,
+ * or -1 with the reason in err ("unknown key" included).
+ */
+int			options_set(struct options *o, const char *name,
+			    const char *value, char *err, size_t errlen);
+
+/* Read a config file into o.  Returns 0, or -1 with "FILE:LINE: why". */
+int			options_load_file(struct options *o, const char *path,
+			    char *err, size_t errlen);
+
+/* The log level's name, and back; -1 if unknown. */
+const char		*options_level_name(int level);
 
 #endif /* CHATD_OPTIONS_H */

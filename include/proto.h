@@ -27,6 +27,7 @@ enum cmd_kind {
 	CMD_MSG,	/* /msg NICK TEXT */
 	CMD_QUIT,	/* /quit [REASON]; text may be empty */
 	CMD_HELP,	/* /help */
+	CMD_STATS,	/* /stats */
 	CMD_UNKNOWN,	/* /foo: name holds "foo" */
 	CMD_USAGE	/* a known command with missing arguments: name */
 };

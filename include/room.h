@@ -42,12 +42,17 @@ struct room	*room_new(room_deliver_fn deliver, size_t announce_max);
 void		 room_free(struct room *r);
 size_t		 room_count(struct room *r);
 
+/* Change the announcement limit (a reload). */
+void		 room_set_announce_max(struct room *r, size_t announce_max);
+
 /*
- * Give m a free guestN nickname, add it, send it the welcome notice and,
+ * Give m a free guestN nickname, add it, send it the welcome notice and
+ * the greeting lines (the MOTD, may be none) before any room line, and,
  * while the room has at most announce_max members, tell the others.
  * Returns 0, or -1 on ENOMEM (m is then not a member).
  */
-int		 room_join(struct room *r, struct room_member *m, void *ctx);
+int		 room_join(struct room *r, struct room_member *m,
+		    struct msg *const *greeting, size_t ngreeting, void *ctx);
 
 /*
  * Remove m; while the room has at most announce_max members, tell the

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "msg.h"
 #include "options.h"
 #include "room.h"
 #include "workq.h"
@@ -32,8 +33,44 @@ struct listener {
 	char		 name[80];
 };
 
+/*
+ * The limits a reload may change while workers read them: each is read
+ * with a relaxed atomic load, so a reload never races a worker.
+ */
+struct limits {
+	atomic_size_t		 max_clients;
+	atomic_size_t		 max_line;
+	atomic_size_t		 sendq;
+	atomic_uint		 rate;
+	atomic_uint		 burst;
+};
+
+#define LIMIT(srv, name) \
+	atomic_load_explicit(&(srv)->limits.name, memory_order_relaxed)
+
+/* Counters for /stats, SIGUSR1 and --stats-interval. */
+struct stats {
+	atomic_uint_fast64_t	 messages;	/* chat lines relayed */
+	atomic_uint_fast64_t	 bytes_in;
+	atomic_uint_fast64_t	 bytes_out;
+	atomic_uint_fast64_t	 too_slow;	/* clients cut off */
+	atomic_uint_fast64_t	 connections;	/* accepted, ever */
+};
+
+/* The message of the day: lines built once, shared by every join. */
+struct motd {
+	atomic_uint	 refs;
+	size_t		 count;
+	struct msg	*lines[];
+};
+
 struct server {
-	struct options		 opt;
+	struct options		 opt;		/* as at start, or last reload */
+	struct limits		 limits;
+	struct stats		 stats;
+	uint64_t		 started_ms;
+	size_t			 capacity;	/* max-clients at start: a ceiling */
+
 	struct room		*room;
 	struct workq		*wq;
 	int			 epfd;
@@ -46,6 +83,7 @@ struct server {
 	uint64_t		 accept_paused_until;
 
 	pthread_t		 acceptor;
+	bool			 acceptor_started;
 	pthread_t		*workers;
 	size_t			 nworkers;
 
@@ -53,17 +91,40 @@ struct server {
 	atomic_bool		 stopping;	/* no more reads or accepts */
 	atomic_bool		 acceptor_exit;
 
+	pthread_mutex_t		 motd_mu;
+	struct motd		*motd;		/* NULL if none */
+
 	pthread_mutex_t		 conns_mu;
 	struct conn		*conns;		/* every live connection */
 	struct conn		*graveyard;	/* closed, freed by the acceptor */
 	struct conn		*throttled;	/* waiting for the flood throttle */
 };
 
-/* Bind the listeners and start the threads.  Returns 0 or -1 (logged). */
-int	server_start(struct server *srv, const struct options *opt);
+/*
+ * Set up and bind every listener; no thread runs yet, so the caller may
+ * still fork (--daemon) or drop privileges (--user).  Returns 0 or -1
+ * (logged).
+ */
+int	server_listen(struct server *srv, const struct options *opt);
+/* Start the acceptor and the workers.  Returns 0 or -1 (logged). */
+int	server_run(struct server *srv);
 
 /* The shutdown notice, a flush of at most 2 s, then close and free all. */
 void	server_stop(struct server *srv);
+
+/*
+ * Apply reloaded settings: limits, the MOTD and the log level.  Settings
+ * that need a restart are logged and kept.  Returns 0, or -1 if the new
+ * MOTD could not be read (everything old stays then).
+ */
+int	server_reload(struct server *srv, const struct options *opt);
+
+/* One line of figures for /stats and the log. */
+void	server_stats_line(struct server *srv, char *buf, size_t len);
+
+/* The MOTD for a joining client, with a reference; NULL if none. */
+struct motd *server_motd(struct server *srv);
+void	motd_unref(struct motd *m);
 
 /* Called by a worker: hand a closed connection to the acceptor to free. */
 void	server_bury(struct server *srv, struct conn *c);

@@ -58,7 +58,7 @@ wait_for() {
 }
 
 log_port() {
-	port=$(sed -n 's/^chatd: info: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+	port=$(sed -n 's/^.* info server: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
 	    "$tmp/chatd.log" | head -n 1)
 	[ -n "$port" ]
 }

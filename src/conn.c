@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#define LOG_COMPONENT	"conn"
 #include "log.h"
 #include "proto.h"
 #include "server.h"
@@ -46,8 +47,8 @@ conn_new(struct server *srv, int fd, const char *addr)
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	pthread_mutex_init(&c->mu, NULL);
 	sendq_init(&c->sq);
-	framer_init(&c->fr, srv->opt.max_line);
-	c->tokens = srv->opt.burst;
+	framer_init(&c->fr, LIMIT(srv, max_line));
+	c->tokens = LIMIT(srv, burst);
 	c->refill_ms = now_ms();
 	return c;
 }
@@ -127,7 +128,7 @@ conn_deliver(struct room_member *to, struct msg *m, void *ctx)
 	pthread_mutex_lock(&c->mu);
 	if (c->dead || c->kill_reason != KILL_NONE)
 		goto out;
-	if (c->sq.bytes + m->len > c->srv->opt.sendq)
+	if (c->sq.bytes + m->len > LIMIT(c->srv, sendq))
 		c->kill_reason = KILL_TOO_SLOW;
 	else if (sendq_push(&c->sq, m) == -1)
 		c->kill_reason = KILL_NOMEM;
@@ -187,6 +188,7 @@ handle_quit(struct worker *w, struct conn *c, const struct command *cmd)
 	}
 	conn_reply(w, c, REPLY_NOTICE, "bye");
 	c->closing = true;
+	c->close_reason = "quit";
 }
 
 static void
@@ -198,12 +200,21 @@ handle_help(struct worker *w, struct conn *c)
 		conn_reply(w, c, REPLY_NOTICE, *line);
 }
 
+static void
+count_message(struct worker *w, int rc)
+{
+	if (rc == 0)
+		atomic_fetch_add_explicit(&w->srv->stats.messages, 1,
+		    memory_order_relaxed);
+}
+
 /* One complete input line, CR and LF removed. */
 static void
 handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 {
 	struct room	*room = w->srv->room;
 	struct command	 cmd;
+	char		 stats[256];
 	int		 rc = 0;
 
 	if (!utf8_valid(line, len, NULL)) {
@@ -217,10 +228,12 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 	case CMD_SAY:
 		rc = room_say(room, &c->member, REPLY_CHAT, cmd.text,
 		    cmd.text_len, &w->wake);
+		count_message(w, rc);
 		break;
 	case CMD_ME:
 		rc = room_say(room, &c->member, REPLY_ACTION, cmd.text,
 		    cmd.text_len, &w->wake);
+		count_message(w, rc);
 		break;
 	case CMD_NICK:
 		rc = room_nick(room, &c->member, cmd.target, cmd.target_len,
@@ -232,6 +245,11 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 	case CMD_MSG:
 		rc = room_private(room, &c->member, cmd.target,
 		    cmd.target_len, cmd.text, cmd.text_len, &w->wake);
+		count_message(w, rc);
+		break;
+	case CMD_STATS:
+		server_stats_line(w->srv, stats, sizeof(stats));
+		conn_reply(w, c, REPLY_NOTICE, stats);
 		break;
 	case CMD_QUIT:
 		handle_quit(w, c, &cmd);
@@ -256,16 +274,16 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 static bool
 take_token(struct conn *c)
 {
-	const struct options	*o = &c->srv->opt;
-	uint64_t		 now;
+	unsigned	 rate = LIMIT(c->srv, rate), burst = LIMIT(c->srv, burst);
+	uint64_t	 now;
 
-	if (o->rate == 0)
+	if (rate == 0)
 		return true;
 	now = now_ms();
-	c->tokens += (double)(now - c->refill_ms) * o->rate / 1000.0;
+	c->tokens += (double)(now - c->refill_ms) * rate / 1000.0;
 	c->refill_ms = now;
-	if (c->tokens > o->burst)
-		c->tokens = o->burst;
+	if (c->tokens > burst)
+		c->tokens = burst;
 	if (c->tokens < 1)
 		return false;
 	c->tokens -= 1;
@@ -296,10 +314,13 @@ stash_input(struct conn *c, const char *in, size_t len)
 static void
 throttle(struct conn *c)
 {
-	uint64_t	 wait_ms;
+	unsigned	 rate = LIMIT(c->srv, rate);
+	uint64_t	 wait_ms = 1;
 
 	c->throttled = true;
-	wait_ms = (uint64_t)((1.0 - c->tokens) * 1000.0 / c->srv->opt.rate) + 1;
+	/* A reload may just have turned the limit off. */
+	if (rate > 0)
+		wait_ms += (uint64_t)((1.0 - c->tokens) * 1000.0 / rate);
 	server_throttle(c->srv, c, now_ms() + wait_ms);
 }
 
@@ -336,7 +357,7 @@ handle_input(struct worker *w, struct conn *c, char *in, size_t len)
 			break;
 		case FRAME_TOO_LONG:
 			conn_errorf(w, c, "line too long (limit %zu bytes), "
-			    "discarded", c->srv->opt.max_line);
+			    "discarded", c->fr.max_line);
 			break;
 		case FRAME_NOMEM:
 			conn_reply(w, c, REPLY_ERROR,
@@ -358,7 +379,7 @@ handle_input(struct worker *w, struct conn *c, char *in, size_t len)
 static size_t
 read_chunk(const struct worker *w, const struct conn *c)
 {
-	size_t	 chunk = c->srv->opt.sendq / 16;
+	size_t	 chunk = LIMIT(c->srv, sendq) / 16;
 
 	if (chunk < 4096)
 		chunk = 4096;
@@ -384,6 +405,8 @@ conn_read(struct worker *w, struct conn *c)
 		n = read(c->fd, w->rbuf, read_chunk(w, c));
 	} while (n == -1 && errno == EINTR);
 	if (n > 0) {
+		atomic_fetch_add_explicit(&w->srv->stats.bytes_in, (uint64_t)n,
+		    memory_order_relaxed);
 		handle_input(w, c, w->rbuf, (size_t)n);
 	} else if (n == 0) {
 		c->closing = true;	/* EOF; a partial line is dropped */
@@ -427,6 +450,8 @@ conn_flush(struct worker *w, struct conn *c)
 			c->want_out = false;
 			return;
 		}
+		atomic_fetch_add_explicit(&w->srv->stats.bytes_out,
+		    (uint64_t)written, memory_order_relaxed);
 		pthread_mutex_lock(&c->mu);
 		sendq_consume(&c->sq, (size_t)written);
 		pthread_mutex_unlock(&c->mu);
@@ -507,18 +532,21 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 	if (kill != KILL_NONE) {
 		reason = why = kill_reason_text(kill);
 		reason_len = strlen(reason);
-	} else if (c->quit_reason != NULL) {
+	} else {
+		/* A /quit reason goes to the room, never to the log. */
 		reason = c->quit_reason;
 		reason_len = c->quit_len;
-		why = "quit";
-	} else
 		why = c->close_reason != NULL ? c->close_reason : "closed";
+	}
 
 	if (c->member.joined)
 		room_leave(w->srv->room, &c->member, reason, reason_len,
 		    &w->wake);
 	/* The client's own words never reach the log: they may hold escapes. */
-	log_info("%s: %s disconnected: %s", c->addr, c->member.nick, why);
+	log_info("%s %s disconnected: %s", c->addr, c->member.nick, why);
+	if (kill == KILL_TOO_SLOW)
+		atomic_fetch_add_explicit(&w->srv->stats.too_slow, 1,
+		    memory_order_relaxed);
 
 	pthread_mutex_lock(&c->mu);
 	c->dead = true;
@@ -539,15 +567,21 @@ static void
 conn_join(struct worker *w, struct conn *c)
 {
 	struct epoll_event	 ev;
+	struct motd		*motd = server_motd(w->srv);
+	int			 rc;
 
-	if (room_join(w->srv->room, &c->member, &w->wake) == -1) {
-		static const char full[] = "!! out of memory\r\n";
-		if (write(c->fd, full, sizeof(full) - 1) < 0)
+	rc = room_join(w->srv->room, &c->member, motd ? motd->lines : NULL,
+	    motd ? motd->count : 0, &w->wake);
+	motd_unref(motd);
+	if (rc == -1) {
+		static const char nomem[] = "!! out of memory\r\n";
+		if (write(c->fd, nomem, sizeof(nomem) - 1) < 0)
 			errno = 0;
 		c->closing = true;
+		c->close_reason = "out of memory";
 		return;
 	}
-	log_info("%s: connected as %s", c->addr, c->member.nick);
+	log_info("%s connected as %s", c->addr, c->member.nick);
 	ev.events = EPOLLIN | EPOLLONESHOT;
 	ev.data.ptr = c;
 	if (epoll_ctl(w->srv->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1) {

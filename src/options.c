@@ -1,11 +1,13 @@
 /*
- * options.c - parse chatd's command line.
+ * options.c - chatd's settings from the command line and the config
+ * file, through one table.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,31 +16,49 @@
 #include "config.h"
 #include "options.h"
 
-enum {
-	OPT_UNIX = 256,
-	OPT_MAX_CLIENTS,
-	OPT_MAX_LINE,
-	OPT_SENDQ,
-	OPT_RATE,
-	OPT_BURST,
-	OPT_ANNOUNCE_MAX
+enum setting_type { T_UINT, T_SIZE, T_STRING, T_PATH, T_BIND, T_BOOL, T_LEVEL };
+
+struct setting {
+	const char		*name;
+	int			 short_name;	/* 0 if none */
+	enum setting_type	 type;
+	uintmax_t		 min, max;	/* for numbers */
+	size_t			 offset;	/* into struct options */
 };
 
-static const struct option long_options[] = {
-	{ "bind",		required_argument,	NULL, 'b' },
-	{ "port",		required_argument,	NULL, 'p' },
-	{ "unix",		required_argument,	NULL, OPT_UNIX },
-	{ "workers",		required_argument,	NULL, 'w' },
-	{ "max-clients",	required_argument,	NULL, OPT_MAX_CLIENTS },
-	{ "max-line",		required_argument,	NULL, OPT_MAX_LINE },
-	{ "sendq",		required_argument,	NULL, OPT_SENDQ },
-	{ "rate",		required_argument,	NULL, OPT_RATE },
-	{ "burst",		required_argument,	NULL, OPT_BURST },
-	{ "announce-max",	required_argument,	NULL, OPT_ANNOUNCE_MAX },
-	{ "help",		no_argument,		NULL, 'h' },
-	{ "version",		no_argument,		NULL, 'V' },
-	{ NULL,			0,			NULL, 0 }
+#define NUM(name, s, type, min, max, field) \
+	{ name, s, type, min, max, offsetof(struct options, field) }
+#define STR(name, s, type, field) \
+	{ name, s, type, 0, 0, offsetof(struct options, field) }
+
+/* The one list of settings: command-line options and config-file keys. */
+static const struct setting settings[] = {
+	STR("bind",		'b', T_BIND,	binds),
+	NUM("port",		'p', T_UINT,	0, 65535, port),
+	STR("unix",		0,   T_PATH,	unix_path),
+	NUM("workers",		'w', T_UINT,	1, 1024, workers),
+	NUM("max-clients",	0,   T_SIZE,	1, 1000000, max_clients),
+	NUM("max-line",		0,   T_SIZE,	16, 1024 * 1024, max_line),
+	NUM("sendq",		0,   T_SIZE,	4096, (uintmax_t)1 << 32, sendq),
+	NUM("rate",		0,   T_UINT,	0, 1000000, rate),
+	NUM("burst",		0,   T_UINT,	1, 1000000, burst),
+	NUM("announce-max",	0,   T_SIZE,	0, 1000000, announce_max),
+	STR("motd",		0,   T_PATH,	motd_path),
+	STR("log-level",	0,   T_LEVEL,	log_level),
+	STR("log-file",		0,   T_PATH,	log_file),
+	STR("syslog",		0,   T_BOOL,	syslog),
+	STR("daemon",		'd', T_BOOL,	daemon),
+	STR("pidfile",		0,   T_PATH,	pidfile),
+	STR("user",		0,   T_STRING,	user),
+	NUM("stats-interval",	0,   T_UINT,	0, 86400, stats_interval),
 };
+#define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
+
+/* getopt_long values of the long-only options and of --config. */
+#define OPT_BASE	1000
+#define OPT_CONFIG	'c'
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 static void
 usage(FILE *f)
@@ -47,25 +67,44 @@ usage(FILE *f)
 "Usage: chatd [OPTION]...\n"
 "Relay every UTF-8 line a client sends to every connected client.\n"
 "\n"
-"  -b, --bind ADDR        listen on this IPv4 or IPv6 address; repeatable\n"
-"                         (default: 127.0.0.1 and ::1)\n"
-"  -p, --port N           TCP port, 0 picks a free one (default: 7777)\n"
-"      --unix PATH        also listen on a UNIX-domain socket\n"
-"  -w, --workers N        worker threads (default: online CPUs)\n"
-"      --max-clients N    clients at once; the next gets \"server full\"\n"
-"                         (default: 10000)\n"
-"      --max-line BYTES   longest line, CR and LF not counted (default: 4096)\n"
-"      --sendq BYTES      unsent bytes a client may hold before it is cut off\n"
-"                         as too slow (default: 1048576)\n"
-"      --rate LINES       lines per second per client, 0 = unlimited\n"
-"                         (default: 20)\n"
-"      --burst LINES      lines a client may send at once (default: 40)\n"
-"      --announce-max N   announce joins, leaves and nick changes to everyone\n"
-"                         only while the room has at most N members\n"
-"                         (default: 200)\n"
-"  -h, --help             show this help and exit\n"
-"  -V, --version          show the version and exit\n"
+"Listening (a change needs a restart):\n"
+"  -b, --bind ADDR          listen on this IPv4 or IPv6 address; repeatable\n"
+"                           (default: 127.0.0.1 and ::1)\n"
+"  -p, --port N             TCP port, 0 picks a free one (default: 7777)\n"
+"      --unix PATH          also listen on a UNIX-domain socket\n"
+"  -w, --workers N          worker threads (default: online CPUs)\n"
 "\n"
+"Limits (SIGHUP applies them to new lines and connections):\n"
+"      --max-clients N      clients at once; the next gets \"server full\"\n"
+"                           (default: 10000; a reload cannot raise it)\n"
+"      --max-line BYTES     longest line, CR and LF not counted (default: 4096)\n"
+"      --sendq BYTES        unsent bytes a client may hold before it is cut off\n"
+"                           as too slow (default: 1048576)\n"
+"      --rate LINES         lines per second per client, 0 = unlimited\n"
+"                           (default: 20)\n"
+"      --burst LINES        lines a client may send at once (default: 40)\n"
+"      --announce-max N     announce joins, leaves and nick changes to everyone\n"
+"                           only while the room has at most N members\n"
+"                           (default: 200)\n"
+"\n"
+"Running it:\n"
+"  -c, --config FILE        read settings from FILE (\"key = value\" lines, the\n"
+"                           keys are these long option names); the command\n"
+"                           line overrides the file\n"
+"      --motd FILE          show FILE's lines to every client on connect\n"
+"      --log-level LEVEL    error, warn, info or debug (default: info)\n"
+"      --log-file FILE      log to FILE instead of stderr\n"
+"      --syslog             log to syslog instead of stderr\n"
+"  -d, --daemon             detach from the terminal (default: foreground)\n"
+"      --pidfile FILE       write the process ID to FILE, removed at exit\n"
+"      --user NAME          when started as root, run as NAME once the\n"
+"                           sockets are bound\n"
+"      --stats-interval S   log a stats line every S seconds (default: 0, off)\n"
+"  -h, --help               show this help and exit\n"
+"  -V, --version            show the version and exit\n"
+"\n"
+"Signals: SIGHUP reloads the config file and reopens the log file, SIGUSR1\n"
+"logs a stats line, SIGINT and SIGTERM shut down.\n"
 "Clients connect with nc or telnet; see chatd(8) and doc/PROTOCOL.md.\n");
 }
 
@@ -83,12 +122,66 @@ options_defaults(struct options *o)
 	o->rate = 20;
 	o->burst = 40;
 	o->announce_max = 200;
+	o->log_level = 2;	/* info */
 }
 
-/* Parse a decimal in [min, max]; on error name the option and the value. */
+static void
+clear_binds(struct options *o)
+{
+	while (o->nbinds > 0)
+		free(o->binds[--o->nbinds]);
+	o->default_binds = false;
+}
+
+void
+options_free(struct options *o)
+{
+	clear_binds(o);
+	free(o->unix_path);
+	free(o->config_path);
+	free(o->motd_path);
+	free(o->log_file);
+	free(o->pidfile);
+	free(o->user);
+	memset(o, 0, sizeof(*o));
+}
+
+const char *
+options_level_name(int level)
+{
+	if (level < 0 || level > 3)
+		return "?";
+	return level_names[level];
+}
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const struct setting *
+setting_by_name(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	return NULL;
+}
+
 static int
-parse_number(const char *opt, const char *arg, uintmax_t min, uintmax_t max,
-    uintmax_t *out)
+parse_number(const struct setting *s, const char *arg, uintmax_t *out,
+    char *err, size_t errlen)
 {
 	char		*end;
 	uintmax_t	 v;
@@ -97,56 +190,36 @@ parse_number(const char *opt, const char *arg, uintmax_t min, uintmax_t max,
 	if (arg[0] < '0' || arg[0] > '9')
 		goto bad;
 	v = strtoumax(arg, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
+	if (errno != 0 || *end != '\0' || v < s->min || v > s->max)
 		goto bad;
 	*out = v;
 	return 0;
 bad:
-	fprintf(stderr, "chatd: --%s: '%s' is not a number from %ju to %ju\n",
-	    opt, arg, min, max);
+	seterr(err, errlen, "%s: '%s' is not a number from %ju to %ju",
+	    s->name, arg, s->min, s->max);
 	return -1;
 }
 
 static int
-set_number(const struct option *lo, const char *arg, struct options *o)
+parse_bool(const struct setting *s, const char *arg, bool *out, char *err,
+    size_t errlen)
 {
-	uintmax_t	 v;
-	const char	*name = lo->name;
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t	 i;
 
-	if (lo->val == 'p') {
-		if (parse_number(name, arg, 0, 65535, &v) == -1)
-			return -1;
-		o->port = (unsigned)v;
-	} else if (lo->val == 'w') {
-		if (parse_number(name, arg, 1, 1024, &v) == -1)
-			return -1;
-		o->workers = (unsigned)v;
-	} else if (lo->val == OPT_MAX_CLIENTS) {
-		if (parse_number(name, arg, 1, 1000000, &v) == -1)
-			return -1;
-		o->max_clients = (size_t)v;
-	} else if (lo->val == OPT_MAX_LINE) {
-		if (parse_number(name, arg, 16, 1024 * 1024, &v) == -1)
-			return -1;
-		o->max_line = (size_t)v;
-	} else if (lo->val == OPT_SENDQ) {
-		if (parse_number(name, arg, 4096, (uintmax_t)1 << 32, &v) == -1)
-			return -1;
-		o->sendq = (size_t)v;
-	} else if (lo->val == OPT_RATE) {
-		if (parse_number(name, arg, 0, 1000000, &v) == -1)
-			return -1;
-		o->rate = (unsigned)v;
-	} else if (lo->val == OPT_BURST) {
-		if (parse_number(name, arg, 1, 1000000, &v) == -1)
-			return -1;
-		o->burst = (unsigned)v;
-	} else if (lo->val == OPT_ANNOUNCE_MAX) {
-		if (parse_number(name, arg, 0, 1000000, &v) == -1)
-			return -1;
-		o->announce_max = (size_t)v;
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(arg, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(arg, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
 	}
-	return 0;
+	seterr(err, errlen, "%s: '%s' is not yes or no", s->name, arg);
+	return -1;
 }
 
 static bool
@@ -158,82 +231,369 @@ is_ip_address(const char *s)
 	    inet_pton(AF_INET6, s, buf) == 1;
 }
 
-static const struct option *
-option_by_val(int val)
-{
-	const struct option	*lo;
+/*
+ * The directory chatd started in.  Relative paths are taken from it even
+ * after --daemon has moved to "/", so a reload reads the same files.
+ */
+static char	*start_dir;
 
-	for (lo = long_options; lo->name != NULL; lo++)
-		if (lo->val == val)
-			return lo;
+static char *
+absolute_path(const char *path)
+{
+	char	*abs;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (start_dir == NULL && (start_dir = getcwd(NULL, 0)) == NULL)
+		return NULL;
+	if (asprintf(&abs, "%s/%s", start_dir, path) == -1)
+		return NULL;
+	return abs;
+}
+
+static int
+set_string(char **field, const struct setting *s, const char *arg, char *err,
+    size_t errlen)
+{
+	char	*copy;
+
+	if (arg[0] == '\0') {
+		seterr(err, errlen, "%s: empty value", s->name);
+		return -1;
+	}
+	copy = s->type == T_PATH ? absolute_path(arg) : strdup(arg);
+	if (copy == NULL) {
+		seterr(err, errlen, "%s: out of memory", s->name);
+		return -1;
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int
+add_bind(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	if (!is_ip_address(arg)) {
+		seterr(err, errlen, "bind: '%s' is not an IPv4 or IPv6 address",
+		    arg);
+		return -1;
+	}
+	if (o->nbinds == OPTIONS_MAX_BINDS) {
+		seterr(err, errlen, "bind: at most %d addresses",
+		    OPTIONS_MAX_BINDS);
+		return -1;
+	}
+	if ((o->binds[o->nbinds] = strdup(arg)) == NULL) {
+		seterr(err, errlen, "bind: out of memory");
+		return -1;
+	}
+	o->nbinds++;
+	return 0;
+}
+
+static int
+apply(struct options *o, const struct setting *s, const char *arg,
+    char *err, size_t errlen)
+{
+	void		*field = (char *)o + s->offset;
+	uintmax_t	 v;
+	int		 i;
+
+	switch (s->type) {
+	case T_UINT:
+	case T_SIZE:
+		if (parse_number(s, arg, &v, err, errlen) == -1)
+			return -1;
+		if (s->type == T_UINT)
+			*(unsigned *)field = (unsigned)v;
+		else
+			*(size_t *)field = (size_t)v;
+		return 0;
+	case T_STRING:
+	case T_PATH:
+		return set_string(field, s, arg, err, errlen);
+	case T_BIND:
+		return add_bind(o, arg, err, errlen);
+	case T_BOOL:
+		return parse_bool(s, arg, field, err, errlen);
+	case T_LEVEL:
+		for (i = 0; i < 4; i++)
+			if (strcmp(arg, level_names[i]) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		seterr(err, errlen, "%s: '%s' is not error, warn, info or "
+		    "debug", s->name, arg);
+		return -1;
+	}
+	return -1;
+}
+
+int
+options_set(struct options *o, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	const struct setting	*s;
+
+	if ((s = setting_by_name(name)) == NULL) {
+		seterr(err, errlen, "unknown key '%s'", name);
+		return -1;
+	}
+	return apply(o, s, value, err, errlen);
+}
+
+/* The getopt_long table, made from the settings once. */
+static const struct option *
+long_options(void)
+{
+	static struct option	 table[NSETTINGS + 4];
+	size_t			 i;
+
+	if (table[0].name != NULL)
+		return table;
+	for (i = 0; i < NSETTINGS; i++) {
+		table[i].name = settings[i].name;
+		table[i].has_arg = settings[i].type == T_BOOL ? no_argument :
+		    required_argument;
+		table[i].val = settings[i].short_name != 0 ?
+		    settings[i].short_name : OPT_BASE + (int)i;
+	}
+	table[i++] = (struct option){ "config", required_argument, NULL,
+	    OPT_CONFIG };
+	table[i++] = (struct option){ "help", no_argument, NULL, 'h' };
+	table[i++] = (struct option){ "version", no_argument, NULL, 'V' };
+	return table;
+}
+
+static const struct setting *
+setting_by_val(int val)
+{
+	size_t	 i;
+
+	if (val >= OPT_BASE && val < OPT_BASE + (int)NSETTINGS)
+		return &settings[val - OPT_BASE];
+	for (i = 0; i < NSETTINGS; i++)
+		if (settings[i].short_name == val)
+			return &settings[i];
 	return NULL;
+}
+
+#define SHORT_OPTIONS	":b:p:w:c:dhV"
+
+/*
+ * First pass: --help, --version, --config, and every syntax error, before
+ * the config file is read.  Returns OPTIONS_RUN to go on.
+ */
+static enum options_result
+scan_argv(int argc, char **argv, const char **config, bool quiet)
+{
+	int	 ch;
+
+	*config = NULL;
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, SHORT_OPTIONS, long_options(),
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			if (!quiet)
+				usage(stdout);
+			return OPTIONS_EXIT_OK;
+		case 'V':
+			if (!quiet)
+				printf("chatd %s\n", PACKAGE_VERSION);
+			return OPTIONS_EXIT_OK;
+		case OPT_CONFIG:
+			*config = optarg;
+			break;
+		case ':':
+			if (!quiet)
+				fprintf(stderr, "chatd: option '%s' needs an "
+				    "argument\n", argv[optind - 1]);
+			return OPTIONS_USAGE;
+		case '?':
+			if (!quiet)
+				fprintf(stderr, "chatd: unknown option '%s'\n",
+				    argv[optind - 1]);
+			return OPTIONS_USAGE;
+		default:
+			break;
+		}
+	}
+	if (optind < argc) {
+		if (!quiet)
+			fprintf(stderr, "chatd: unexpected argument '%s'\n",
+			    argv[optind]);
+		return OPTIONS_USAGE;
+	}
+	return OPTIONS_RUN;
+}
+
+/* Second pass: the command line over whatever the file said. */
+static int
+apply_argv(struct options *o, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	const struct setting	*s;
+	bool			 binds_from_argv = false;
+	char			 why[256];
+	int			 ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, SHORT_OPTIONS, long_options(),
+	    NULL)) != -1) {
+		if ((s = setting_by_val(ch)) == NULL)
+			continue;
+		/* Addresses on the command line replace the file's. */
+		if (s->type == T_BIND && !binds_from_argv) {
+			clear_binds(o);
+			binds_from_argv = true;
+		}
+		if (apply(o, s, s->type == T_BOOL ? "yes" : optarg, why,
+		    sizeof(why)) == -1) {
+			seterr(err, errlen, "--%s", why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+finish(struct options *o, char *err, size_t errlen)
+{
+	if (o->nbinds == 0) {
+		if (add_bind(o, "127.0.0.1", err, errlen) == -1 ||
+		    add_bind(o, "::1", err, errlen) == -1)
+			return -1;
+		o->default_binds = true;
+	}
+	return 0;
+}
+
+static enum options_result
+load(struct options *o, int argc, char **argv, bool quiet, char *err,
+    size_t errlen)
+{
+	enum options_result	 r;
+	const char		*config;
+
+	options_defaults(o);
+	if ((r = scan_argv(argc, argv, &config, quiet)) != OPTIONS_RUN)
+		return r;
+	if (config != NULL) {
+		if ((o->config_path = absolute_path(config)) == NULL) {
+			seterr(err, errlen, "%s: %s", config, strerror(errno));
+			return OPTIONS_BAD_CONFIG;
+		}
+		if (options_load_file(o, o->config_path, err, errlen) == -1)
+			return OPTIONS_BAD_CONFIG;
+	}
+	if (apply_argv(o, argc, argv, err, errlen) == -1)
+		return OPTIONS_USAGE;
+	if (finish(o, err, errlen) == -1)
+		return OPTIONS_BAD_CONFIG;
+	return OPTIONS_RUN;
 }
 
 enum options_result
 options_parse(struct options *o, int argc, char **argv)
 {
-	const struct option	*lo;
-	int			 ch;
+	enum options_result	 r;
+	char			 err[1024] = "";
 
-	options_defaults(o);
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":b:p:w:hV", long_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return OPTIONS_EXIT_OK;
-		case 'V':
-			printf("chatd %s\n", PACKAGE_VERSION);
-			return OPTIONS_EXIT_OK;
-		case 'b':
-			if (o->nbinds == OPTIONS_MAX_BINDS) {
-				fprintf(stderr, "chatd: --bind: at most %d "
-				    "addresses\n", OPTIONS_MAX_BINDS);
-				return OPTIONS_USAGE;
-			}
-			if (!is_ip_address(optarg)) {
-				fprintf(stderr, "chatd: --bind: '%s' is not an "
-				    "IPv4 or IPv6 address\n", optarg);
-				goto usage;
-			}
-			o->binds[o->nbinds++] = optarg;
+	r = load(o, argc, argv, false, err, sizeof(err));
+	if (err[0] != '\0')
+		fprintf(stderr, "chatd: %s\n", err);
+	if (r == OPTIONS_USAGE)
+		fprintf(stderr, "Try 'chatd --help' for more information.\n");
+	if (r != OPTIONS_RUN)
+		options_free(o);
+	return r;
+}
+
+int
+options_reload(struct options *o, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	if (load(o, argc, argv, true, err, errlen) != OPTIONS_RUN) {
+		options_free(o);
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char	*end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/*
+ * "key = value" lines; '#' starts a comment line; blank lines are fine.
+ * The value is everything after '=', trimmed: no quoting, no escapes.
+ */
+static int
+load_line(struct options *o, char *line, char *why, size_t whylen)
+{
+	char	*key, *value, *eq;
+
+	key = trim(line);
+	if (*key == '\0' || *key == '#')
+		return 0;
+	if ((eq = strchr(key, '=')) == NULL) {
+		seterr(why, whylen, "expected \"key = value\"");
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(key);
+	value = trim(eq + 1);
+	if (strcmp(key, "config") == 0) {
+		seterr(why, whylen, "a config file cannot name another");
+		return -1;
+	}
+	return options_set(o, key, value, why, whylen);
+}
+
+int
+options_load_file(struct options *o, const char *path, char *err,
+    size_t errlen)
+{
+	FILE	*f;
+	char	*line = NULL, why[512];
+	size_t	 cap = 0, lineno = 0;
+	ssize_t	 n;
+	int	 rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			seterr(err, errlen, "%s:%zu: NUL byte", path, lineno);
+			rc = -1;
 			break;
-		case OPT_UNIX:
-			if (optarg[0] == '\0') {
-				fprintf(stderr, "chatd: --unix: empty path\n");
-				return OPTIONS_USAGE;
-			}
-			o->unix_path = optarg;
-			break;
-		case ':':
-			fprintf(stderr, "chatd: option '%s' needs an "
-			    "argument\n", argv[optind - 1]);
-			goto usage;
-		case '?':
-			fprintf(stderr, "chatd: unknown option '%s'\n",
-			    argv[optind - 1]);
-			goto usage;
-		default:
-			if ((lo = option_by_val(ch)) == NULL ||
-			    set_number(lo, optarg, o) == -1)
-				goto usage;
+		}
+		if (load_line(o, line, why, sizeof(why)) == -1) {
+			seterr(err, errlen, "%s:%zu: %s", path, lineno, why);
+			rc = -1;
 			break;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "chatd: unexpected argument '%s'\n",
-		    argv[optind]);
-		goto usage;
+	if (rc == 0 && ferror(f)) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
 	}
-	if (o->nbinds == 0) {
-		o->binds[o->nbinds++] = "127.0.0.1";
-		o->binds[o->nbinds++] = "::1";
-		o->default_binds = 1;
-	}
-	return OPTIONS_RUN;
-usage:
-	fprintf(stderr, "Try 'chatd --help' for more information.\n");
-	return OPTIONS_USAGE;
+	free(line);
+	fclose(f);
+	return rc;
 }

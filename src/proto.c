@@ -29,6 +29,7 @@ static const struct proto_cmd proto_cmds[] = {
 	{ "who",	CMD_WHO,	"/who" },
 	{ "quit",	CMD_QUIT,	"/quit [REASON]" },
 	{ "help",	CMD_HELP,	"/help" },
+	{ "stats",	CMD_STATS,	"/stats" },
 };
 
 const char *const proto_help_lines[] = {
@@ -38,6 +39,7 @@ const char *const proto_help_lines[] = {
 	"/me TEXT          describe what you do",
 	"/who              list who is online",
 	"/quit [REASON]    leave the chat",
+	"/stats            show the server's figures",
 	"/help             show this list",
 	"//TEXT            say /TEXT (a line starting with /)",
 	NULL

@@ -201,11 +201,21 @@ pick_guest_nick_locked(struct room *r, struct room_member *m)
 	} while (find_locked(r, m->nick, m->nick_len) != NULL);
 }
 
+void
+room_set_announce_max(struct room *r, size_t announce_max)
+{
+	pthread_mutex_lock(&r->mu);
+	r->announce_max = announce_max;
+	pthread_mutex_unlock(&r->mu);
+}
+
 int
-room_join(struct room *r, struct room_member *m, void *ctx)
+room_join(struct room *r, struct room_member *m,
+    struct msg *const *greeting, size_t ngreeting, void *ctx)
 {
 	char		 text[NOTICE_MAX];
 	struct msg	*welcome = NULL, *joined = NULL;
+	size_t		 i;
 	int		 rc = -1;
 
 	pthread_mutex_lock(&r->mu);
@@ -231,6 +241,8 @@ room_join(struct room *r, struct room_member *m, void *ctx)
 		goto out;
 	}
 	r->deliver(m, welcome, ctx);
+	for (i = 0; i < ngreeting; i++)
+		r->deliver(m, greeting[i], ctx);
 	if (joined != NULL)
 		deliver_all_locked(r, joined, m, ctx);
 	rc = 0;

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,8 +22,10 @@
 #include <unistd.h>
 
 #include "conn.h"
+#define LOG_COMPONENT	"server"
 #include "log.h"
 #include "server.h"
+#include "utf8.h"
 
 #define ACCEPTS_PER_EVENT	64
 #define EMFILE_PAUSE_MS		100
@@ -240,7 +243,7 @@ push_or_die(struct server *srv, struct conn *c)
 {
 	/* Cannot fail: the queue has room for every connection. */
 	if (workq_trypush(srv->wq, c) == -1 && !atomic_load(&srv->stopping))
-		log_fatal("work queue full: a connection was queued twice");
+		fatal("work queue full: a connection was queued twice");
 }
 
 void
@@ -271,10 +274,17 @@ accept_one(struct server *srv, struct listener *l, int fd,
 	char		 name[80];
 	int		 on = 1;
 
-	if (atomic_load(&srv->nclients) >= srv->opt.max_clients) {
+	if (atomic_load(&srv->nclients) >= LIMIT(srv, max_clients)) {
+		if (sa->sa_family != AF_UNIX)
+			addr_name(sa, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%s", l->name);
+		log_info("%s refused: server full", name);
 		reject_full(fd);
 		return;
 	}
+	atomic_fetch_add_explicit(&srv->stats.connections, 1,
+	    memory_order_relaxed);
 	if (sa->sa_family != AF_UNIX) {
 		addr_name(sa, name, sizeof(name));
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -427,7 +437,7 @@ acceptor_main(void *arg)
 			timeout = THROTTLE_TICK_MS;
 		n = epoll_wait(srv->epfd, events, EPOLL_BATCH, timeout);
 		if (n == -1 && errno != EINTR)
-			log_fatal("epoll_wait: %s", strerror(errno));
+			fatal("epoll_wait: %s", strerror(errno));
 		for (i = 0; i < n; i++)
 			dispatch(srv, &events[i]);
 		now = now_ms();
@@ -531,7 +541,7 @@ start_threads(struct server *srv)
 			return -1;
 		w->srv = srv;
 		/* Room for every client, so queuing a wake-up never fails. */
-		if (wakeset_init(&w->wake, srv->opt.max_clients + 1) == -1) {
+		if (wakeset_init(&w->wake, srv->capacity + 1) == -1) {
 			free(w);
 			return -1;
 		}
@@ -549,23 +559,136 @@ start_threads(struct server *srv)
 		log_error("pthread_create: %s", strerror(err));
 		return -1;
 	}
+	srv->acceptor_started = true;
 	return 0;
 }
 
-int
-server_start(struct server *srv, const struct options *opt)
+static void
+limits_store(struct limits *l, const struct options *o, size_t capacity)
+{
+	size_t	 max_clients = o->max_clients;
+
+	if (max_clients > capacity)
+		max_clients = capacity;
+	atomic_store(&l->max_clients, max_clients);
+	atomic_store(&l->max_line, o->max_line);
+	atomic_store(&l->sendq, o->sendq);
+	atomic_store(&l->rate, o->rate);
+	atomic_store(&l->burst, o->burst);
+}
+
+void
+motd_unref(struct motd *m)
 {
 	size_t	 i;
+
+	if (m == NULL ||
+	    atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (i = 0; i < m->count; i++)
+		msg_unref(m->lines[i]);
+	free(m);
+}
+
+struct motd *
+server_motd(struct server *srv)
+{
+	struct motd	*m;
+
+	pthread_mutex_lock(&srv->motd_mu);
+	if ((m = srv->motd) != NULL)
+		atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&srv->motd_mu);
+	return m;
+}
+
+#define MOTD_MAX_LINES	100
+
+/* Read path into notice lines.  *out is NULL for an empty file. */
+static int
+motd_load(const char *path, struct motd **out)
+{
+	struct motd	*m;
+	FILE		*f;
+	char		*line = NULL;
+	size_t		 cap = 0, len;
+	ssize_t		 n;
+	int		 rc = -1;
+
+	*out = NULL;
+	if ((f = fopen(path, "r")) == NULL) {
+		log_error("motd %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((m = calloc(1, sizeof(*m) + MOTD_MAX_LINES * sizeof(m->lines[0])))
+	    == NULL)
+		goto out;
+	atomic_init(&m->refs, 1);
+	while (m->count < MOTD_MAX_LINES && (n = getline(&line, &cap, f)) != -1) {
+		len = (size_t)n;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (!utf8_valid(line, len, NULL)) {
+			log_error("motd %s: line %zu is not valid UTF-8", path,
+			    m->count + 1);
+			goto out;
+		}
+		if ((m->lines[m->count] = msg_format(REPLY_NOTICE, NULL, 0, line,
+		    len)) == NULL)
+			goto out;
+		m->count++;
+	}
+	if (ferror(f)) {
+		log_error("motd %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (m->count > 0) {
+		*out = m;
+		m = NULL;
+	}
+	rc = 0;
+out:
+	if (rc == -1 && m != NULL && m->count == 0 && errno == ENOMEM)
+		log_error("motd %s: out of memory", path);
+	motd_unref(m);
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static void
+motd_swap(struct server *srv, struct motd *m)
+{
+	struct motd	*old;
+
+	pthread_mutex_lock(&srv->motd_mu);
+	old = srv->motd;
+	srv->motd = m;
+	pthread_mutex_unlock(&srv->motd_mu);
+	motd_unref(old);
+}
+
+int
+server_listen(struct server *srv, const struct options *opt)
+{
+	struct motd	*motd = NULL;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->opt = *opt;
 	srv->epfd = srv->wakefd = -1;
 	srv->wake_kind = EP_WAKE;
+	srv->capacity = opt->max_clients;
+	srv->started_ms = now_ms();
+	limits_store(&srv->limits, opt, srv->capacity);
 	pthread_mutex_init(&srv->conns_mu, NULL);
+	pthread_mutex_init(&srv->motd_mu, NULL);
 	raise_nofile_limit();
 
+	if (opt->motd_path != NULL && motd_load(opt->motd_path, &motd) == -1)
+		return -1;
+	srv->motd = motd;
 	/* One entry per possible connection: pushing can never block. */
-	srv->wq = workq_new(opt->max_clients + 1);
+	srv->wq = workq_new(srv->capacity + 1);
 	srv->room = room_new(conn_deliver, opt->announce_max);
 	if (srv->wq == NULL || srv->room == NULL) {
 		log_error("out of memory");
@@ -576,8 +699,14 @@ server_start(struct server *srv, const struct options *opt)
 		log_error("epoll/eventfd: %s", strerror(errno));
 		return -1;
 	}
-	if (open_listeners(srv) == -1)
-		return -1;
+	return open_listeners(srv);
+}
+
+int
+server_run(struct server *srv)
+{
+	size_t	 i;
+
 	if (epoll_add(srv, srv->wakefd, &srv->wake_kind) == -1)
 		return -1;
 	for (i = 0; i < srv->nlisteners; i++)
@@ -587,8 +716,73 @@ server_start(struct server *srv, const struct options *opt)
 	if (start_threads(srv) == -1)
 		return -1;
 	log_info("%zu worker threads, up to %zu clients", srv->nworkers,
-	    opt->max_clients);
+	    srv->capacity);
 	return 0;
+}
+
+static bool
+same_string(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+same_binds(const struct options *a, const struct options *b)
+{
+	size_t	 i;
+
+	if (a->nbinds != b->nbinds)
+		return false;
+	for (i = 0; i < a->nbinds; i++)
+		if (strcmp(a->binds[i], b->binds[i]) != 0)
+			return false;
+	return true;
+}
+
+int
+server_reload(struct server *srv, const struct options *o)
+{
+	struct motd	*motd = NULL;
+
+	if (o->motd_path != NULL && motd_load(o->motd_path, &motd) == -1)
+		return -1;
+	motd_swap(srv, motd);
+	if (o->max_clients > srv->capacity)
+		log_warn("max-clients %zu is above the %zu set at start: "
+		    "keeping %zu until a restart", o->max_clients,
+		    srv->capacity, srv->capacity);
+	limits_store(&srv->limits, o, srv->capacity);
+	room_set_announce_max(srv->room, o->announce_max);
+	log_set_level(o->log_level);
+	if (!same_binds(o, &srv->opt) || o->port != srv->opt.port ||
+	    !same_string(o->unix_path, srv->opt.unix_path) ||
+	    o->workers != srv->opt.workers)
+		log_warn("bind, port, unix and workers change only on a "
+		    "restart");
+	log_info("reloaded: max-clients %zu, max-line %zu, sendq %zu, "
+	    "rate %u, burst %u, announce-max %zu, motd %s, log-level %s",
+	    LIMIT(srv, max_clients), o->max_line, o->sendq, o->rate,
+	    o->burst, o->announce_max, motd != NULL ? o->motd_path : "none",
+	    options_level_name(o->log_level));
+	return 0;
+}
+
+void
+server_stats_line(struct server *srv, char *buf, size_t len)
+{
+	struct stats	*st = &srv->stats;
+
+	snprintf(buf, len, "uptime %" PRIu64 " s, %zu clients, %" PRIu64
+	    " messages relayed, %" PRIu64 " bytes in, %" PRIu64 " bytes out, %"
+	    PRIu64 " cut off as too slow, %" PRIu64 " connections since start,"
+	    " queue depth %zu",
+	    (now_ms() - srv->started_ms) / 1000, atomic_load(&srv->nclients),
+	    (uint64_t)atomic_load(&st->messages),
+	    (uint64_t)atomic_load(&st->bytes_in),
+	    (uint64_t)atomic_load(&st->bytes_out),
+	    (uint64_t)atomic_load(&st->too_slow),
+	    (uint64_t)atomic_load(&st->connections), workq_depth(srv->wq));
 }
 
 /* Give the shutdown notice to everyone and wait for it to leave. */
@@ -600,7 +794,7 @@ drain(struct server *srv)
 	uint64_t	 deadline = now_ms() + SHUTDOWN_FLUSH_MS;
 	bool		 drained = false;
 
-	if (wakeset_init(&ws, srv->opt.max_clients + 1) == 0) {
+	if (wakeset_init(&ws, srv->capacity + 1) == 0) {
 		room_notice_all(srv->room, "server shutting down", &ws);
 		server_wake(srv, &ws);
 		wakeset_free(&ws);
@@ -630,6 +824,8 @@ close_all(struct server *srv)
 				setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
 				    sizeof(lg));
 			close(c->fd);
+			log_info("%s %s disconnected: shutdown", c->addr,
+			    c->member.nick);
 		}
 		conn_free(c);
 	}
@@ -648,7 +844,7 @@ server_stop(struct server *srv)
 	if (srv->room != NULL && srv->nworkers > 0)
 		drain(srv);
 
-	if (srv->acceptor != 0) {
+	if (srv->acceptor_started) {
 		atomic_store(&srv->acceptor_exit, true);
 		wake_acceptor(srv);
 		pthread_join(srv->acceptor, NULL);
@@ -663,6 +859,8 @@ server_stop(struct server *srv)
 	free(srv->workers);
 	workq_free(srv->wq);
 	room_free(srv->room);
+	motd_swap(srv, NULL);
+	pthread_mutex_destroy(&srv->motd_mu);
 	if (srv->epfd != -1)
 		close(srv->epfd);
 	if (srv->wakefd != -1)

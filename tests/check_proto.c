@@ -142,6 +142,9 @@ START_TEST(test_parse_who_help)
 	ck_assert_int_eq(parse("/who\t").kind, CMD_WHO);
 	ck_assert_int_eq(parse("/help").kind, CMD_HELP);
 	ck_assert_int_eq(parse("/HeLp me please").kind, CMD_HELP);
+	ck_assert_int_eq(parse("/stats").kind, CMD_STATS);
+	ck_assert_int_eq(parse("/STATS now").kind, CMD_STATS);
+	ck_assert_int_eq(parse("/statsx").kind, CMD_UNKNOWN);
 	/* Only a separator ends the command word. */
 	ck_assert_int_eq(parse("/whoami").kind, CMD_UNKNOWN);
 	ck_assert_int_eq(parse("/who.").kind, CMD_UNKNOWN);

@@ -91,11 +91,11 @@ START_TEST(test_join_names_and_announces)
 	struct room	*r = room_new(fake_deliver, 200);
 	struct fake	*f = fakes_new(3);
 
-	ck_assert_int_eq(room_join(r, &f[0].m, CTX), 0);
+	ck_assert_int_eq(room_join(r, &f[0].m, NULL, 0, CTX), 0);
 	ck_assert_str_eq(f[0].m.nick, "guest1");
 	ck_assert_str_eq(line_at(&f[0], 0), "-- welcome to chatd, you are "
 	    "guest1 (1 online; /help lists the commands)");
-	ck_assert_int_eq(room_join(r, &f[1].m, CTX), 0);
+	ck_assert_int_eq(room_join(r, &f[1].m, NULL, 0, CTX), 0);
 	ck_assert_str_eq(f[1].m.nick, "guest2");
 	ck_assert_str_eq(last_line(&f[0]), "-- guest2 joined");
 	ck_assert_uint_eq(f[1].n, 1);	/* no join notice about itself */
@@ -103,7 +103,7 @@ START_TEST(test_join_names_and_announces)
 
 	/* guestN skips names that are taken, whatever their case. */
 	ck_assert_int_eq(room_nick(r, &f[0].m, "GUEST3", 6, CTX), 0);
-	ck_assert_int_eq(room_join(r, &f[2].m, CTX), 0);
+	ck_assert_int_eq(room_join(r, &f[2].m, NULL, 0, CTX), 0);
 	ck_assert_str_eq(f[2].m.nick, "guest4");
 
 	room_leave(r, &f[2].m, "gone fishing", 12, CTX);
@@ -122,6 +122,33 @@ START_TEST(test_join_names_and_announces)
 }
 END_TEST
 
+/* The MOTD comes right after the welcome, before any room line. */
+START_TEST(test_greeting)
+{
+	struct room	*r = room_new(fake_deliver, 200);
+	struct fake	*f = fakes_new(2);
+	struct msg	*motd[2];
+
+	motd[0] = msg_format(REPLY_NOTICE, NULL, 0, "rules: be nice", 14);
+	motd[1] = msg_format(REPLY_NOTICE, NULL, 0, "\x1b[2Jno escapes", 14);
+	ck_assert_int_eq(room_join(r, &f[0].m, NULL, 0, CTX), 0);
+	ck_assert_int_eq(room_join(r, &f[1].m, motd, 2, CTX), 0);
+	ck_assert_uint_eq(f[1].n, 3);
+	ck_assert(strncmp(line_at(&f[1], 0), "-- welcome", 10) == 0);
+	ck_assert_str_eq(line_at(&f[1], 1), "-- rules: be nice");
+	ck_assert_str_eq(line_at(&f[1], 2), "-- \xef\xbf\xbd[2Jno escapes");
+	/* The others get the join notice, not the greeting. */
+	ck_assert_str_eq(last_line(&f[0]), "-- guest2 joined");
+	ck_assert_uint_eq(f[0].n, 2);
+	msg_unref(motd[0]);
+	msg_unref(motd[1]);
+	room_leave(r, &f[0].m, NULL, 0, CTX);
+	room_leave(r, &f[1].m, NULL, 0, CTX);
+	room_free(r);
+	fakes_free(f, 2);
+}
+END_TEST
+
 START_TEST(test_announce_max)
 {
 	struct room	*r = room_new(fake_deliver, 2);
@@ -130,10 +157,10 @@ START_TEST(test_announce_max)
 	int		 i;
 
 	for (i = 0; i < 2; i++)
-		ck_assert_int_eq(room_join(r, &f[i].m, CTX), 0);
+		ck_assert_int_eq(room_join(r, &f[i].m, NULL, 0, CTX), 0);
 	ck_assert_str_eq(last_line(&f[0]), "-- guest2 joined");
 	before = f[0].n;
-	ck_assert_int_eq(room_join(r, &f[2].m, CTX), 0);
+	ck_assert_int_eq(room_join(r, &f[2].m, NULL, 0, CTX), 0);
 	ck_assert_uint_eq(f[0].n, before);	/* 3 > 2: not announced */
 	ck_assert_uint_eq(f[2].n, 1);		/* but welcomed */
 
@@ -145,6 +172,12 @@ START_TEST(test_announce_max)
 	/* Back at the limit, leaves are announced again. */
 	room_leave(r, &f[2].m, NULL, 0, CTX);
 	ck_assert_str_eq(last_line(&f[0]), "-- zed left");
+	/* A reload can lower the limit: now nobody hears of joins. */
+	room_set_announce_max(r, 0);
+	before = f[0].n;
+	ck_assert_int_eq(room_join(r, &f[3].m, NULL, 0, CTX), 0);
+	ck_assert_uint_eq(f[0].n, before);
+	room_leave(r, &f[3].m, NULL, 0, CTX);
 	room_leave(r, &f[0].m, NULL, 0, CTX);
 	room_leave(r, &f[1].m, NULL, 0, CTX);
 	room_free(r);
@@ -157,8 +190,8 @@ START_TEST(test_nick_rules)
 	struct room	*r = room_new(fake_deliver, 200);
 	struct fake	*f = fakes_new(2);
 
-	room_join(r, &f[0].m, CTX);
-	room_join(r, &f[1].m, CTX);
+	room_join(r, &f[0].m, NULL, 0, CTX);
+	room_join(r, &f[1].m, NULL, 0, CTX);
 	ck_assert_int_eq(room_nick(r, &f[0].m, "Alice", 5, CTX), 0);
 	ck_assert_str_eq(last_line(&f[1]), "-- guest1 is now known as Alice");
 	ck_assert_str_eq(last_line(&f[0]), "-- guest1 is now known as Alice");
@@ -203,7 +236,7 @@ START_TEST(test_who_lines)
 	int		 off, pos;
 
 	for (i = 0; i < N; i++)
-		ck_assert_int_eq(room_join(r, &f[i].m, CTX), 0);
+		ck_assert_int_eq(room_join(r, &f[i].m, NULL, 0, CTX), 0);
 	first = f[0].n;
 	ck_assert_int_eq(room_who(r, &f[0].m, CTX), 0);
 	ck_assert_uint_gt(f[0].n - first, 1);	/* 150 names need several */
@@ -268,7 +301,7 @@ START_TEST(test_total_order)
 	int		 next[SENDERS], id, seq;
 
 	for (i = 0; i < MEMBERS; i++)
-		ck_assert_int_eq(room_join(r, &f[i].m, CTX), 0);
+		ck_assert_int_eq(room_join(r, &f[i].m, NULL, 0, CTX), 0);
 	for (i = 0; i < MEMBERS; i++)
 		start[i] = f[i].n;
 	for (i = 0; i < SENDERS; i++) {
@@ -313,7 +346,7 @@ START_TEST(test_shared_not_copied)
 	size_t		 i;
 
 	for (i = 0; i < 3; i++)
-		room_join(r, &f[i].m, CTX);
+		room_join(r, &f[i].m, NULL, 0, CTX);
 	ck_assert_int_eq(room_say(r, &f[0].m, REPLY_ACTION, "waves", 5, CTX),
 	    0);
 	ck_assert_ptr_eq(f[0].lines[f[0].n - 1], f[1].lines[f[1].n - 1]);
@@ -338,6 +371,7 @@ room_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_join_names_and_announces);
+	tcase_add_test(tc, test_greeting);
 	tcase_add_test(tc, test_announce_max);
 	tcase_add_test(tc, test_nick_rules);
 	tcase_add_test(tc, test_who_lines);

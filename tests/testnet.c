@@ -259,7 +259,7 @@ exec_daemon(const char *path, const char *const *extra, int logfd)
 static int
 find_port(struct tn_daemon *d)
 {
-	static const char	 key[] = "chatd: info: listening on 127.0.0.1:";
+	static const char	 key[] = " info server: listening on 127.0.0.1:";
 	char			*log, *p, *end;
 	unsigned long		 port;
 	int			 found = 0;
