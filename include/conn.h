@@ -51,10 +51,18 @@ struct wakeset {
 	size_t		  cap;
 };
 
+/*
+ * Consecutive chat lines of one read go to the room together: one room
+ * lock and one send-queue lock per member for up to this many lines.
+ */
+#define WORKER_BATCH	64
+
 /* Per-worker scratch space, so the hot path allocates nothing. */
 struct worker {
 	struct server	*srv;
 	struct wakeset	 wake;
+	struct msg	*batch[WORKER_BATCH];
+	size_t		 nbatch;
 	char		 rbuf[64 * 1024];
 	struct iovec	 iov[1024];
 };
@@ -99,7 +107,8 @@ struct conn	*conn_new(struct server *srv, int fd, const char *addr);
 void		 conn_free(struct conn *c);
 
 /* The room's deliver callback; ctx is a struct wakeset. */
-void		 conn_deliver(struct room_member *to, struct msg *m, void *ctx);
+void		 conn_deliver(struct room_member *to, struct msg *const *msgs,
+		    size_t n, void *ctx);
 
 /*
  * Note events on c.  Returns true if the caller now owns c and must push

@@ -32,6 +32,13 @@ msg_ref(struct msg *m)
 	return m;
 }
 
+/* n references at once: one atomic add where n would bounce the line. */
+static inline void
+msg_ref_many(struct msg *m, unsigned n)
+{
+	atomic_fetch_add_explicit(&m->refs, n, memory_order_relaxed);
+}
+
 void		 msg_unref(struct msg *m);
 
 /* Test hook: when non-zero, this many more allocations succeed, then fail. */

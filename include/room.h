@@ -32,11 +32,13 @@ struct room_member {
 };
 
 /*
- * Queue a reference to m for member to.  Called with the room locked for
- * room lines.  ctx is what the caller passed to the room function.
+ * Queue msgs[0..n) for member to, in order.  The callback owns one
+ * reference to each message, taken for it by the room: it keeps them or
+ * drops them.  Called with the room locked for room lines.  ctx is what
+ * the caller passed to the room function.
  */
-typedef void	(*room_deliver_fn)(struct room_member *to, struct msg *m,
-		    void *ctx);
+typedef void	(*room_deliver_fn)(struct room_member *to,
+		    struct msg *const *msgs, size_t n, void *ctx);
 
 struct room	*room_new(room_deliver_fn deliver, size_t announce_max);
 void		 room_free(struct room *r);
@@ -66,6 +68,13 @@ void		 room_leave(struct room *r, struct room_member *m,
 int		 room_say(struct room *r, struct room_member *from,
 		    enum reply_kind kind, const char *text, size_t len,
 		    void *ctx);
+
+/*
+ * Already formatted room lines, to everyone, consecutively: one lock and
+ * one delivery per member for the lot.  The caller keeps its references.
+ */
+void		 room_say_many(struct room *r, struct msg *const *msgs,
+		    size_t n, void *ctx);
 
 /* A notice to every member (the shutdown notice).  0 or -1 (ENOMEM). */
 int		 room_notice_all(struct room *r, const char *text, void *ctx);

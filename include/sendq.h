@@ -31,7 +31,10 @@ void	sendq_init(struct sendq *q);
 /* Drop every queued reference and the ring. */
 void	sendq_clear(struct sendq *q);
 
-/* Append a new reference to m.  Returns 0, or -1 on ENOMEM. */
+/*
+ * Append m, taking over one reference the caller holds.  Returns 0, or
+ * -1 on ENOMEM (the caller still holds the reference then).
+ */
 int	sendq_push(struct sendq *q, struct msg *m);
 
 /*

@@ -116,28 +116,42 @@ conn_schedule(struct conn *c, unsigned events)
 /*
  * Runs under the room lock for room lines, so it only appends: the
  * owner writes later.  A client over its sendq limit is marked for
- * killing instead; the queue it has stays, its new lines do not.
+ * killing instead; the queue it has stays, its new lines do not.  The
+ * references it is given are its own to keep or drop.
  */
 void
-conn_deliver(struct room_member *to, struct msg *m, void *ctx)
+conn_deliver(struct room_member *to, struct msg *const *msgs, size_t n,
+    void *ctx)
 {
 	struct conn	*c = conn_of(to);
 	struct wakeset	*ws = ctx;
+	size_t		 i = 0, bytes = 0;
 	bool		 push = false;
 
 	pthread_mutex_lock(&c->mu);
 	if (c->dead || c->kill_reason != KILL_NONE)
 		goto out;
-	if (c->sq.bytes + m->len > LIMIT(c->srv, sendq))
+	for (i = 0; i < n; i++)
+		bytes += msgs[i]->len;
+	if (c->sq.bytes + bytes > LIMIT(c->srv, sendq)) {
 		c->kill_reason = KILL_TOO_SLOW;
-	else if (sendq_push(&c->sq, m) == -1)
-		c->kill_reason = KILL_NOMEM;
+		i = 0;
+	} else {
+		for (i = 0; i < n; i++)
+			if (sendq_push(&c->sq, msgs[i]) == -1) {
+				c->kill_reason = KILL_NOMEM;
+				break;
+			}
+	}
 	c->pending |= c->kill_reason != KILL_NONE ? CONN_EV_KILL :
 	    CONN_EV_FLUSH;
 	if (!c->owned)
 		push = c->owned = true;
 out:
 	pthread_mutex_unlock(&c->mu);
+	/* What was not queued is not kept. */
+	for (; i < n; i++)
+		msg_unref(msgs[i]);
 	if (push)
 		wakeset_add(ws, c);
 }
@@ -153,11 +167,31 @@ conn_drained(struct conn *c)
 	return empty;
 }
 
-/* A line to this client alone, queued in order with its room lines. */
+/* Send the chat lines batched so far to the room. */
+static void
+flush_batch(struct worker *w)
+{
+	size_t	 i;
+
+	if (w->nbatch == 0)
+		return;
+	room_say_many(w->srv->room, w->batch, w->nbatch, &w->wake);
+	atomic_fetch_add_explicit(&w->srv->stats.messages, w->nbatch,
+	    memory_order_relaxed);
+	for (i = 0; i < w->nbatch; i++)
+		msg_unref(w->batch[i]);
+	w->nbatch = 0;
+}
+
+/*
+ * A line to this client alone, queued in order with its room lines:
+ * the batched lines before it go first.
+ */
 static void
 conn_reply(struct worker *w, struct conn *c, enum reply_kind kind,
     const char *text)
 {
+	flush_batch(w);
 	room_reply(w->srv->room, &c->member, kind, text, strlen(text),
 	    &w->wake);
 }
@@ -208,6 +242,22 @@ count_message(struct worker *w, int rc)
 		    memory_order_relaxed);
 }
 
+static int
+batch_say(struct worker *w, struct conn *c, enum reply_kind kind,
+    const struct command *cmd)
+{
+	struct msg	*m;
+
+	m = msg_format(kind, c->member.nick, c->member.nick_len, cmd->text,
+	    cmd->text_len);
+	if (m == NULL)
+		return -1;
+	w->batch[w->nbatch++] = m;
+	if (w->nbatch == WORKER_BATCH)
+		flush_batch(w);
+	return 0;
+}
+
 /* One complete input line, CR and LF removed. */
 static void
 handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
@@ -222,18 +272,17 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 		return;
 	}
 	proto_parse(line, len, &cmd);
+	/* Anything but chat must come after the chat lines before it. */
+	if (cmd.kind != CMD_SAY && cmd.kind != CMD_ME && cmd.kind != CMD_NONE)
+		flush_batch(w);
 	switch (cmd.kind) {
 	case CMD_NONE:
 		break;
 	case CMD_SAY:
-		rc = room_say(room, &c->member, REPLY_CHAT, cmd.text,
-		    cmd.text_len, &w->wake);
-		count_message(w, rc);
+		rc = batch_say(w, c, REPLY_CHAT, &cmd);
 		break;
 	case CMD_ME:
-		rc = room_say(room, &c->member, REPLY_ACTION, cmd.text,
-		    cmd.text_len, &w->wake);
-		count_message(w, rc);
+		rc = batch_say(w, c, REPLY_ACTION, &cmd);
 		break;
 	case CMD_NICK:
 		rc = room_nick(room, &c->member, cmd.target, cmd.target_len,
@@ -329,7 +378,7 @@ throttle(struct conn *c)
  * throttle stopped it (the rest is stashed) or the client is leaving.
  */
 static bool
-handle_input(struct worker *w, struct conn *c, char *in, size_t len)
+handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 {
 	struct frame	 fr;
 	size_t		 n;
@@ -386,6 +435,15 @@ read_chunk(const struct worker *w, const struct conn *c)
 	if (chunk > sizeof(w->rbuf))
 		chunk = sizeof(w->rbuf);
 	return chunk;
+}
+
+static bool
+handle_input(struct worker *w, struct conn *c, char *in, size_t len)
+{
+	bool	 more = handle_input_lines(w, c, in, len);
+
+	flush_batch(w);
+	return more;
 }
 
 static void

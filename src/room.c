@@ -158,16 +158,31 @@ members_remove(struct room *r, struct room_member *m)
 	last->slot = m->slot;
 }
 
-/* Deliver msg to every member except skip (which may be NULL). */
+/* Deliver to one member, taking the references the callback will own. */
 static void
-deliver_all_locked(struct room *r, struct msg *msg, struct room_member *skip,
-    void *ctx)
+give(struct room *r, struct room_member *to, struct msg *msg, void *ctx)
 {
-	size_t	 i;
+	msg_ref(msg);
+	r->deliver(to, &msg, 1, ctx);
+}
 
+/*
+ * Deliver msgs to every member except skip (which may be NULL).  The
+ * references are taken once per message, not once per member.
+ */
+static void
+deliver_all_locked(struct room *r, struct msg *const *msgs, size_t n,
+    struct room_member *skip, void *ctx)
+{
+	size_t	 i, members = r->count - (skip != NULL && skip->joined);
+
+	if (members == 0)
+		return;
+	for (i = 0; i < n; i++)
+		msg_ref_many(msgs[i], (unsigned)members);
 	for (i = 0; i < r->count; i++)
 		if (r->members[i] != skip)
-			r->deliver(r->members[i], msg, ctx);
+			r->deliver(r->members[i], msgs, n, ctx);
 }
 
 static struct msg *
@@ -184,7 +199,7 @@ room_reply(struct room *r, struct room_member *m, enum reply_kind kind,
 
 	if ((msg = msg_format(kind, NULL, 0, text, len)) == NULL)
 		return -1;
-	r->deliver(m, msg, ctx);
+	give(r, m, msg, ctx);
 	msg_unref(msg);
 	return 0;
 }
@@ -240,11 +255,11 @@ room_join(struct room *r, struct room_member *m,
 		m->joined = false;
 		goto out;
 	}
-	r->deliver(m, welcome, ctx);
+	give(r, m, welcome, ctx);
 	for (i = 0; i < ngreeting; i++)
-		r->deliver(m, greeting[i], ctx);
+		give(r, m, greeting[i], ctx);
 	if (joined != NULL)
-		deliver_all_locked(r, joined, m, ctx);
+		deliver_all_locked(r, &joined, 1, m, ctx);
 	rc = 0;
 out:
 	pthread_mutex_unlock(&r->mu);
@@ -282,7 +297,7 @@ room_leave(struct room *r, struct room_member *m, const char *reason,
 		n = snprintf(text, cap, "%s left", m->nick);
 	/* Without memory the others miss a notice; the leave still happens. */
 	if ((left = msg_format(REPLY_NOTICE, NULL, 0, text, (size_t)n)) != NULL)
-		deliver_all_locked(r, left, NULL, ctx);
+		deliver_all_locked(r, &left, 1, NULL, ctx);
 out:
 	pthread_mutex_unlock(&r->mu);
 	free(text);
@@ -301,10 +316,18 @@ room_say(struct room *r, struct room_member *from, enum reply_kind kind,
 	    NULL)
 		return -1;
 	pthread_mutex_lock(&r->mu);
-	deliver_all_locked(r, msg, NULL, ctx);
+	deliver_all_locked(r, &msg, 1, NULL, ctx);
 	pthread_mutex_unlock(&r->mu);
 	msg_unref(msg);
 	return 0;
+}
+
+void
+room_say_many(struct room *r, struct msg *const *msgs, size_t n, void *ctx)
+{
+	pthread_mutex_lock(&r->mu);
+	deliver_all_locked(r, msgs, n, NULL, ctx);
+	pthread_mutex_unlock(&r->mu);
 }
 
 int
@@ -315,7 +338,7 @@ room_notice_all(struct room *r, const char *text, void *ctx)
 	if ((msg = notice_new(text)) == NULL)
 		return -1;
 	pthread_mutex_lock(&r->mu);
-	deliver_all_locked(r, msg, NULL, ctx);
+	deliver_all_locked(r, &msg, 1, NULL, ctx);
 	pthread_mutex_unlock(&r->mu);
 	msg_unref(msg);
 	return 0;
@@ -370,9 +393,9 @@ room_nick(struct room *r, struct room_member *m, const char *nick,
 	m->nick_len = len;
 	hash_insert(r, m);
 	if (r->count <= r->announce_max)
-		deliver_all_locked(r, msg, NULL, ctx);
+		deliver_all_locked(r, &msg, 1, NULL, ctx);
 	else
-		r->deliver(m, msg, ctx);
+		give(r, m, msg, ctx);
 	pthread_mutex_unlock(&r->mu);
 	msg_unref(msg);
 	return 0;
@@ -402,8 +425,8 @@ room_private(struct room *r, struct room_member *from, const char *to,
 	echo = msg_format(REPLY_PRIVATE_ECHO, target->nick, target->nick_len,
 	    text, len);
 	if (in != NULL && echo != NULL) {
-		r->deliver(target, in, ctx);
-		r->deliver(from, echo, ctx);
+		give(r, target, in, ctx);
+		give(r, from, echo, ctx);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -446,7 +469,7 @@ room_who(struct room *r, struct room_member *m, void *ctx)
 			rc = -1;
 			break;
 		}
-		r->deliver(m, msg, ctx);
+		give(r, m, msg, ctx);
 		msg_unref(msg);
 		len = 0;
 	}

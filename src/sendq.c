@@ -49,7 +49,7 @@ sendq_push(struct sendq *q, struct msg *m)
 {
 	if (q->count == q->cap && sendq_grow(q) == -1)
 		return -1;
-	q->ring[(q->head + q->count) & (q->cap - 1)] = msg_ref(m);
+	q->ring[(q->head + q->count) & (q->cap - 1)] = m;
 	q->count++;
 	q->bytes += m->len;
 	return 0;

@@ -22,14 +22,18 @@ struct fake {
 };
 
 static void
-fake_deliver(struct room_member *to, struct msg *m, void *ctx)
+fake_deliver(struct room_member *to, struct msg *const *msgs, size_t n,
+    void *ctx)
 {
 	struct fake	*f = (struct fake *)(void *)to;
+	size_t		 i;
 
 	ck_assert_ptr_eq(ctx, (void *)0x1);	/* the caller's ctx arrives */
 	pthread_mutex_lock(&f->mu);
-	ck_assert_uint_lt(f->n, MAX_LINES);
-	f->lines[f->n++] = msg_ref(m);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_lt(f->n, MAX_LINES);
+		f->lines[f->n++] = msgs[i];	/* the reference is ours */
+	}
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -339,6 +343,83 @@ START_TEST(test_total_order)
 }
 END_TEST
 
+struct batcher {
+	struct room	*r;
+	struct fake	*f;
+	int		 id;
+};
+
+static void *
+batcher_main(void *arg)
+{
+	struct batcher	*b = arg;
+	struct msg	*batch[4];
+	char		 text[64];
+	int		 i, j, n;
+
+	for (i = 0; i < 500; i++) {
+		for (j = 0; j < 4; j++) {
+			n = snprintf(text, sizeof(text), "%d %d", b->id,
+			    i * 4 + j);
+			batch[j] = msg_format(REPLY_CHAT, b->f->m.nick,
+			    b->f->m.nick_len, text, (size_t)n);
+			ck_assert_ptr_nonnull(batch[j]);
+		}
+		room_say_many(b->r, batch, 4, CTX);
+		for (j = 0; j < 4; j++)
+			msg_unref(batch[j]);
+	}
+	return NULL;
+}
+
+/* A batch reaches every member whole, in one place of the one order. */
+START_TEST(test_batches_stay_together)
+{
+	enum { MEMBERS = 6, THREADS = 3 };
+	struct room	*r = room_new(fake_deliver, 200);
+	struct fake	*f = fakes_new(MEMBERS);
+	struct batcher	 b[THREADS];
+	pthread_t	 t[THREADS];
+	size_t		 i, j, start[MEMBERS];
+	int		 id, seq, first_id, first_seq;
+	char		 nick[40];
+
+	for (i = 0; i < MEMBERS; i++)
+		ck_assert_int_eq(room_join(r, &f[i].m, NULL, 0, CTX), 0);
+	for (i = 0; i < MEMBERS; i++)
+		start[i] = f[i].n;
+	for (i = 0; i < THREADS; i++) {
+		b[i] = (struct batcher){ r, &f[i], (int)i };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, batcher_main,
+		    &b[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < MEMBERS; i++)
+		ck_assert_uint_eq(f[i].n - start[i], THREADS * 2000);
+	for (j = 0; j < THREADS * 2000; j++)
+		for (i = 1; i < MEMBERS; i++)
+			ck_assert_ptr_eq(f[i].lines[start[i] + j],
+			    f[0].lines[start[0] + j]);
+	/* Every run of four is one sender's four consecutive lines. */
+	for (j = 0; j < THREADS * 2000; j += 4) {
+		ck_assert_int_eq(sscanf(line_at(&f[0], start[0] + j),
+		    "<%39[^>]> %d %d", nick, &first_id, &first_seq), 3);
+		ck_assert_int_eq(first_seq % 4, 0);
+		for (i = 1; i < 4; i++) {
+			ck_assert_int_eq(sscanf(line_at(&f[0], start[0] + j + i),
+			    "<%39[^>]> %d %d", nick, &id, &seq), 3);
+			ck_assert_int_eq(id, first_id);
+			ck_assert_int_eq(seq, first_seq + (int)i);
+		}
+	}
+	for (i = 0; i < MEMBERS; i++)
+		room_leave(r, &f[i].m, NULL, 0, CTX);
+	room_free(r);
+	fakes_free(f, MEMBERS);
+}
+END_TEST
+
 START_TEST(test_shared_not_copied)
 {
 	struct room	*r = room_new(fake_deliver, 200);
@@ -376,6 +457,7 @@ room_suite(void)
 	tcase_add_test(tc, test_nick_rules);
 	tcase_add_test(tc, test_who_lines);
 	tcase_add_test(tc, test_total_order);
+	tcase_add_test(tc, test_batches_stay_together);
 	tcase_add_test(tc, test_shared_not_copied);
 	suite_add_tcase(s, tc);
 	return s;
