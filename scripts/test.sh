@@ -41,7 +41,7 @@ for v in "${variants[@]}"; do
 		echo "=== $name: build failed"
 		failed=$((failed + 1)); status=1; continue
 	fi
-	rm -f "$build"/tests/*.log
+	rm -f "$build"/tests/*.log "$build"/tests/*.trs
 	if ! make -C "$build" -j"$(nproc)" check >"$build/check.log" 2>&1; then
 		status=1
 		cat "$build/check.log"
@@ -50,16 +50,29 @@ for v in "${variants[@]}"; do
 				{ echo "--- $log"; tail -n 60 "$log"; }
 		done
 	fi
-	# Check prints "NN%: Checks: N, Failures: F, Errors: E" per program.
-	read -r p f < <(cat "$build"/tests/check_*.log 2>/dev/null |
-		awk '/Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
-			gsub(",", ""); c += $3; f += $5 + $7 }
-			END { print c - f, f + 0 }')
-	# A program that crashed before its summary counts as one failure.
-	for trs in "$build"/tests/check_*.trs; do
+	# A Check program's log has "NN%: Checks: N, Failures: F, Errors: E":
+	# its cases count one by one.  Any other test (a shell script, or a
+	# Check program that crashed before its summary) counts as one, by
+	# the result automake recorded in its .trs file.
+	p=0
+	f=0
+	for trs in "$build"/tests/*.trs; do
 		[ -f "$trs" ] || continue
-		if grep -q ':test-result: \(FAIL\|ERROR\)' "$trs" &&
-		   ! grep -q 'Checks: ' "${trs%.trs}.log"; then
+		log=${trs%.trs}.log
+		summary=$(grep -Eo 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" 2>/dev/null | tail -n 1)
+		if [ -n "$summary" ]; then
+			read -r c fl e < <(echo "$summary" | tr -dc '0-9 ' | awk '{ print $1, $2, $3 }')
+			p=$((p + c - fl - e))
+			f=$((f + fl + e))
+			# Passing cases but a failing program: a sanitizer report
+			# or a leak at exit.  That is a failure too.
+			if [ $((fl + e)) -eq 0 ] &&
+			   grep -q ':test-result: \(FAIL\|ERROR\)' "$trs"; then
+				f=$((f + 1))
+			fi
+		elif grep -q ':test-result: PASS' "$trs"; then
+			p=$((p + 1))
+		elif grep -q ':test-result: \(FAIL\|ERROR\)' "$trs"; then
 			f=$((f + 1))
 		fi
 	done

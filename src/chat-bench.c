@@ -1,0 +1,1800 @@
+/*
+ * chat-bench.c - load generator for chatd, and for Redis pub/sub to
+ * compare against.
+ *
+ * N clients connect and wait for their welcome; S of them send
+ * numbered, timestamped messages (bench.h has the format), either as
+ * fast as a window of unacknowledged messages allows (closed loop) or
+ * at a fixed total rate (open loop); every receiver checks each
+ * sender's sequence numbers and records the latency of each delivery.
+ *
+ * A few threads, each with its own epoll loop, own a fixed slice of the
+ * connections; nothing about a connection is shared, so the hot path
+ * takes no lock.  Each thread publishes its counters with relaxed
+ * atomic stores once per loop turn, and the main thread reads them for
+ * the progress line and to decide when the drain is over.  The final
+ * accounting is done after the threads are joined, from the trackers
+ * themselves.
+ *
+ * Phases, driven by the main thread through one atomic variable:
+ * CONNECT (bounded concurrency, each connection counted until welcomed),
+ * LOAD (warm-up, then the measure window; the threads stop generating
+ * by themselves at its end), DRAIN (wait until every live receiver has
+ * every message that left our buffers, or a timeout), STOP.
+ */
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "bench.h"
+
+#define NS_PER_S	1000000000ULL
+#define NS_PER_MS	1000000ULL
+#define RBUF_SIZE	(256 * 1024)	/* one recv per event, per connection */
+#define MAX_EVENTS	512
+#define TICK_MS		10		/* longest epoll wait: phase changes */
+#define OUT_BACKLOG	(1024 * 1024)	/* open loop: queued bytes per sender */
+#define LINE_EXTRA	512		/* "<nick> " or RESP framing */
+#define MAX_REPORTS	10
+#define MAX_THREADS	64
+#define MAX_CLIENTS	1000000
+#define REDIS_CHANNEL	"bench"
+
+enum proto { PROTO_CHATD, PROTO_REDIS };
+enum phase { PH_CONNECT, PH_LOAD, PH_DRAIN, PH_STOP };
+enum cstate { CS_IDLE, CS_CONNECTING, CS_WELCOME, CS_READY, CS_DEAD };
+enum resp_kind { RK_OTHER, RK_MESSAGE, RK_SUBSCRIBE };
+
+/* Counters a thread publishes; the main thread sums them. */
+enum counter {
+	C_SENT,			/* messages generated */
+	C_SENT_MEASURE,		/* ... with a timestamp in the window */
+	C_DELIV,		/* payload arrivals */
+	C_DELIV_MEASURE,	/* ... received in the window */
+	C_WELCOMED,
+	C_FAILED,		/* connections that never got ready */
+	C_DISCONNECTS,		/* ready connections lost */
+	C_MALFORMED,
+	C_SERVER_ERRORS,
+	C_ALIVE_RX,		/* ready receivers */
+	C_DISTINCT_ALIVE,	/* distinct arrivals at ready receivers */
+	C_READY_TX,		/* ready senders */
+	C_WRITTEN,		/* messages wholly handed to the kernel */
+	C_UNSENT_LIVE,		/* messages in live senders' buffers */
+	C_STOPPED,		/* 1 once the thread generates no more */
+	C_COUNT
+};
+
+struct config {
+	uint32_t	 clients;
+	uint32_t	 senders;
+	uint32_t	 threads;
+	const char	*host;
+	const char	*port;
+	const char	*unix_path;
+	size_t		 size;
+	double		 rate;		/* 0: closed loop */
+	uint32_t	 window;
+	double		 duration;
+	double		 warmup;
+	uint32_t	 connect_concurrency;
+	double		 connect_timeout;
+	double		 drain_timeout;
+	enum proto	 proto;
+	long		 server_pid;	/* 0: none */
+	bool		 json;
+	bool		 quiet;
+};
+
+struct bconn {
+	int		 fd;
+	uint8_t		 state;		/* enum cstate */
+	bool		 want_out;	/* EPOLLOUT is in the mask */
+	bool		 skipping;	/* inside an over-long line */
+	bool		 welcomed;	/* got ready once */
+	int32_t		 rx;		/* receiver number, or -1 */
+	int32_t		 tx;		/* sender number, or -1 */
+	uint32_t	 id;
+	uint32_t	 thread;	/* index of the owning thread */
+	struct bench_rx	 track;
+
+	char		*line;		/* a line split across reads */
+	size_t		 line_len;
+
+	int64_t		 resp_bulk;	/* length of the awaited bulk, or -1 */
+	int		 resp_left;	/* elements left in this array */
+	int		 resp_idx;
+	uint8_t		 resp_kind;	/* enum resp_kind */
+
+	char		*out;
+	size_t		 out_off;
+	size_t		 out_len;
+	size_t		 out_cap;
+
+	uint64_t	 seq;		/* messages generated */
+	uint64_t	 acked;		/* echoes (chatd) or replies (redis) */
+};
+
+struct bench;
+
+struct bthread {
+	struct bench		*b;
+	unsigned		 idx;
+	pthread_t		 tid;
+	int			 ep;
+	int			 tfd;		/* open-loop pacing */
+	struct bconn		**conns;
+	size_t			 nconns;
+	struct bconn		**senders;
+	size_t			 nsenders;
+	struct bconn		*ack_rx;	/* redis: acks senders */
+	size_t			 next_start;
+	size_t			 connecting;
+	size_t			 max_connecting;
+	char			*rbuf;
+	struct bench_hist	*hist;
+	bool			 load_started;
+	bool			 loading;	/* generating messages */
+	uint64_t		 k;		/* open loop: next slot */
+	uint64_t		 due0;
+	double			 interval;	/* ns between slots */
+	uint64_t		 l[C_COUNT];
+	atomic_uint_least64_t	 pub[C_COUNT];
+};
+
+struct bench {
+	const struct config	*cfg;
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	char			 target[300];
+	size_t			 line_max;
+	size_t			 msg_len;	/* one message on the wire */
+	char			 pub_hdr[64];	/* redis: PUBLISH command */
+	size_t			 pub_hdr_len;
+	struct bconn		*conns;
+	size_t			 nconns;
+	struct bconn		**sender_conn;	/* by sender number */
+	uint32_t		 nreceivers;
+	struct bthread		*threads;
+	uint32_t		 nstarted;	/* threads running */
+	atomic_int		 phase;
+	/* Written before phase becomes PH_LOAD, read-only after. */
+	uint64_t		 t_load;
+	uint64_t		 t_measure;
+	uint64_t		 t_end;
+	double			 sender_rate;	/* messages/s per sender */
+};
+
+static const char	*progname = "chat-bench";
+static atomic_uint	 reports;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"Usage: chat-bench [OPTION]...\n"
+"Load a chatd (or Redis pub/sub) server with many clients; report throughput,\n"
+"latency and exact loss, reordering and duplication.\n"
+"\n"
+"  -n, --clients N            receiving clients (default: 100)\n"
+"  -s, --senders S            sending clients, S <= N (default: 10); with\n"
+"                             chatd the senders are among the N receivers\n"
+"  -H, --host HOST            server name or address (default: 127.0.0.1)\n"
+"  -p, --port PORT            server TCP port (default: 7777)\n"
+"      --unix PATH            connect to a UNIX-domain socket instead\n"
+"      --size BYTES           message payload size, at least %d (default: 64)\n"
+"  -r, --rate R               open loop: R messages/s in all, shared by the\n"
+"                             senders and paced\n"
+"  -w, --window W             closed loop: at most W messages of a sender in\n"
+"                             flight (default: 64 unless --rate is given)\n"
+"  -d, --duration SECONDS     measure phase (default: 5)\n"
+"      --warmup SECONDS       load before measuring (default: 1)\n"
+"      --drain-timeout SECONDS\n"
+"                             longest wait for messages in flight after the\n"
+"                             measure phase (default: 5)\n"
+"      --connect-concurrency N\n"
+"                             connections being set up at once (default: 200)\n"
+"      --connect-timeout SECONDS\n"
+"                             longest connect phase (default: 30)\n"
+"  -t, --threads T            load threads (default: 2)\n"
+"      --proto chatd|redis    server protocol (default: chatd)\n"
+"      --server-pid PID       report the server's VmRSS before connecting and\n"
+"                             after the measure phase\n"
+"      --json                 print the summary as one JSON object\n"
+"  -q, --quiet                no progress lines on stderr\n"
+"  -h, --help                 show this help and exit\n"
+"  -V, --version              show the version and exit\n"
+"\n"
+"A message is in flight from when it is sent until chatd echoes it back to\n"
+"its sender.  With --proto redis the N receivers SUBSCRIBE to channel\n"
+"\"bench\" and the S senders are S more connections that PUBLISH; a message\n"
+"is in flight until it reaches one chosen receiver served by the same thread\n"
+"as its sender (the reply to PUBLISH only says Redis has queued it).\n"
+"Either way every message is owed to N receivers.\n"
+"\n"
+"Exit status: 0 when the run completed (loss is in the figures), 1 when it\n"
+"could not run, 2 on a usage error.  See chat-bench(1).\n",
+	    BENCH_PAYLOAD_MIN);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static double
+secs(uint64_t ns)
+{
+	return (double)ns / NS_PER_S;
+}
+
+/* Errors about single connections: the first few only, from any thread. */
+static void __attribute__((format(printf, 1, 2)))
+report(const char *fmt, ...)
+{
+	va_list		ap;
+	unsigned	n;
+	char		buf[512];
+
+	n = atomic_fetch_add_explicit(&reports, 1, memory_order_relaxed);
+	if (n > MAX_REPORTS)
+		return;
+	if (n == MAX_REPORTS) {
+		fprintf(stderr, "%s: (further errors not shown)\n", progname);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", progname, buf);
+}
+
+/* The printable start of a line, for error messages. */
+static const char *
+shorten(const char *p, size_t len, char *buf, size_t size)
+{
+	size_t	i;
+
+	if (len > size - 1)
+		len = size - 1;
+	for (i = 0; i < len; i++)
+		buf[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Parse a decimal in [min, max]; on error name the option and value. */
+static int
+parse_uint(const char *opt, const char *arg, uintmax_t min, uintmax_t max,
+    uintmax_t *out)
+{
+	char		*end;
+	uintmax_t	 v;
+
+	errno = 0;
+	if (arg[0] < '0' || arg[0] > '9')
+		goto bad;
+	v = strtoumax(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	fprintf(stderr, "%s: --%s: '%s' is not a number from %ju to %ju\n",
+	    progname, opt, arg, min, max);
+	return -1;
+}
+
+static int
+parse_real(const char *opt, const char *arg, double min, double max,
+    double *out)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	if ((arg[0] < '0' || arg[0] > '9') && arg[0] != '.')
+		goto bad;
+	v = strtod(arg, &end);
+	if (errno != 0 || *end != '\0' || !(v >= min && v <= max))
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	fprintf(stderr, "%s: --%s: '%s' is not a number from %g to %g\n",
+	    progname, opt, arg, min, max);
+	return -1;
+}
+
+enum {
+	OPT_UNIX = 256,
+	OPT_SIZE,
+	OPT_WARMUP,
+	OPT_DRAIN_TIMEOUT,
+	OPT_CONNECT_CONCURRENCY,
+	OPT_CONNECT_TIMEOUT,
+	OPT_PROTO,
+	OPT_SERVER_PID,
+	OPT_JSON
+};
+
+static const struct option long_options[] = {
+	{ "clients",		required_argument,	NULL, 'n' },
+	{ "senders",		required_argument,	NULL, 's' },
+	{ "host",		required_argument,	NULL, 'H' },
+	{ "port",		required_argument,	NULL, 'p' },
+	{ "unix",		required_argument,	NULL, OPT_UNIX },
+	{ "size",		required_argument,	NULL, OPT_SIZE },
+	{ "rate",		required_argument,	NULL, 'r' },
+	{ "window",		required_argument,	NULL, 'w' },
+	{ "duration",		required_argument,	NULL, 'd' },
+	{ "warmup",		required_argument,	NULL, OPT_WARMUP },
+	{ "drain-timeout",	required_argument,	NULL,
+	    OPT_DRAIN_TIMEOUT },
+	{ "connect-concurrency", required_argument,	NULL,
+	    OPT_CONNECT_CONCURRENCY },
+	{ "connect-timeout",	required_argument,	NULL,
+	    OPT_CONNECT_TIMEOUT },
+	{ "threads",		required_argument,	NULL, 't' },
+	{ "proto",		required_argument,	NULL, OPT_PROTO },
+	{ "server-pid",		required_argument,	NULL, OPT_SERVER_PID },
+	{ "json",		no_argument,		NULL, OPT_JSON },
+	{ "quiet",		no_argument,		NULL, 'q' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+static const char *
+option_name(int val)
+{
+	const struct option	*lo;
+
+	for (lo = long_options; lo->name != NULL; lo++)
+		if (lo->val == val)
+			return lo->name;
+	return "?";
+}
+
+/* One option with an argument; -1 after a message on error. */
+static int
+set_option(struct config *c, int ch, const char *arg, bool *window_set)
+{
+	const char	*name = option_name(ch);
+	uintmax_t	 u;
+
+	switch (ch) {
+	case 'n':
+		if (parse_uint(name, arg, 1, MAX_CLIENTS, &u) == -1)
+			return -1;
+		c->clients = (uint32_t)u;
+		return 0;
+	case 's':
+		if (parse_uint(name, arg, 1, MAX_CLIENTS, &u) == -1)
+			return -1;
+		c->senders = (uint32_t)u;
+		return 0;
+	case 'H':
+		if (arg[0] == '\0') {
+			fprintf(stderr, "%s: --host: empty name\n", progname);
+			return -1;
+		}
+		c->host = arg;
+		return 0;
+	case 'p':
+		if (parse_uint(name, arg, 1, 65535, &u) == -1)
+			return -1;
+		c->port = arg;
+		return 0;
+	case OPT_UNIX:
+		if (arg[0] == '\0' ||
+		    strlen(arg) >= sizeof ((struct sockaddr_un *)0)->sun_path) {
+			fprintf(stderr, "%s: --unix: '%s' is empty or too "
+			    "long\n", progname, arg);
+			return -1;
+		}
+		c->unix_path = arg;
+		return 0;
+	case OPT_SIZE:
+		if (parse_uint(name, arg, BENCH_PAYLOAD_MIN, BENCH_PAYLOAD_MAX,
+		    &u) == -1)
+			return -1;
+		c->size = (size_t)u;
+		return 0;
+	case 'r':
+		return parse_real(name, arg, 0.001, 1e8, &c->rate);
+	case 'w':
+		if (parse_uint(name, arg, 1, 1000000, &u) == -1)
+			return -1;
+		c->window = (uint32_t)u;
+		*window_set = true;
+		return 0;
+	case 'd':
+		return parse_real(name, arg, 0.001, 86400, &c->duration);
+	case OPT_WARMUP:
+		return parse_real(name, arg, 0, 86400, &c->warmup);
+	case OPT_DRAIN_TIMEOUT:
+		return parse_real(name, arg, 0, 86400, &c->drain_timeout);
+	case OPT_CONNECT_CONCURRENCY:
+		if (parse_uint(name, arg, 1, MAX_CLIENTS, &u) == -1)
+			return -1;
+		c->connect_concurrency = (uint32_t)u;
+		return 0;
+	case OPT_CONNECT_TIMEOUT:
+		return parse_real(name, arg, 0.001, 86400,
+		    &c->connect_timeout);
+	case 't':
+		if (parse_uint(name, arg, 1, MAX_THREADS, &u) == -1)
+			return -1;
+		c->threads = (uint32_t)u;
+		return 0;
+	case OPT_PROTO:
+		if (strcmp(arg, "chatd") == 0)
+			c->proto = PROTO_CHATD;
+		else if (strcmp(arg, "redis") == 0)
+			c->proto = PROTO_REDIS;
+		else {
+			fprintf(stderr, "%s: --proto: '%s' is not chatd or "
+			    "redis\n", progname, arg);
+			return -1;
+		}
+		return 0;
+	case OPT_SERVER_PID:
+		if (parse_uint(name, arg, 1, INT32_MAX, &u) == -1)
+			return -1;
+		c->server_pid = (long)u;
+		return 0;
+	}
+	return -1;
+}
+
+/* 0 to run, 1 after --help or --version, 2 after a usage error. */
+static int
+parse_args(struct config *c, int argc, char **argv)
+{
+	bool	window_set = false;
+	int	ch;
+
+	memset(c, 0, sizeof *c);
+	c->clients = 100;
+	c->senders = 10;
+	c->threads = 2;
+	c->host = "127.0.0.1";
+	c->port = "7777";
+	c->size = 64;
+	c->window = 64;
+	c->duration = 5;
+	c->warmup = 1;
+	c->drain_timeout = 5;
+	c->connect_concurrency = 200;
+	c->connect_timeout = 30;
+	c->proto = PROTO_CHATD;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":n:s:H:p:r:w:d:t:qhV",
+	    long_options, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("chat-bench %s\n", PACKAGE_VERSION);
+			return 1;
+		case 'q':
+			c->quiet = true;
+			break;
+		case OPT_JSON:
+			c->json = true;
+			break;
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs an argument\n",
+			    progname, argv[optind - 1]);
+			goto usage;
+		case '?':
+			fprintf(stderr, "%s: unknown option '%s'\n", progname,
+			    argv[optind - 1]);
+			goto usage;
+		default:
+			if (set_option(c, ch, optarg, &window_set) == -1)
+				goto usage;
+			break;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", progname,
+		    argv[optind]);
+		goto usage;
+	}
+	if (c->senders > c->clients) {
+		fprintf(stderr, "%s: --senders (%" PRIu32 ") is more than "
+		    "--clients (%" PRIu32 ")\n", progname, c->senders,
+		    c->clients);
+		goto usage;
+	}
+	if (c->senders > BENCH_SENDERS_MAX) {
+		fprintf(stderr, "%s: --senders: at most %d\n", progname,
+		    BENCH_SENDERS_MAX);
+		goto usage;
+	}
+	if (c->rate > 0 && window_set) {
+		fprintf(stderr, "%s: --rate (open loop) and --window (closed "
+		    "loop) exclude each other\n", progname);
+		goto usage;
+	}
+	if (c->rate > 0)
+		c->window = 0;
+	return 0;
+usage:
+	fprintf(stderr, "Try 'chat-bench --help' for more information.\n");
+	return 2;
+}
+
+/* VmRSS of a process in kB, or -1. */
+static long
+read_rss(long pid)
+{
+	char	 path[64], line[256];
+	FILE	*f;
+	long	 kb = -1;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+static int
+resolve(struct bench *b)
+{
+	const struct config	*cfg = b->cfg;
+	struct sockaddr_un	*sun;
+	struct addrinfo		 hints, *res;
+	char			 host[INET6_ADDRSTRLEN];
+	int			 error;
+
+	if (cfg->unix_path != NULL) {
+		sun = (struct sockaddr_un *)&b->addr;
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof sun->sun_path, "%s",
+		    cfg->unix_path);
+		b->addrlen = sizeof *sun;
+		snprintf(b->target, sizeof b->target, "unix:%s",
+		    cfg->unix_path);
+		return 0;
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((error = getaddrinfo(cfg->host, cfg->port, &hints, &res)) != 0) {
+		fprintf(stderr, "%s: %s port %s: %s\n", progname, cfg->host,
+		    cfg->port, gai_strerror(error));
+		return -1;
+	}
+	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
+	b->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (getnameinfo((struct sockaddr *)&b->addr, b->addrlen, host,
+	    sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(host, sizeof host, "%s", cfg->host);
+	snprintf(b->target, sizeof b->target, b->addr.ss_family == AF_INET6 ?
+	    "[%s]:%s" : "%s:%s", host, cfg->port);
+	return 0;
+}
+
+static long
+raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX)
+		return LONG_MAX;
+	return (long)rl.rlim_cur;
+}
+
+/* ---- Per-connection plumbing, run by the owning thread only. ---- */
+
+static bool
+is_sender(const struct bconn *c)
+{
+	return c->tx >= 0;
+}
+
+static size_t
+out_pending(const struct bconn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* Messages still in our buffer; a partly written one counts as unsent. */
+static uint64_t
+unsent(const struct bench *b, const struct bconn *c)
+{
+	return (out_pending(c) + b->msg_len - 1) / b->msg_len;
+}
+
+static void
+set_events(struct bthread *t, struct bconn *c, bool out)
+{
+	struct epoll_event	ev;
+
+	if (out == c->want_out)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+	ev.data.ptr = c;
+	if (epoll_ctl(t->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->want_out = out;
+}
+
+static void
+conn_kill(struct bthread *t, struct bconn *c, const char *what,
+    const char *detail)
+{
+	if (c->state == CS_DEAD)
+		return;
+	switch (c->state) {
+	case CS_CONNECTING:
+	case CS_WELCOME:
+		t->connecting--;
+		/* FALLTHROUGH */
+	case CS_IDLE:
+		t->l[C_FAILED]++;
+		break;
+	case CS_READY:
+		t->l[C_DISCONNECTS]++;
+		if (c->rx >= 0) {
+			t->l[C_ALIVE_RX]--;
+			t->l[C_DISTINCT_ALIVE] -= c->track.distinct;
+		}
+		if (is_sender(c))
+			t->l[C_READY_TX]--;
+		break;
+	}
+	if (what != NULL)
+		report("connection %" PRIu32 ": %s%s%s", c->id, what,
+		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	c->state = CS_DEAD;
+}
+
+static int
+out_reserve(struct bconn *c, size_t need)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len + need <= c->out_cap)
+		return 0;
+	if (c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, out_pending(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+		if (c->out_len + need <= c->out_cap)
+			return 0;
+	}
+	cap = c->out_cap == 0 ? 4096 : c->out_cap;
+	while (cap < c->out_len + need)
+		cap *= 2;
+	if ((p = realloc(c->out, cap)) == NULL)
+		return -1;
+	c->out = p;
+	c->out_cap = cap;
+	return 0;
+}
+
+/* Write what we can; the rest waits for EPOLLOUT. */
+static void
+flush(struct bthread *t, struct bconn *c)
+{
+	ssize_t	n;
+
+	while (c->state != CS_DEAD && out_pending(c) > 0) {
+		n = send(c->fd, c->out + c->out_off, out_pending(c),
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			set_events(t, c, true);
+			return;
+		}
+		conn_kill(t, c, "send", strerror(errno));
+		return;
+	}
+	if (c->state != CS_DEAD)
+		set_events(t, c, false);
+}
+
+static int
+queue_bytes(struct bconn *c, const char *p, size_t len)
+{
+	if (out_reserve(c, len) == -1)
+		return -1;
+	memcpy(c->out + c->out_len, p, len);
+	c->out_len += len;
+	return 0;
+}
+
+/* Append one message with timestamp ts to a sender's buffer. */
+static int
+gen_msg(struct bthread *t, struct bconn *c, uint64_t ts)
+{
+	struct bench		*b = t->b;
+	struct bench_msg	 m;
+	char			*p;
+
+	if (out_reserve(c, b->msg_len + 1) == -1)
+		return -1;
+	p = c->out + c->out_len;
+	if (b->cfg->proto == PROTO_REDIS) {
+		memcpy(p, b->pub_hdr, b->pub_hdr_len);
+		p += b->pub_hdr_len;
+	}
+	m.sender = (uint32_t)c->tx;
+	m.seq = c->seq;
+	m.ts_ns = ts;
+	if (bench_payload_encode(p, c->out_cap - (size_t)(p - c->out),
+	    b->cfg->size, &m) != b->cfg->size)
+		return -1;
+	p += b->cfg->size;
+	if (b->cfg->proto == PROTO_REDIS)
+		*p++ = '\r';
+	*p = '\n';
+	c->out_len += b->msg_len;
+	c->seq++;
+	t->l[C_SENT]++;
+	if (ts >= b->t_measure && ts < b->t_end)
+		t->l[C_SENT_MEASURE]++;
+	return 0;
+}
+
+/* Closed loop: top the sender's window up, then write the batch. */
+static void
+fill_window(struct bthread *t, struct bconn *c)
+{
+	uint32_t	window = t->b->cfg->window;
+	uint64_t	now;
+
+	if (!t->loading || c->state != CS_READY || c->seq - c->acked >= window)
+		return;
+	now = now_ns();
+	if (now >= t->b->t_end)
+		return;
+	while (c->seq - c->acked < window) {
+		if (gen_msg(t, c, now) == -1) {
+			conn_kill(t, c, "out of memory", NULL);
+			return;
+		}
+	}
+	flush(t, c);
+}
+
+static void
+arm_timer(struct bthread *t, uint64_t at)
+{
+	struct itimerspec	its;
+
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = (time_t)(at / NS_PER_S);
+	its.it_value.tv_nsec = (long)(at % NS_PER_S);
+	timerfd_settime(t->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/*
+ * Open loop: generate every message whose slot has come, each stamped
+ * with its slot time, not the time we got round to it, so that any
+ * delay on our side or back-pressure from the server shows up in the
+ * latency instead of silently lowering the rate.
+ */
+static void
+pace(struct bthread *t)
+{
+	struct bench	*b = t->b;
+	struct bconn	*c;
+	uint64_t	 now, due = 0;
+	bool		 blocked = false;
+	size_t		 i;
+
+	if (!t->loading || t->nsenders == 0)
+		return;
+	now = now_ns();
+	for (;;) {
+		due = t->due0 + (uint64_t)((double)t->k * t->interval);
+		if (due >= b->t_end || due > now)
+			break;
+		c = t->senders[t->k % t->nsenders];
+		if (c->state != CS_READY) {
+			t->k++;
+			continue;
+		}
+		if (out_pending(c) >= OUT_BACKLOG) {
+			blocked = true;
+			break;
+		}
+		if (gen_msg(t, c, due) == -1) {
+			conn_kill(t, c, "out of memory", NULL);
+			continue;
+		}
+		t->k++;
+	}
+	for (i = 0; i < t->nsenders; i++) {
+		c = t->senders[i];
+		if (c->state == CS_READY && !c->want_out && out_pending(c) > 0)
+			flush(t, c);
+	}
+	if (blocked)
+		arm_timer(t, now + NS_PER_MS);
+	else if (due < b->t_end)
+		arm_timer(t, due);
+}
+
+static void
+ready(struct bthread *t, struct bconn *c)
+{
+	c->state = CS_READY;
+	c->welcomed = true;
+	t->connecting--;
+	t->l[C_WELCOMED]++;
+	if (c->rx >= 0)
+		t->l[C_ALIVE_RX]++;
+	if (is_sender(c))
+		t->l[C_READY_TX]++;
+}
+
+/* A payload arrived at receiver c at time now. */
+static void
+arrival(struct bthread *t, struct bconn *c, const char *p, size_t len,
+    uint64_t now)
+{
+	struct bench		*b = t->b;
+	struct bench_msg	 m;
+	struct bconn		*s;
+	enum bench_arrival	 a;
+	char			 buf[80];
+
+	if (bench_payload_decode(p, len, &m) == -1 || len != b->cfg->size) {
+		if (t->l[C_MALFORMED]++ == 0)
+			report("connection %" PRIu32 ": malformed payload "
+			    "\"%s\"", c->id, shorten(p, len, buf, sizeof buf));
+		return;
+	}
+	a = bench_rx_add(&c->track, m.sender, m.seq);
+	if (a == BENCH_BAD_SENDER || a == BENCH_NOMEM) {
+		t->l[C_MALFORMED]++;
+		return;
+	}
+	t->l[C_DELIV]++;
+	if (now >= b->t_measure && now < b->t_end)
+		t->l[C_DELIV_MEASURE]++;
+	if (a == BENCH_DUPLICATE)
+		return;
+	t->l[C_DISTINCT_ALIVE]++;
+	if (m.ts_ns >= b->t_measure && m.ts_ns < b->t_end && now >= m.ts_ns)
+		bench_hist_add(t->hist, now - m.ts_ns);
+	/* chatd: the sender's own echo closes its window slot. */
+	if ((int64_t)m.sender == c->tx && c->acked < c->seq)
+		c->acked++;
+	/* redis: so does the arrival at this thread's chosen receiver. */
+	if (c == t->ack_rx && m.sender < b->cfg->senders &&
+	    (s = b->sender_conn[m.sender])->thread == t->idx &&
+	    s->acked < s->seq)
+		s->acked++;
+}
+
+static void
+server_error(struct bthread *t, struct bconn *c, const char *p, size_t len)
+{
+	char	buf[128];
+
+	t->l[C_SERVER_ERRORS]++;
+	report("connection %" PRIu32 ": server says \"%s\"", c->id,
+	    shorten(p, len, buf, sizeof buf));
+}
+
+static void
+chatd_line(struct bthread *t, struct bconn *c, const char *p, size_t len,
+    uint64_t now)
+{
+	static const char	 welcome[] = "-- welcome to chatd, you are ";
+	const char		*gt;
+	char			 buf[128];
+
+	if (c->state == CS_WELCOME) {
+		if (len >= sizeof welcome - 1 &&
+		    memcmp(p, welcome, sizeof welcome - 1) == 0)
+			ready(t, c);
+		else
+			conn_kill(t, c, "expected the welcome, got",
+			    shorten(p, len, buf, sizeof buf));
+		return;
+	}
+	if (len > 0 && p[0] == '<') {
+		/* "<NICK> TEXT": a nickname never holds '>'. */
+		if ((gt = memchr(p, '>', len)) == NULL ||
+		    (size_t)(gt - p) + 2 > len || gt[1] != ' ') {
+			t->l[C_MALFORMED]++;
+			return;
+		}
+		arrival(t, c, gt + 2, len - (size_t)(gt + 2 - p), now);
+	} else if (len >= 3 && memcmp(p, "!! ", 3) == 0)
+		server_error(t, c, p, len);
+	/* "-- " notices and other clients' lines are not ours. */
+}
+
+/* A decimal after a RESP type byte. */
+static int
+resp_int(const char *p, size_t len, int64_t *out)
+{
+	int64_t	v = 0;
+	size_t	i = 1;
+	bool	neg = false;
+
+	if (i < len && p[i] == '-') {
+		neg = true;
+		i++;
+	}
+	if (i == len || len - i > 18)
+		return -1;
+	for (; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = neg ? -v : v;
+	return 0;
+}
+
+/* One element of a RESP array: a bulk string's data or an integer. */
+static void
+resp_element(struct bthread *t, struct bconn *c, const char *p, size_t len,
+    uint64_t now)
+{
+	int	idx = c->resp_idx++;
+
+	c->resp_left--;
+	if (idx == 0 && p != NULL) {
+		if (len == 7 && memcmp(p, "message", 7) == 0)
+			c->resp_kind = RK_MESSAGE;
+		else if (len == 9 && memcmp(p, "subscribe", 9) == 0)
+			c->resp_kind = RK_SUBSCRIBE;
+	} else if (idx == 2 && c->resp_kind == RK_MESSAGE && p != NULL &&
+	    c->state == CS_READY)
+		arrival(t, c, p, len, now);
+	else if (idx == 2 && c->resp_kind == RK_SUBSCRIBE &&
+	    c->state == CS_WELCOME)
+		ready(t, c);
+}
+
+/* Lines of RESP: our payloads hold no CR or LF, so bulks are lines. */
+static void
+redis_line(struct bthread *t, struct bconn *c, const char *p, size_t len,
+    uint64_t now)
+{
+	int64_t	v;
+	char	buf[128];
+
+	if (c->resp_bulk >= 0) {
+		if ((uint64_t)c->resp_bulk != len) {
+			conn_kill(t, c, "RESP bulk of the wrong length", NULL);
+			return;
+		}
+		c->resp_bulk = -1;
+		resp_element(t, c, p, len, now);
+		return;
+	}
+	if (len == 0) {
+		conn_kill(t, c, "empty RESP line", NULL);
+		return;
+	}
+	if (p[0] == '-') {
+		server_error(t, c, p, len);
+		if (c->state == CS_WELCOME)
+			conn_kill(t, c, NULL, NULL);
+		return;
+	}
+	if (p[0] != '+' && resp_int(p, len, &v) == -1) {
+		conn_kill(t, c, "bad RESP line", shorten(p, len, buf,
+		    sizeof buf));
+		return;
+	}
+	switch (p[0]) {
+	case '*':
+		if (c->resp_left > 0 || v < 0 || v > 16) {
+			conn_kill(t, c, "unexpected RESP array", NULL);
+			return;
+		}
+		c->resp_left = (int)v;
+		c->resp_idx = 0;
+		c->resp_kind = RK_OTHER;
+		return;
+	case '$':
+		if (v < 0) {
+			if (c->resp_left > 0)
+				resp_element(t, c, NULL, 0, now);
+		} else
+			c->resp_bulk = v;
+		return;
+	case ':':
+		/* A top-level integer is the reply to a PUBLISH. */
+		if (c->resp_left > 0)
+			resp_element(t, c, NULL, 0, now);
+		return;
+	}
+}
+
+static void
+handle_line(struct bthread *t, struct bconn *c, const char *p, size_t len,
+    uint64_t now)
+{
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	if (t->b->cfg->proto == PROTO_REDIS)
+		redis_line(t, c, p, len, now);
+	else
+		chatd_line(t, c, p, len, now);
+}
+
+/*
+ * Split received bytes into lines with memchr.  Whole lines are handled
+ * where they lie in the read buffer; only a line split across reads is
+ * copied.
+ */
+static void
+feed(struct bthread *t, struct bconn *c, const char *data, size_t len,
+    uint64_t now)
+{
+	size_t		 max = t->b->line_max, seg;
+	const char	*nl;
+
+	while (len > 0 && c->state != CS_DEAD) {
+		nl = memchr(data, '\n', len);
+		seg = nl != NULL ? (size_t)(nl - data) : len;
+		if (c->line_len > 0 || c->skipping || nl == NULL) {
+			if (c->skipping || c->line_len + seg > max)
+				c->skipping = true;
+			else {
+				if (c->line == NULL &&
+				    (c->line = malloc(max)) == NULL) {
+					conn_kill(t, c, "out of memory", NULL);
+					return;
+				}
+				memcpy(c->line + c->line_len, data, seg);
+				c->line_len += seg;
+			}
+			if (nl == NULL)
+				return;
+			if (c->skipping)
+				t->l[C_MALFORMED]++;
+			else
+				handle_line(t, c, c->line, c->line_len, now);
+			c->line_len = 0;
+			c->skipping = false;
+		} else
+			handle_line(t, c, data, seg, now);
+		data = nl + 1;
+		len -= seg + 1;
+	}
+}
+
+static void
+read_conn(struct bthread *t, struct bconn *c)
+{
+	ssize_t	n;
+	size_t	i;
+
+	n = recv(c->fd, t->rbuf, RBUF_SIZE, 0);
+	if (n > 0) {
+		feed(t, c, t->rbuf, (size_t)n, now_ns());
+		if (t->b->cfg->rate > 0)
+			return;
+		if (is_sender(c))
+			fill_window(t, c);
+		if (c == t->ack_rx) {
+			for (i = 0; i < t->nsenders; i++)
+				fill_window(t, t->senders[i]);
+		}
+		return;
+	}
+	if (n == 0)
+		conn_kill(t, c, "closed by the server", NULL);
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		conn_kill(t, c, "recv", strerror(errno));
+}
+
+static void
+connected(struct bthread *t, struct bconn *c)
+{
+	static const char	 sub[] = "*2\r\n$9\r\nSUBSCRIBE\r\n$"
+	    "5\r\n" REDIS_CHANNEL "\r\n";
+	socklen_t		 len = sizeof(int);
+	int			 err = 0;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		conn_kill(t, c, "connect", strerror(err));
+		return;
+	}
+	c->state = CS_WELCOME;
+	set_events(t, c, false);
+	if (t->b->cfg->proto == PROTO_CHATD)
+		return;
+	if (c->rx < 0) {
+		/* A publisher has no welcome. */
+		ready(t, c);
+		return;
+	}
+	if (queue_bytes(c, sub, sizeof sub - 1) == -1) {
+		conn_kill(t, c, "out of memory", NULL);
+		return;
+	}
+	flush(t, c);
+}
+
+static void
+start_conn(struct bthread *t, struct bconn *c)
+{
+	struct bench		*b = t->b;
+	struct epoll_event	 ev;
+	int			 one = 1;
+
+	c->fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (c->fd == -1) {
+		conn_kill(t, c, "socket", strerror(errno));
+		return;
+	}
+	c->state = CS_CONNECTING;
+	t->connecting++;
+	/* Small messages must not wait for Nagle. */
+	if (b->addr.ss_family != AF_UNIX)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(c->fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
+	    errno != EINPROGRESS) {
+		conn_kill(t, c, "connect", strerror(errno));
+		return;
+	}
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN | EPOLLOUT;
+	ev.data.ptr = c;
+	if (epoll_ctl(t->ep, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
+		conn_kill(t, c, "epoll_ctl", strerror(errno));
+		return;
+	}
+	c->want_out = true;
+}
+
+static void
+start_connects(struct bthread *t)
+{
+	while (t->connecting < t->max_connecting &&
+	    t->next_start < t->nconns)
+		start_conn(t, t->conns[t->next_start++]);
+}
+
+/*
+ * The main thread has ended the connect phase: whatever is not ready
+ * now failed to connect in time.  Then start sending.
+ */
+static void
+start_load(struct bthread *t)
+{
+	struct bench	*b = t->b;
+	struct bconn	*c;
+	size_t		 i, n = 0;
+
+	t->load_started = true;
+	for (i = 0; i < t->nconns; i++) {
+		c = t->conns[i];
+		if (c->state != CS_READY && c->state != CS_DEAD)
+			conn_kill(t, c, c->state == CS_IDLE ? NULL :
+			    "not ready when the connect phase ended", NULL);
+	}
+	for (i = 0; i < t->nsenders; i++) {
+		if (t->senders[i]->state == CS_READY)
+			t->senders[n++] = t->senders[i];
+	}
+	/*
+	 * redis: the thread's first ready receiver closes the window of
+	 * the thread's senders, which keeps the loop thread-local.  Every
+	 * thread has receivers, as threads <= clients.
+	 */
+	for (i = 0; i < t->nconns && b->cfg->proto == PROTO_REDIS; i++) {
+		c = t->conns[i];
+		if (c->rx >= 0 && c->state == CS_READY) {
+			t->ack_rx = c;
+			break;
+		}
+	}
+	if (b->cfg->proto == PROTO_REDIS && b->cfg->rate == 0 && n > 0 &&
+	    t->ack_rx == NULL)
+		report("thread %u: no receiver to acknowledge its senders",
+		    t->idx);
+	t->nsenders = n;
+	t->loading = n > 0;
+	if (!t->loading)
+		return;
+	if (b->cfg->rate > 0) {
+		t->interval = (double)NS_PER_S / (b->sender_rate * (double)n);
+		/* Stagger the threads' slots. */
+		t->due0 = b->t_load + (uint64_t)(t->interval * t->idx /
+		    b->cfg->threads);
+		t->k = 0;
+		pace(t);
+		return;
+	}
+	for (i = 0; i < t->nsenders; i++)
+		fill_window(t, t->senders[i]);
+}
+
+static void
+handle_event(struct bthread *t, const struct epoll_event *ev)
+{
+	struct bconn	*c = ev->data.ptr;
+	uint64_t	 ticks;
+
+	if (c == NULL) {
+		if (read(t->tfd, &ticks, sizeof ticks) == -1 &&
+		    errno != EAGAIN)
+			report("timerfd: %s", strerror(errno));
+		pace(t);
+		return;
+	}
+	if (c->state == CS_DEAD)
+		return;
+	if (c->state == CS_CONNECTING) {
+		if ((ev->events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0)
+			return;
+		connected(t, c);
+		if (c->state == CS_DEAD)
+			return;
+	}
+	if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		read_conn(t, c);
+	if ((ev->events & EPOLLOUT) && c->state != CS_DEAD && c->want_out) {
+		flush(t, c);
+		if (t->b->cfg->rate > 0 && is_sender(c))
+			pace(t);
+	}
+}
+
+static void
+publish(struct bthread *t)
+{
+	struct bench		*b = t->b;
+	const struct bconn	*c;
+	uint64_t		 written = 0, live = 0, u;
+	size_t			 i;
+	int			 k;
+
+	for (i = 0; i < t->nsenders; i++) {
+		c = t->senders[i];
+		u = unsent(b, c);
+		written += c->seq - u;
+		if (c->state != CS_DEAD)
+			live += u;
+	}
+	t->l[C_WRITTEN] = written;
+	t->l[C_UNSENT_LIVE] = live;
+	for (k = 0; k < C_COUNT; k++)
+		atomic_store_explicit(&t->pub[k], t->l[k],
+		    memory_order_relaxed);
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct bthread		*t = arg;
+	struct bench		*b = t->b;
+	struct epoll_event	 evs[MAX_EVENTS];
+	int			 phase, i, n;
+
+	for (;;) {
+		phase = atomic_load_explicit(&b->phase, memory_order_acquire);
+		if (phase == PH_STOP)
+			break;
+		if (phase == PH_CONNECT)
+			start_connects(t);
+		else if (!t->load_started)
+			start_load(t);
+		n = epoll_wait(t->ep, evs, MAX_EVENTS, TICK_MS);
+		if (n == -1 && errno != EINTR) {
+			report("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++)
+			handle_event(t, &evs[i]);
+		if (t->load_started && now_ns() >= b->t_end) {
+			t->loading = false;
+			t->l[C_STOPPED] = 1;
+		}
+		publish(t);
+	}
+	t->l[C_STOPPED] = 1;
+	publish(t);
+	return NULL;
+}
+
+/* ---- The main thread. ---- */
+
+static uint64_t
+sum(const struct bench *b, enum counter k)
+{
+	uint64_t	v = 0;
+	uint32_t	i;
+
+	for (i = 0; i < b->cfg->threads; i++)
+		v += atomic_load_explicit(&b->threads[i].pub[k],
+		    memory_order_relaxed);
+	return v;
+}
+
+static void
+sleep_ns(uint64_t ns)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = (time_t)(ns / NS_PER_S);
+	ts.tv_nsec = (long)(ns % NS_PER_S);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+setup(struct bench *b)
+{
+	const struct config	*cfg = b->cfg;
+	struct bthread		*t;
+	struct bconn		*c;
+	uint32_t		 i, per;
+
+	b->nreceivers = cfg->clients;
+	b->nconns = cfg->clients;
+	if (cfg->proto == PROTO_REDIS)
+		b->nconns += cfg->senders;
+	b->line_max = cfg->size + LINE_EXTRA;
+	if (cfg->proto == PROTO_REDIS) {
+		b->pub_hdr_len = (size_t)snprintf(b->pub_hdr,
+		    sizeof b->pub_hdr, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n"
+		    "$%zu\r\n", sizeof REDIS_CHANNEL - 1, REDIS_CHANNEL,
+		    cfg->size);
+		b->msg_len = b->pub_hdr_len + cfg->size + 2;
+	} else
+		b->msg_len = cfg->size + 1;
+
+	if ((b->conns = calloc(b->nconns, sizeof *b->conns)) == NULL ||
+	    (b->sender_conn = calloc(cfg->senders,
+	    sizeof *b->sender_conn)) == NULL ||
+	    (b->threads = calloc(cfg->threads, sizeof *b->threads)) == NULL)
+		return -1;
+	per = (cfg->connect_concurrency + cfg->threads - 1) / cfg->threads;
+	for (i = 0; i < cfg->threads; i++) {
+		t = &b->threads[i];
+		t->b = b;
+		t->idx = i;
+		t->max_connecting = per;
+		t->ep = t->tfd = -1;
+		if ((t->conns = calloc(b->nconns / cfg->threads + 1,
+		    sizeof *t->conns)) == NULL ||
+		    (t->senders = calloc(cfg->senders / cfg->threads + 1,
+		    sizeof *t->senders)) == NULL ||
+		    (t->rbuf = malloc(RBUF_SIZE)) == NULL ||
+		    (t->hist = malloc(sizeof *t->hist)) == NULL)
+			return -1;
+		bench_hist_init(t->hist);
+	}
+	for (i = 0; i < b->nconns; i++) {
+		c = &b->conns[i];
+		c->fd = -1;
+		c->id = i;
+		c->resp_bulk = -1;
+		c->rx = i < cfg->clients ? (int32_t)i : -1;
+		if (cfg->proto == PROTO_REDIS)
+			c->tx = i >= cfg->clients ?
+			    (int32_t)(i - cfg->clients) : -1;
+		else
+			c->tx = i < cfg->senders ? (int32_t)i : -1;
+		if (c->rx >= 0 && bench_rx_init(&c->track, cfg->senders) == -1)
+			return -1;
+		/* Round-robin, so the senders spread over the threads. */
+		t = &b->threads[i % cfg->threads];
+		c->thread = t->idx;
+		t->conns[t->nconns++] = c;
+		if (is_sender(c)) {
+			t->senders[t->nsenders++] = c;
+			b->sender_conn[c->tx] = c;
+		}
+
+	}
+	return 0;
+}
+
+static int
+start_threads(struct bench *b)
+{
+	struct bthread		*t;
+	struct epoll_event	 ev;
+	uint32_t		 i;
+	int			 error;
+
+	for (i = 0; i < b->cfg->threads; i++) {
+		t = &b->threads[i];
+		if ((t->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+		    (t->tfd = timerfd_create(CLOCK_MONOTONIC,
+		    TFD_NONBLOCK | TFD_CLOEXEC)) == -1) {
+			fprintf(stderr, "%s: %s\n", progname, strerror(errno));
+			return -1;
+		}
+		memset(&ev, 0, sizeof ev);
+		ev.events = EPOLLIN;
+		ev.data.ptr = NULL;
+		if (epoll_ctl(t->ep, EPOLL_CTL_ADD, t->tfd, &ev) == -1) {
+			fprintf(stderr, "%s: epoll_ctl: %s\n", progname,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	for (i = 0; i < b->cfg->threads; i++) {
+		t = &b->threads[i];
+		if ((error = pthread_create(&t->tid, NULL, thread_main,
+		    t)) != 0) {
+			fprintf(stderr, "%s: pthread_create: %s\n", progname,
+			    strerror(error));
+			return -1;
+		}
+		b->nstarted++;
+	}
+	return 0;
+}
+
+static void
+stop_threads(struct bench *b)
+{
+	uint32_t	i;
+
+	atomic_store_explicit(&b->phase, PH_STOP, memory_order_release);
+	for (i = 0; i < b->nstarted; i++)
+		pthread_join(b->threads[i].tid, NULL);
+	b->nstarted = 0;
+}
+
+static void
+teardown(struct bench *b)
+{
+	struct bthread	*t;
+	struct bconn	*c;
+	size_t		 i;
+
+	for (i = 0; b->conns != NULL && i < b->nconns; i++) {
+		c = &b->conns[i];
+		if (c->fd != -1)
+			close(c->fd);
+		bench_rx_free(&c->track);
+		free(c->line);
+		free(c->out);
+	}
+	free(b->conns);
+	free(b->sender_conn);
+	for (i = 0; b->threads != NULL && i < b->cfg->threads; i++) {
+		t = &b->threads[i];
+		if (t->ep != -1)
+			close(t->ep);
+		if (t->tfd != -1)
+			close(t->tfd);
+		free(t->conns);
+		free(t->senders);
+		free(t->rbuf);
+		free(t->hist);
+	}
+	free(b->threads);
+}
+
+static void
+progress(const struct bench *b, const char *what, uint64_t elapsed,
+    uint64_t *last_sent, uint64_t *last_deliv, uint64_t dt)
+{
+	uint64_t	sent = sum(b, C_SENT), deliv = sum(b, C_DELIV);
+
+	if (!b->cfg->quiet)
+		fprintf(stderr, "%s: %s %5.1f s: %" PRIu64 "/%zu connected, "
+		    "%.0f sent/s, %.0f delivered/s\n", progname, what,
+		    secs(elapsed), sum(b, C_WELCOMED) - sum(b, C_DISCONNECTS),
+		    b->nconns, (double)(sent - *last_sent) / secs(dt),
+		    (double)(deliv - *last_deliv) / secs(dt));
+	*last_sent = sent;
+	*last_deliv = deliv;
+}
+
+/* Connect phase; its length in ns, or 0 if nobody got ready. */
+static uint64_t
+connect_phase(struct bench *b)
+{
+	uint64_t	t0 = now_ns(), deadline, next, now;
+	uint64_t	done, welcomed, s = 0, d = 0;
+
+	deadline = t0 + (uint64_t)(b->cfg->connect_timeout * NS_PER_S);
+	next = t0 + NS_PER_S;
+	for (;;) {
+		sleep_ns(5 * NS_PER_MS);
+		now = now_ns();
+		welcomed = sum(b, C_WELCOMED);
+		done = welcomed + sum(b, C_FAILED);
+		if (done >= b->nconns || now >= deadline)
+			break;
+		if (now >= next) {
+			progress(b, "connect", now - t0, &s, &d, NS_PER_S);
+			next += NS_PER_S;
+		}
+	}
+	if (welcomed < b->nconns)
+		fprintf(stderr, "%s: %" PRIu64 " of %zu connections ready "
+		    "after %.3f s\n", progname, welcomed, b->nconns,
+		    secs(now - t0));
+	if (welcomed == 0)
+		return 0;
+	return now - t0;
+}
+
+/* Warm-up and measure; the server's RSS is read right at the end. */
+static void
+load_phase(struct bench *b, long *rss_after)
+{
+	uint64_t	now, next, ntx, s = 0, d = 0;
+
+	now = now_ns();
+	b->t_load = now;
+	b->t_measure = now + (uint64_t)(b->cfg->warmup * NS_PER_S);
+	b->t_end = b->t_measure + (uint64_t)(b->cfg->duration * NS_PER_S);
+	ntx = sum(b, C_READY_TX);
+	b->sender_rate = b->cfg->rate / (double)ntx;
+	atomic_store_explicit(&b->phase, PH_LOAD, memory_order_release);
+	next = now + NS_PER_S;
+	for (;;) {
+		now = now_ns();
+		if (now >= b->t_end)
+			break;
+		if (now >= next) {
+			progress(b, now < b->t_measure ? "warmup " : "measure",
+			    now - b->t_load, &s, &d, NS_PER_S);
+			next += NS_PER_S;
+		}
+		sleep_ns((next < b->t_end ? next : b->t_end) - now);
+	}
+	if (b->cfg->server_pid > 0)
+		*rss_after = read_rss(b->cfg->server_pid);
+	atomic_store_explicit(&b->phase, PH_DRAIN, memory_order_release);
+}
+
+/*
+ * Wait until every live receiver has every message that left our
+ * buffers.  The sums are read from several threads at different times,
+ * so the condition must hold, unchanged, twice in a row.
+ */
+static bool
+drain_phase(struct bench *b, uint64_t *took)
+{
+	uint64_t	t0 = now_ns(), deadline, written, distinct;
+	uint64_t	last_w = UINT64_MAX, last_d = UINT64_MAX;
+	bool		ok;
+
+	deadline = t0 + (uint64_t)(b->cfg->drain_timeout * NS_PER_S);
+	for (;;) {
+		written = sum(b, C_WRITTEN);
+		distinct = sum(b, C_DISTINCT_ALIVE);
+		ok = sum(b, C_STOPPED) == b->cfg->threads &&
+		    sum(b, C_UNSENT_LIVE) == 0 &&
+		    distinct == written * sum(b, C_ALIVE_RX);
+		if (ok && written == last_w && distinct == last_d)
+			break;
+		last_w = ok ? written : UINT64_MAX;
+		last_d = ok ? distinct : UINT64_MAX;
+		if (now_ns() >= deadline) {
+			*took = now_ns() - t0;
+			return false;
+		}
+		sleep_ns(TICK_MS * NS_PER_MS);
+	}
+	*took = now_ns() - t0;
+	return true;
+}
+
+/* The final figures, from the trackers themselves. */
+static int
+summarise(struct bench *b, struct bench_summary *s, struct bench_hist *lat)
+{
+	const struct config	*cfg = b->cfg;
+	struct bthread		*t;
+	struct bconn		*c;
+	uint64_t		*written, all = 0;
+	size_t			 i;
+
+	if ((written = calloc(cfg->senders, sizeof *written)) == NULL)
+		return -1;
+	bench_hist_init(lat);
+	for (i = 0; i < cfg->threads; i++) {
+		t = &b->threads[i];
+		bench_hist_merge(lat, t->hist);
+		s->sent_measure += t->l[C_SENT_MEASURE];
+		s->deliveries_measure += t->l[C_DELIV_MEASURE];
+		s->disconnects += t->l[C_DISCONNECTS];
+		s->malformed += t->l[C_MALFORMED];
+		s->server_errors += t->l[C_SERVER_ERRORS];
+	}
+	for (i = 0; i < b->nconns; i++) {
+		c = &b->conns[i];
+		if (c->welcomed)
+			s->connected++;
+		if (!is_sender(c))
+			continue;
+		written[c->tx] = c->seq - unsent(b, c);
+		s->sent += c->seq;
+		s->unsent += unsent(b, c);
+		all += written[c->tx];
+	}
+	for (i = 0; i < b->nconns; i++) {
+		c = &b->conns[i];
+		if (c->rx < 0 || !c->welcomed)
+			continue;
+		s->expected += all;
+		s->deliveries += c->track.arrivals;
+		s->lost += bench_rx_lost(&c->track, written);
+		s->reordered += c->track.reordered;
+		s->duplicated += c->track.duplicated;
+	}
+	s->connect_failures = (uint32_t)b->nconns - s->connected;
+	s->latency = lat;
+	free(written);
+	return 0;
+}
+
+static int
+run(struct bench *b)
+{
+	const struct config	*cfg = b->cfg;
+	struct bench_summary	 s;
+	struct bench_hist	*lat = NULL;
+	uint64_t		 connect_ns, drain_ns;
+	int			 rc = 1;
+
+	memset(&s, 0, sizeof s);
+	s.rss_before_kb = s.rss_after_kb = -1;
+	if (cfg->server_pid > 0 &&
+	    (s.rss_before_kb = read_rss(cfg->server_pid)) == -1)
+		fprintf(stderr, "%s: cannot read the VmRSS of process %ld\n",
+		    progname, cfg->server_pid);
+	if (start_threads(b) == -1) {
+		stop_threads(b);
+		return 1;
+	}
+	if ((connect_ns = connect_phase(b)) == 0) {
+		fprintf(stderr, "%s: cannot connect to %s\n", progname,
+		    b->target);
+		goto out;
+	}
+	if (sum(b, C_READY_TX) == 0 || sum(b, C_ALIVE_RX) == 0) {
+		fprintf(stderr, "%s: no %s could connect to %s\n", progname,
+		    sum(b, C_READY_TX) == 0 ? "sender" : "receiver",
+		    b->target);
+		goto out;
+	}
+	load_phase(b, &s.rss_after_kb);
+	s.drained = drain_phase(b, &drain_ns);
+	stop_threads(b);
+
+	if ((lat = malloc(sizeof *lat)) == NULL ||
+	    summarise(b, &s, lat) == -1) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		free(lat);
+		return 1;
+	}
+	s.proto = cfg->proto == PROTO_REDIS ? "redis" : "chatd";
+	s.target = b->target;
+	s.clients = cfg->clients;
+	s.senders = cfg->senders;
+	s.threads = cfg->threads;
+	s.size = cfg->size;
+	s.rate = cfg->rate;
+	s.window = cfg->window;
+	s.warmup_s = cfg->warmup;
+	s.duration_s = cfg->duration;
+	s.connect_s = secs(connect_ns);
+	s.drain_s = secs(drain_ns);
+	if (!s.drained)
+		fprintf(stderr, "%s: drain timed out after %.1f s\n", progname,
+		    cfg->drain_timeout);
+	if (cfg->json)
+		rc = bench_json_write(stdout, &s);
+	else
+		rc = bench_text_write(stdout, &s);
+	if (fflush(stdout) == EOF)
+		rc = -1;
+	free(lat);
+	return rc == 0 ? 0 : 1;
+out:
+	stop_threads(b);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	cfg;
+	struct bench	b;
+	long		limit;
+	int		rc;
+
+	if ((rc = parse_args(&cfg, argc, argv)) != 0)
+		return rc == 1 ? 0 : 2;
+	if (cfg.threads > cfg.clients)
+		cfg.threads = cfg.clients;
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&b, 0, sizeof b);
+	b.cfg = &cfg;
+	atomic_init(&b.phase, PH_CONNECT);
+	limit = raise_nofile();
+	if (limit >= 0 && (uint64_t)limit < (uint64_t)cfg.clients +
+	    cfg.senders + 2 * cfg.threads + 16) {
+		fprintf(stderr, "%s: %" PRIu32 " clients need more file "
+		    "descriptors than the limit of %ld\n", progname,
+		    cfg.clients, limit);
+		return 1;
+	}
+	if (resolve(&b) == -1)
+		return 1;
+	if (setup(&b) == -1) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		teardown(&b);
+		return 1;
+	}
+	rc = run(&b);
+	teardown(&b);
+	return rc;
+}
