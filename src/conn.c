@@ -264,7 +264,7 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 {
 	struct room	*room = w->srv->room;
 	struct command	 cmd;
-	char		 stats[256];
+	char		 stats[512];
 	int		 rc = 0;
 
 	if (!utf8_valid(line, len, NULL)) {
