@@ -128,7 +128,7 @@ static void
 reload(struct server *srv, int argc, char **argv)
 {
 	struct options	 fresh;
-	char		 err[1024];
+	char		 err[1024] = "";
 
 	if (log_reopen() == -1)
 		log_error("reopening the log file: %s", strerror(errno));

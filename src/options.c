@@ -392,7 +392,8 @@ scan_argv(int argc, char **argv, const char **config, bool quiet)
 
 	*config = NULL;
 	opterr = 0;
-	optind = 1;
+	/* 0, not 1: glibc then forgets a cluster left from the last call. */
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, SHORT_OPTIONS, long_options(),
 	    NULL)) != -1) {
 		switch (ch) {
@@ -440,7 +441,8 @@ apply_argv(struct options *o, int argc, char **argv, char *err,
 	char			 why[256];
 	int			 ch;
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets a cluster left from the last call. */
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, SHORT_OPTIONS, long_options(),
 	    NULL)) != -1) {
 		if ((s = setting_by_val(ch)) == NULL)

@@ -917,3 +917,111 @@ tn_run(const char *const argv[], int timeout_ms, char **out,
 	}
 	return decode_status(status);
 }
+
+/*
+ * Daemons with exactly the arguments given.
+ */
+
+static void
+exec_raw(const char *path, const char *const *args, int logfd)
+{
+	const char	*argv[64];
+	size_t		 n = 0;
+	int		 devnull;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if ((devnull = open("/dev/null", O_RDONLY)) != -1)
+		dup2(devnull, STDIN_FILENO);
+	dup2(logfd, STDOUT_FILENO);
+	dup2(logfd, STDERR_FILENO);
+	if (tn_daemon_nofile > 0) {
+		struct rlimit rl = { (rlim_t)tn_daemon_nofile,
+		    (rlim_t)tn_daemon_nofile };
+		setrlimit(RLIMIT_NOFILE, &rl);
+	} else
+		tn_raise_nofile();
+	signal(SIGPIPE, SIG_DFL);
+	argv[n++] = path;
+	while (args != NULL && *args != NULL && n < sizeof argv /
+	    sizeof argv[0] - 1)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	execv(path, (char *const *)argv);
+	fprintf(stderr, "testnet: exec %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+struct tn_daemon *
+tn_spawn(const char *const *args)
+{
+	struct tn_daemon	*d;
+	const char		*path, *tmp;
+	int			 fd;
+
+	if ((path = getenv("CHATD")) == NULL || *path == '\0') {
+		seterr("CHATD is not set");
+		fprintf(stderr, "testnet: %s\n", tn_errbuf);
+		return NULL;
+	}
+	if ((d = calloc(1, sizeof *d)) == NULL) {
+		seterr("out of memory");
+		return NULL;
+	}
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(d->log, sizeof d->log, "%s/chatd-test.XXXXXX", tmp);
+	if ((fd = mkstemp(d->log)) == -1) {
+		seterr("mkstemp %s: %s", d->log, strerror(errno));
+		free(d);
+		return NULL;
+	}
+	fflush(NULL);
+	if ((d->pid = fork()) == -1) {
+		seterr("fork: %s", strerror(errno));
+		close(fd);
+		unlink(d->log);
+		free(d);
+		return NULL;
+	}
+	if (d->pid == 0)
+		exec_raw(path, args, fd);
+	close(fd);
+	track(d, true);
+	return d;
+}
+
+struct tn_daemon *
+tn_start_raw(const char *const *args)
+{
+	struct tn_daemon	*d;
+	int64_t			 deadline;
+
+	if ((d = tn_spawn(args)) == NULL)
+		return NULL;
+	deadline = tn_now_ms() + TN_START_TIMEOUT;
+	for (;;) {
+		if (find_port(d))
+			return d;
+		if (waitpid(d->pid, &d->status, WNOHANG) == d->pid) {
+			d->reaped = true;
+			seterr("chatd exited before listening (status %d)",
+			    d->status);
+			break;
+		}
+		if (tn_now_ms() >= deadline) {
+			seterr("chatd printed no listening line in %d ms",
+			    TN_START_TIMEOUT);
+			break;
+		}
+		poll(NULL, 0, 10);	/* no event to wait for: poll */
+	}
+	tn_dump_log(d, tn_errbuf);
+	if (!d->reaped) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+	}
+	track(d, false);
+	unlink(d->log);
+	free(d);
+	return NULL;
+}

@@ -61,6 +61,18 @@ extern long	 tn_daemon_nofile;
  * NULL on failure (after dumping the log).
  */
 struct tn_daemon *tn_start(const char *const *extra);
+/*
+ * Start $CHATD with exactly args (NULL-terminated, may be NULL): nothing
+ * is appended, so args or a config file must say where to listen.  Wait
+ * for a listening line on 127.0.0.1 in its output, as tn_start() does.
+ */
+struct tn_daemon *tn_start_raw(const char *const *args);
+/*
+ * Start $CHATD with exactly args and return at once, d->port 0: for a
+ * daemon that logs elsewhere (--log-file, --log-level error).  The
+ * caller finds out when it listens; tn_stop() as usual.
+ */
+struct tn_daemon *tn_spawn(const char *const *args);
 /* Send a signal to the daemon. */
 int		 tn_signal(struct tn_daemon *d, int sig);
 /*
