@@ -74,21 +74,31 @@ drop_privileges(const struct options *opt)
 }
 
 /*
- * Detach like daemon(3): the parent exits once the listeners are bound,
- * so its exit status tells whether chatd started.  No thread runs yet.
+ * Detach like daemon(3), but the parent waits until the child says it
+ * is serving (a byte on *ready) or dies (EOF), so the exit status of
+ * "chatd -d" tells whether chatd started.  No thread runs yet.
  */
 static int
-detach(void)
+detach(int *ready)
 {
 	pid_t	 pid;
-	int	 fd;
+	int	 fd, p[2];
+	char	 ok = 0;
+	ssize_t	 n;
 
-	if ((pid = fork()) == -1) {
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
 		log_error("fork: %s", strerror(errno));
 		return -1;
 	}
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &ok, 1);
+		while (n == -1 && errno == EINTR);
+		_exit(n == 1 && ok == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	*ready = p[1];
 	if (setsid() == -1) {
 		log_error("setsid: %s", strerror(errno));
 		return -1;
@@ -103,6 +113,20 @@ detach(void)
 			close(fd);
 	}
 	return 0;
+}
+
+/* Tell the waiting parent that chatd is serving. */
+static void
+notify_ready(int *ready)
+{
+	char	 ok = 1;
+
+	if (*ready == -1)
+		return;
+	if (write(*ready, &ok, 1) != 1)
+		log_warn("telling the parent we started: %s", strerror(errno));
+	close(*ready);
+	*ready = -1;
 }
 
 static int
@@ -196,7 +220,7 @@ main(int argc, char **argv)
 	struct server	 srv;
 	sigset_t	 set;
 	bool		 pidfile = false;
-	int		 rc = 1;
+	int		 rc = 1, ready = -1;
 
 	switch (options_parse(&opt, argc, argv)) {
 	case OPTIONS_EXIT_OK:
@@ -226,22 +250,24 @@ main(int argc, char **argv)
 		goto out_options;
 	if (server_listen(&srv, &opt) == -1)
 		goto out;
-	if (drop_privileges(&opt) == -1)
-		goto out;
 	if (opt.daemon) {
 		/* Stderr is about to be /dev/null: keep the log somewhere. */
 		if (!opt.syslog && opt.log_file == NULL)
 			log_open_syslog();
-		if (detach() == -1)
+		if (detach(&ready) == -1)
 			goto out;
 	}
+	/* Written while still root, so it may go where only root writes. */
 	if (opt.pidfile != NULL) {
 		if (write_pidfile(opt.pidfile) == -1)
 			goto out;
 		pidfile = true;
 	}
+	if (drop_privileges(&opt) == -1)
+		goto out;
 	if (server_run(&srv) == -1)
 		goto out;
+	notify_ready(&ready);
 	serve(&srv, &opt, argc, argv);
 	rc = 0;
 out:

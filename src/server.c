@@ -760,6 +760,13 @@ server_reload(struct server *srv, const struct options *o)
 	    o->workers != srv->opt.workers)
 		log_warn("bind, port, unix and workers change only on a "
 		    "restart");
+	if (!same_string(o->log_file, srv->opt.log_file) ||
+	    o->syslog != srv->opt.syslog || o->daemon != srv->opt.daemon ||
+	    !same_string(o->pidfile, srv->opt.pidfile) ||
+	    !same_string(o->user, srv->opt.user) ||
+	    o->stats_interval != srv->opt.stats_interval)
+		log_warn("log-file, syslog, daemon, pidfile, user and "
+		    "stats-interval change only on a restart");
 	log_info("reloaded: max-clients %zu, max-line %zu, sendq %zu, "
 	    "rate %u, burst %u, announce-max %zu, motd %s, log-level %s",
 	    LIMIT(srv, max_clients), o->max_line, o->sendq, o->rate,
