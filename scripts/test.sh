@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh - set up, then run the whole test suite three times:
 # a -Werror build, an ASan+UBSan build and a TSan build, each with
-# "make check".  The last line is the total, "N passed, N failed",
-# counted from the Check test logs.
+# "make check", then "make distcheck".  The last line is the total,
+# "N passed, N failed", counted from the test logs.
 #
-#   --quick   only the -Werror build
+#   --quick   only the -Werror build, no distcheck
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,6 +80,19 @@ for v in "${variants[@]}"; do
 	passed=$((passed + p))
 	failed=$((failed + f))
 done
+# The release tarball must build and pass on its own: make distcheck.
+if [ "$quick" = no ]; then
+	echo "=== distcheck"
+	if make -C "$top/build-plain" distcheck >"$top/build-plain/distcheck.log" 2>&1; then
+		echo "=== distcheck: passed"
+		passed=$((passed + 1))
+	else
+		tail -n 80 "$top/build-plain/distcheck.log"
+		echo "=== distcheck: failed"
+		failed=$((failed + 1))
+	fi
+fi
+
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed"
 exit $status
