@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh - set up, then run the whole test suite three times:
 # a -Werror build, an ASan+UBSan build and a TSan build, each with
-# "make check", then "make distcheck".  The last line is the total,
+# "make check", then scripts/stress.sh --quick and "make distcheck".  The last line is the total,
 # "N passed, N failed", counted from the test logs.
 #
-#   --quick   only the -Werror build, no distcheck
+#   --quick   only the -Werror build: no sanitizers, stress or distcheck
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,6 +80,22 @@ for v in "${variants[@]}"; do
 	passed=$((passed + p))
 	failed=$((failed + f))
 done
+# The stress scenarios, reduced (under 3 minutes), on the plain build.
+if [ "$quick" = no ]; then
+	echo "=== stress --quick"
+	CHATD="$top/build-plain/src/chatd" \
+	CHAT_BENCH="$top/build-plain/src/chat-bench" \
+		"$top/scripts/stress.sh" --quick | tee "$top/build-plain/stress.log"
+	read -r sp sf < <(tail -n 1 "$top/build-plain/stress.log" |
+		sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+	if [ -z "${sp:-}" ]; then
+		echo "=== stress: no total line"
+		sp=0 sf=1
+	fi
+	passed=$((passed + sp))
+	failed=$((failed + sf))
+fi
+
 # The release tarball must build and pass on its own: make distcheck.
 if [ "$quick" = no ]; then
 	echo "=== distcheck"
