@@ -223,37 +223,6 @@ tn_log_contains(const struct tn_daemon *d, const char *s)
 	return found;
 }
 
-static void
-exec_daemon(const char *path, const char *const *extra, int logfd)
-{
-	const char	*argv[64];
-	size_t		 n = 0;
-	int		 devnull;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if ((devnull = open("/dev/null", O_RDONLY)) != -1)
-		dup2(devnull, STDIN_FILENO);
-	dup2(logfd, STDOUT_FILENO);
-	dup2(logfd, STDERR_FILENO);
-	if (tn_daemon_nofile > 0) {
-		struct rlimit rl = { (rlim_t)tn_daemon_nofile,
-		    (rlim_t)tn_daemon_nofile };
-		setrlimit(RLIMIT_NOFILE, &rl);
-	} else
-		tn_raise_nofile();
-	signal(SIGPIPE, SIG_DFL);
-	argv[n++] = path;
-	while (extra != NULL && *extra != NULL && n < 56)
-		argv[n++] = *extra++;
-	argv[n++] = "--port";
-	argv[n++] = "0";
-	argv[n++] = "--bind";
-	argv[n++] = "127.0.0.1";
-	argv[n] = NULL;
-	execv(path, (char *const *)argv);
-	fprintf(stderr, "testnet: exec %s: %s\n", path, strerror(errno));
-	_exit(127);
-}
 
 /* Look for the listening line; 1 and the port if found. */
 static int
@@ -283,65 +252,17 @@ find_port(struct tn_daemon *d)
 struct tn_daemon *
 tn_start(const char *const *extra)
 {
-	struct tn_daemon	*d;
-	const char		*path, *tmp;
-	int64_t			 deadline;
-	int			 fd;
+	const char	*args[64];
+	size_t		 n = 0;
 
-	if ((path = getenv("CHATD")) == NULL || *path == '\0') {
-		seterr("CHATD is not set");
-		fprintf(stderr, "testnet: %s\n", tn_errbuf);
-		return NULL;
-	}
-	if ((d = calloc(1, sizeof *d)) == NULL)
-		return NULL;
-	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(d->log, sizeof d->log, "%s/chatd-test.XXXXXX", tmp);
-	if ((fd = mkstemp(d->log)) == -1) {
-		seterr("mkstemp %s: %s", d->log, strerror(errno));
-		free(d);
-		return NULL;
-	}
-	fflush(NULL);
-	if ((d->pid = fork()) == -1) {
-		seterr("fork: %s", strerror(errno));
-		close(fd);
-		unlink(d->log);
-		free(d);
-		return NULL;
-	}
-	if (d->pid == 0)
-		exec_daemon(path, extra, fd);
-	close(fd);
-	track(d, true);
-
-	deadline = tn_now_ms() + TN_START_TIMEOUT;
-	for (;;) {
-		if (find_port(d))
-			return d;
-		if (waitpid(d->pid, &d->status, WNOHANG) == d->pid) {
-			d->reaped = true;
-			seterr("chatd exited before listening (status %d)",
-			    d->status);
-			break;
-		}
-		if (tn_now_ms() >= deadline) {
-			seterr("chatd printed no listening line in %d ms",
-			    TN_START_TIMEOUT);
-			break;
-		}
-		poll(NULL, 0, 10);	/* no event to wait for: poll */
-	}
-	tn_dump_log(d, tn_errbuf);
-	if (!d->reaped) {
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, NULL, 0);
-	}
-	track(d, false);
-	unlink(d->log);
-	free(d);
-	return NULL;
+	while (extra != NULL && *extra != NULL && n < 56)
+		args[n++] = *extra++;
+	args[n++] = "--port";
+	args[n++] = "0";
+	args[n++] = "--bind";
+	args[n++] = "127.0.0.1";
+	args[n] = NULL;
+	return tn_start_raw(args);
 }
 
 int

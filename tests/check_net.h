@@ -1,0 +1,77 @@
+/*
+ * check_net.h - what the integration tests share: assertions over the
+ * testnet helpers, and starting, stopping and joining the real daemon.
+ * Each failure names what was expected and what came.
+ */
+#ifndef CHATD_CHECK_NET_H
+#define CHATD_CHECK_NET_H
+
+#include <check.h>
+#include <string.h>
+
+#include "testnet.h"
+
+#define TEST_TIMEOUT	60	/* s; sanitizer builds are slow */
+
+#define EXPECT(c, s)	ck_assert_msg(tn_expect((c), (s)) == 0, "%s", \
+			    tn_error())
+#define EXPECTF(c, ...)	ck_assert_msg(tn_expectf((c), __VA_ARGS__) == 0, \
+			    "%s", tn_error())
+#define EXPECT_PREFIX(c, p, l) \
+			ck_assert_msg(tn_expect_prefix((c), (p), (l), \
+			    sizeof (l)) == 0, "%s", tn_error())
+#define EXPECT_EOF(c)	ck_assert_msg(tn_expect_eof((c), TN_LINE_TIMEOUT) \
+			    == 0, "%s", tn_error())
+#define SEND(c, s)	ck_assert_msg(tn_sendstr((c), (s)) == 0, "%s", \
+			    tn_error())
+#define SENDB(c, s)	ck_assert_msg(tn_send((c), (s), sizeof (s) - 1) \
+			    == 0, "%s", tn_error())
+#define SENDF(c, ...)	ck_assert_msg(tn_sendf((c), __VA_ARGS__) == 0, \
+			    "%s", tn_error())
+
+static inline struct tn_daemon *
+start(const char *const *extra)
+{
+	struct tn_daemon	*d;
+
+	d = tn_start(extra);
+	ck_assert_msg(d != NULL, "cannot start chatd: %s", tn_error());
+	return d;
+}
+
+static inline void
+stop(struct tn_daemon *d)
+{
+	int	rc;
+
+	rc = tn_stop(d);
+	ck_assert_msg(rc == 0, "chatd exit status %d after SIGTERM: %s", rc,
+	    tn_error());
+}
+
+/* Connect and read the welcome. */
+static inline struct tn_client *
+join(struct tn_daemon *d)
+{
+	struct tn_client	*c;
+
+	c = tn_connect(d);
+	ck_assert_msg(c != NULL, "%s", tn_error());
+	ck_assert_msg(tn_welcome(c) == 0, "%s", tn_error());
+	ck_assert_msg(strncmp(c->nick, "guest", 5) == 0,
+	    "default nick \"%s\" does not start with \"guest\"", c->nick);
+	return c;
+}
+
+/* Send the same line from c, expect it relayed to every client. */
+static inline struct tn_daemon *
+start_raw(const char *const *args)
+{
+	struct tn_daemon	*d;
+
+	d = tn_start_raw(args);
+	ck_assert_msg(d != NULL, "cannot start chatd: %s", tn_error());
+	return d;
+}
+
+#endif /* CHATD_CHECK_NET_H */
