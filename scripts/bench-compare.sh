@@ -34,6 +34,8 @@
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 usage() {
 	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" | sed '$d'
@@ -48,17 +50,6 @@ die_usage() {
 die() {
 	echo "bench-compare.sh: $*" >&2
 	exit 1
-}
-
-find_binary() {
-	local env=$1 name=$2
-	if [ -n "$env" ]; then
-		echo "$env"
-	elif [ -x "$root/build/src/$name" ]; then
-		echo "$root/build/src/$name"
-	else
-		echo "$root/src/$name"
-	fi
 }
 
 quick=no
@@ -181,31 +172,8 @@ redis_ping() {
 
 # ---------------------------------------------------------------- servers
 
-alive() {
-	local state
-	kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" \
-	    2>/dev/null)
-	[ "$state" != Z ]
-}
-
-gone() {
-	! alive "$1"
-}
-
-wait_for() {
-	local tenths=$1
-	shift
-	until "$@"; do
-		tenths=$((tenths - 1))
-		[ "$tenths" -le 0 ] && return 1
-		sleep 0.1
-	done
-}
-
 chatd_port() {
-	port=$(sed -n 's/^.* info server: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
-	    "$tmp/server.log" | head -n 1)
+	port=$(listening_port "$tmp/server.log")
 	[ -n "$port" ] || gone "$server_pid"
 }
 

@@ -11,6 +11,8 @@
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 CHATD=${CHATD:-$root/src/chatd}
 FANOUT_PROBE=${FANOUT_PROBE:-$root/tests/fanout_probe}
 N=${N:-10000}
@@ -38,28 +40,12 @@ fail() {
 	exit 1
 }
 
-rss_kb() {
-	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
-}
-
 threads() {
 	awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
-# Wait until a command succeeds, at most $1 tenths of a second.
-wait_for() {
-	local tenths=$1
-	shift
-	while ! "$@"; do
-		tenths=$((tenths - 1))
-		[ "$tenths" -le 0 ] && return 1
-		sleep 0.1
-	done
-}
-
 log_port() {
-	port=$(sed -n 's/^.* info server: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
-	    "$tmp/chatd.log" | head -n 1)
+	port=$(listening_port "$tmp/chatd.log")
 	[ -n "$port" ]
 }
 
@@ -90,7 +76,7 @@ start=$SECONDS
 chatd_pid=$!
 port=
 wait_for 50 log_port || fail "chatd did not report its port within 5 s"
-rss_before=$(rss_kb "$chatd_pid")
+rss_before=$(proc_kb "$chatd_pid" VmRSS)
 threads_before=$(threads "$chatd_pid")
 [ -n "$rss_before" ] || fail "cannot read /proc/$chatd_pid/status"
 echo "chatd pid $chatd_pid on 127.0.0.1:$port, RSS before: $rss_before kB"
@@ -101,7 +87,7 @@ timeout "$budget" "$FANOUT_PROBE" -n "$N" -p "$port" \
     -t $((budget - HOLD - 5)) -s "$HOLD" >"$tmp/probe.out" 2>"$tmp/probe.err" &
 probe_pid=$!
 wait_for $((budget * 10)) probe_holding
-rss_after=$(rss_kb "$chatd_pid")
+rss_after=$(proc_kb "$chatd_pid" VmRSS)
 threads_after=$(threads "$chatd_pid")
 wait "$probe_pid"
 probe_rc=$?

@@ -51,6 +51,8 @@
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 all_scenarios=(fanout bigroom latency c10k churn slow flood badinput)
 # Scenarios that work on a server with default settings.
 external_ok=" churn flood "
@@ -63,19 +65,6 @@ die_usage() {
 	echo "stress.sh: $*" >&2
 	echo "Try 'stress.sh --help'." >&2
 	exit 2
-}
-
-# Default binary: $1 (an environment value), else build/src/NAME, else
-# src/NAME.
-find_binary() {
-	local env=$1 name=$2
-	if [ -n "$env" ]; then
-		echo "$env"
-	elif [ -x "$root/build/src/$name" ]; then
-		echo "$root/build/src/$name"
-	else
-		echo "$root/src/$name"
-	fi
 }
 
 quick=no
@@ -206,35 +195,6 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/stress.XXXXXX") || {
 prob() { probs+=("$*"); }
 fig() { figs+=("$*"); }
 
-# True while process $1 runs (a zombie does not count).
-alive() {
-	local state
-	kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" \
-	    2>/dev/null)
-	[ "$state" != Z ]
-}
-
-gone() {
-	! alive "$1"
-}
-
-# /proc/PID/status field in kB (VmRSS, VmHWM).
-proc_kb() {
-	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null
-}
-
-# Wait until "$@" succeeds, at most $1 tenths of a second.
-wait_for() {
-	local tenths=$1
-	shift
-	until "$@"; do
-		tenths=$((tenths - 1))
-		[ "$tenths" -le 0 ] && return 1
-		sleep 0.1
-	done
-}
-
 # Stop the background helpers and anything they listed in $sdir/pids.
 stop_helpers() {
 	local p pids=("${helpers[@]}")
@@ -258,8 +218,7 @@ stop_helpers() {
 }
 
 log_port() {
-	port=$(sed -n 's/^.* info server: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
-	    "$sdir/chatd.log" | head -n 1)
+	port=$(listening_port "$sdir/chatd.log")
 	[ -n "$port" ] || ! alive "$chatd_pid"
 }
 
