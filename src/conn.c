@@ -258,6 +258,21 @@ batch_say(struct worker *w, struct conn *c, enum reply_kind kind,
 	return 0;
 }
 
+/* A rename is logged, so a disconnect line can be traced to its connect. */
+static int
+handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
+{
+	char	 old[NICK_MAX_BYTES + 1];
+	int	 rc;
+
+	memcpy(old, c->member.nick, c->member.nick_len + 1);
+	rc = room_nick(w->srv->room, &c->member, cmd->target, cmd->target_len,
+	    &w->wake);
+	if (rc == 0 && strcmp(old, c->member.nick) != 0)
+		log_info("%s %s is now %s", c->addr, old, c->member.nick);
+	return rc;
+}
+
 /* One complete input line, CR and LF removed. */
 static void
 handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
@@ -285,8 +300,7 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 		rc = batch_say(w, c, REPLY_ACTION, &cmd);
 		break;
 	case CMD_NICK:
-		rc = room_nick(room, &c->member, cmd.target, cmd.target_len,
-		    &w->wake);
+		rc = handle_nick(w, c, &cmd);
 		break;
 	case CMD_WHO:
 		rc = room_who(room, &c->member, &w->wake);

@@ -1024,6 +1024,11 @@ START_TEST(test_log_level)
 	a = join(d);
 	snprintf(sock, sizeof(sock), "connected as %s", a->nick);
 	WAIT_LOG(d, sock);
+	/* A rename is logged, so a disconnect can be traced to its connect. */
+	SEND(a, "/nick renamed\n");
+	EXPECTF(a, "-- %s is now known as renamed", a->nick);
+	snprintf(sock, sizeof(sock), "%s is now renamed", a->nick);
+	WAIT_LOG(d, sock);
 	tn_close(a);
 	stop(d);
 }
