@@ -23,46 +23,20 @@
 
 #include "check_net.h"
 #include "check_run.h"
+#include "check_tmp.h"
 
 #define LOG_TIMEOUT	10000	/* ms for a line to show in a log */
-
-/*
- * A scratch directory per test for config, MOTD, pid and log files.  An
- * unchecked fixture: the runner makes and removes it, so it goes even
- * when the test fails (Check then skips a checked teardown).
- */
-static char	 tmpdir[256];
 
 static void
 setup(void)
 {
-	const char	*tmp;
-
-	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_ops.XXXXXX", tmp);
-	ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp %s: %s", tmpdir,
-	    strerror(errno));
+	tmpdir_make("check_ops");
 }
 
 static void
 teardown(void)
 {
-	struct dirent	*de;
-	DIR		*dir;
-	char		 path[600];
-
-	if ((dir = opendir(tmpdir)) == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
-		unlink(path);
-	}
-	closedir(dir);
-	rmdir(tmpdir);
+	tmpdir_remove();
 }
 
 /* tmpdir/name into buf. */
@@ -93,27 +67,7 @@ write_file(const char *path, const char *text)
 static char *
 slurp(const char *path)
 {
-	char	*buf = NULL, *nbuf;
-	size_t	 len = 0, cap = 0, n;
-	FILE	*f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			if ((nbuf = realloc(buf, cap + 1)) == NULL)
-				break;
-			buf = nbuf;
-		}
-		if ((n = fread(buf + len, 1, cap - len, f)) == 0)
-			break;
-		len += n;
-	}
-	fclose(f);
-	if (buf != NULL)
-		buf[len] = '\0';
-	return buf;
+	return tn_read_file(path, NULL);
 }
 
 static bool

@@ -15,40 +15,20 @@
 
 #include "options.h"
 #include "check_run.h"
+#include "check_tmp.h"
 
 #define MAX_ARGS	64
-
-/*
- * A scratch directory for config files.  An unchecked fixture: the
- * runner makes and removes it, so it goes even when the test fails.
- */
-static char	 tmpdir[256];
 
 static void
 setup(void)
 {
-	const char	*tmp;
-
-	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_options.XXXXXX", tmp);
-	ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp %s: %s", tmpdir,
-	    strerror(errno));
+	tmpdir_make("check_options");
 }
 
 static void
 teardown(void)
 {
-	static const char *const names[] = { "chatd.conf", "other.conf",
-	    "bad.conf", NULL };
-	char	 path[512];
-	size_t	 i;
-
-	for (i = 0; names[i] != NULL; i++) {
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
-		unlink(path);
-	}
-	rmdir(tmpdir);
+	tmpdir_remove();
 }
 
 /* Write text to tmpdir/name; the full path goes to path. */

@@ -160,8 +160,8 @@ track(struct tn_daemon *d, bool on)
 	}
 }
 
-static char *
-read_file(const char *path, size_t *lenp)
+char *
+tn_read_file(const char *path, size_t *lenp)
 {
 	FILE	*f;
 	char	*buf = NULL, *nbuf;
@@ -198,7 +198,7 @@ tn_dump_log(const struct tn_daemon *d, const char *why)
 		return;
 	fprintf(stderr, "==== %s\n==== chatd log (pid %ld, %s):\n",
 	    why != NULL ? why : "failure", (long)d->pid, d->log);
-	if ((log = read_file(d->log, &len)) == NULL) {
+	if ((log = tn_read_file(d->log, &len)) == NULL) {
 		fprintf(stderr, "(cannot read the log)\n");
 		return;
 	}
@@ -216,7 +216,7 @@ tn_log_contains(const struct tn_daemon *d, const char *s)
 	char	*log;
 	bool	 found;
 
-	if ((log = read_file(d->log, NULL)) == NULL)
+	if ((log = tn_read_file(d->log, NULL)) == NULL)
 		return false;
 	found = strstr(log, s) != NULL;
 	free(log);
@@ -233,7 +233,7 @@ find_port(struct tn_daemon *d)
 	unsigned long		 port;
 	int			 found = 0;
 
-	if ((log = read_file(d->log, NULL)) == NULL)
+	if ((log = tn_read_file(d->log, NULL)) == NULL)
 		return 0;
 	if ((p = strstr(log, key)) != NULL) {
 		p += sizeof key - 1;

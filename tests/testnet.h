@@ -83,6 +83,8 @@ int		 tn_signal(struct tn_daemon *d, int sig);
 int		 tn_wait(struct tn_daemon *d, int timeout_ms);
 /* SIGTERM, tn_wait(TN_STOP_TIMEOUT), remove the log, free.  NULL is ok. */
 int		 tn_stop(struct tn_daemon *d);
+/* A whole file, NUL-terminated (malloc'd), or NULL; *lenp if not NULL. */
+char		*tn_read_file(const char *path, size_t *lenp);
 /* Print the daemon's log (its last 16 KB) to stderr. */
 void		 tn_dump_log(const struct tn_daemon *d, const char *why);
 /* True if the log holds the string. */
