@@ -315,9 +315,7 @@ room_say(struct room *r, struct room_member *from, enum reply_kind kind,
 	if ((msg = msg_format(kind, from->nick, from->nick_len, text, len)) ==
 	    NULL)
 		return -1;
-	pthread_mutex_lock(&r->mu);
-	deliver_all_locked(r, &msg, 1, NULL, ctx);
-	pthread_mutex_unlock(&r->mu);
+	room_say_many(r, &msg, 1, ctx);
 	msg_unref(msg);
 	return 0;
 }
