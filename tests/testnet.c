@@ -223,6 +223,22 @@ tn_log_contains(const struct tn_daemon *d, const char *s)
 	return found;
 }
 
+bool
+tn_wait_log(const struct tn_daemon *d, const char *s, int timeout_ms)
+{
+	int64_t	 deadline = tn_now_ms() + timeout_ms;
+
+	/* The log is a file: there is no event to wait for, so poll. */
+	while (!tn_log_contains(d, s)) {
+		if (tn_now_ms() >= deadline) {
+			seterr("no \"%s\" in the log within %d ms", s,
+			    timeout_ms);
+			return false;
+		}
+		poll(NULL, 0, 20);
+	}
+	return true;
+}
 
 /* Look for the listening line; 1 and the port if found. */
 static int

@@ -89,6 +89,9 @@ char		*tn_read_file(const char *path, size_t *lenp);
 void		 tn_dump_log(const struct tn_daemon *d, const char *why);
 /* True if the log holds the string. */
 bool		 tn_log_contains(const struct tn_daemon *d, const char *s);
+/* Wait until the log holds s; false (and tn_error()) on timeout. */
+bool		 tn_wait_log(const struct tn_daemon *d, const char *s,
+		    int timeout_ms);
 
 /*
  * Connect to 127.0.0.1:port.  rcvbuf > 0 sets SO_RCVBUF before the
