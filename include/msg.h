@@ -41,7 +41,4 @@ msg_ref_many(struct msg *m, unsigned n)
 
 void		 msg_unref(struct msg *m);
 
-/* Test hook: when non-zero, this many more allocations succeed, then fail. */
-extern atomic_int msg_alloc_fail_after;
-
 #endif /* CHATD_MSG_H */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "framer.h"
 
 #define TELNET_SE	240
@@ -343,7 +344,8 @@ framer_append(struct framer *f, const char *p, size_t n)
 			cap *= 2;
 		if (cap < need || cap > f->max_line)
 			cap = f->max_line;
-		if ((np = realloc(f->partial, cap)) == NULL)
+		if (fault_fail(FAULT_LINE) ||
+		    (np = realloc(f->partial, cap)) == NULL)
 			return -1;
 		f->partial = np;
 		f->partial_cap = cap;

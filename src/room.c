@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "room.h"
 
 #define WHO_LINE_MAX	400	/* bytes of nicknames per /who line */
@@ -137,6 +138,9 @@ members_add(struct room *r, struct room_member *m)
 	struct room_member	**v;
 	size_t			  cap;
 
+	/* The one allocation a join may need: the test hook stands for it. */
+	if (fault_fail(FAULT_JOIN))
+		return -1;
 	if (r->count == r->cap) {
 		cap = r->cap ? r->cap * 2 : 64;
 		if ((v = realloc(r->members, cap * sizeof(*v))) == NULL)

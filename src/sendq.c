@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "fault.h"
 #include "sendq.h"
 
 #define SENDQ_MIN_CAP	8
@@ -33,7 +34,8 @@ sendq_grow(struct sendq *q)
 	size_t		  cap = q->cap ? q->cap * 2 : SENDQ_MIN_CAP;
 	size_t		  i;
 
-	if ((ring = malloc(cap * sizeof(*ring))) == NULL)
+	if (fault_fail(FAULT_SENDQ) ||
+	    (ring = malloc(cap * sizeof(*ring))) == NULL)
 		return -1;
 	for (i = 0; i < q->count; i++)
 		ring[i] = q->ring[(q->head + i) & (q->cap - 1)];
