@@ -18,12 +18,14 @@
 #define CHATD_CONN_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
 #include "framer.h"
+#include "iplimit.h"
 #include "room.h"
 #include "sendq.h"
 
@@ -36,6 +38,7 @@ struct server;
 #define CONN_EV_FLUSH	0x08	/* lines were queued */
 #define CONN_EV_RESUME	0x10	/* the flood throttle expired */
 #define CONN_EV_KILL	0x20	/* cut off: see kill_reason */
+#define CONN_EV_IDLE	0x40	/* the acceptor found it idle too long */
 
 enum conn_kill {
 	KILL_NONE,
@@ -73,6 +76,10 @@ struct conn {
 	struct server		*srv;
 	int			 fd;
 	char			 addr[64];
+	struct ipkey		 ipkey;		/* counted under it, if ip_counted */
+	bool			 ip_counted;
+	/* When the last complete line came in; the acceptor reads it. */
+	atomic_uint_fast64_t	 last_line_ms;
 
 	/* Guarded by mu. */
 	pthread_mutex_t		 mu;
@@ -92,7 +99,8 @@ struct conn {
 	bool			 want_out;
 	bool			 throttled;
 	bool			 closing;
-	const char		*close_reason;	/* for room_leave, may be NULL */
+	const char		*close_reason;	/* for the log, may be NULL */
+	const char		*leave_reason;	/* for room_leave, may be NULL */
 	char			*quit_reason;	/* the client's /quit text */
 	size_t			 quit_len;
 

@@ -33,6 +33,12 @@ struct options {
 	unsigned	 rate;		/* lines per second; 0 = unlimited */
 	unsigned	 burst;
 	size_t		 announce_max;
+	unsigned	 max_per_ip;	/* connections per address; 0 = off */
+	unsigned	 connect_rate;	/* per address per second; 0 = off */
+	unsigned	 connect_burst;
+	bool		 limit_loopback;	/* loopback obeys the two above */
+	unsigned	 idle_timeout;	/* seconds; 0 = off */
+	unsigned	 keepalive;	/* seconds idle before probes; 0 = off */
 
 	/* Running it. */
 	char		*config_path;

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "iplimit.h"
 #include "msg.h"
 #include "options.h"
 #include "room.h"
@@ -43,6 +44,12 @@ struct limits {
 	atomic_size_t		 sendq;
 	atomic_uint		 rate;
 	atomic_uint		 burst;
+	atomic_uint		 max_per_ip;
+	atomic_uint		 connect_rate;
+	atomic_uint		 connect_burst;
+	atomic_bool		 limit_loopback;
+	atomic_uint		 idle_timeout;
+	atomic_uint		 keepalive;
 };
 
 #define LIMIT(srv, name) \
@@ -55,6 +62,7 @@ struct stats {
 	atomic_uint_fast64_t	 bytes_out;
 	atomic_uint_fast64_t	 too_slow;	/* clients cut off */
 	atomic_uint_fast64_t	 connections;	/* accepted, ever */
+	atomic_uint_fast64_t	 refused;	/* full, per-address limits */
 };
 
 /* The message of the day: lines built once, shared by every join. */
@@ -81,6 +89,13 @@ struct server {
 	size_t			 nlisteners;
 	unsigned		 port;		/* the TCP port actually bound */
 	uint64_t		 accept_paused_until;
+
+	/* The acceptor's alone. */
+	struct iplimit		*iplimit;
+	uint64_t		 next_tick_ms;	/* once a second: sweeps */
+	uint64_t		 refusals_since_ms;
+	unsigned		 refusals_logged;	/* in this second */
+	unsigned		 refusals_unlogged;
 
 	pthread_t		 acceptor;
 	bool			 acceptor_started;

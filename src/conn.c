@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "fault.h"
 #define LOG_COMPONENT	"conn"
 #include "log.h"
 #include "proto.h"
@@ -39,7 +40,7 @@ conn_new(struct server *srv, int fd, const char *addr)
 {
 	struct conn	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if (fault_fail(FAULT_CONN) || (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->ep_kind = EP_CONN;
 	c->srv = srv;
@@ -50,6 +51,7 @@ conn_new(struct server *srv, int fd, const char *addr)
 	framer_init(&c->fr, LIMIT(srv, max_line));
 	c->tokens = LIMIT(srv, burst);
 	c->refill_ms = now_ms();
+	atomic_init(&c->last_line_ms, c->refill_ms);
 	return c;
 }
 
@@ -396,6 +398,7 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 {
 	struct frame	 fr;
 	size_t		 n;
+	bool		 got_line = false;
 
 	while (len > 0 && !c->closing) {
 		if (!take_token(c)) {
@@ -416,6 +419,12 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 			c->tokens += 1;
 			break;
 		case FRAME_LINE:
+			/* Once a read is enough for --idle-timeout's seconds. */
+			if (!got_line) {
+				got_line = true;
+				atomic_store_explicit(&c->last_line_ms,
+				    now_ms(), memory_order_relaxed);
+			}
 			handle_line(w, c, fr.line, fr.len);
 			break;
 		case FRAME_TOO_LONG:
@@ -608,6 +617,10 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 		/* A /quit reason goes to the room, never to the log. */
 		reason = c->quit_reason;
 		reason_len = c->quit_len;
+		if (reason == NULL && c->leave_reason != NULL) {
+			reason = c->leave_reason;
+			reason_len = strlen(reason);
+		}
 		why = c->close_reason != NULL ? c->close_reason : "closed";
 	}
 
@@ -664,6 +677,27 @@ conn_join(struct worker *w, struct conn *c)
 	c->armed = EPOLLIN;
 }
 
+/*
+ * The acceptor saw no line for --idle-timeout seconds.  Look again: a
+ * line may have come in since, or a reload turned the timeout off.  The
+ * notice is flushed before the close, like any reply.
+ */
+static void
+conn_idle(struct worker *w, struct conn *c)
+{
+	unsigned	 timeout = LIMIT(c->srv, idle_timeout);
+	uint64_t	 last = atomic_load_explicit(&c->last_line_ms,
+	    memory_order_relaxed);
+
+	if (timeout == 0 || c->closing ||
+	    now_ms() - last < (uint64_t)timeout * 1000)
+		return;
+	conn_errorf(w, c, "disconnected: idle for %u seconds", timeout);
+	c->closing = true;
+	c->close_reason = "idle";
+	c->leave_reason = "idle";
+}
+
 void
 conn_run(struct worker *w, struct conn *c)
 {
@@ -690,6 +724,9 @@ conn_run(struct worker *w, struct conn *c)
 		if ((ev & (CONN_EV_IN | CONN_EV_RESUME)) && !c->closing &&
 		    !c->throttled && !atomic_load(&w->srv->stopping))
 			conn_read(w, c);
+		/* After the read: a line in it means the client is not idle. */
+		if (ev & CONN_EV_IDLE)
+			conn_idle(w, c);
 		/* Lines this read queued for others go out in one push. */
 		server_wake(w->srv, &w->wake);
 		conn_flush(w, c);

@@ -43,6 +43,12 @@ static const struct setting settings[] = {
 	NUM("rate",		0,   T_UINT,	0, 1000000, rate),
 	NUM("burst",		0,   T_UINT,	1, 1000000, burst),
 	NUM("announce-max",	0,   T_SIZE,	0, 1000000, announce_max),
+	NUM("max-per-ip",	0,   T_UINT,	0, 1000000, max_per_ip),
+	NUM("connect-rate",	0,   T_UINT,	0, 1000000, connect_rate),
+	NUM("connect-burst",	0,   T_UINT,	1, 1000000, connect_burst),
+	STR("limit-loopback",	0,   T_BOOL,	limit_loopback),
+	NUM("idle-timeout",	0,   T_UINT,	0, 7 * 86400, idle_timeout),
+	NUM("keepalive",	0,   T_UINT,	0, 32767, keepalive),
 	STR("motd",		0,   T_PATH,	motd_path),
 	STR("log-level",	0,   T_LEVEL,	log_level),
 	STR("log-file",		0,   T_PATH,	log_file),
@@ -87,6 +93,22 @@ usage(FILE *f)
 "                           only while the room has at most N members\n"
 "                           (default: 200)\n"
 "\n"
+"Hostile and dead clients (SIGHUP applies them to new connections):\n"
+"      --max-per-ip N       connections one address may hold, 0 = unlimited;\n"
+"                           the next gets \"too many connections from your\n"
+"                           address\" (default: 16; IPv6 counts by /64)\n"
+"      --connect-rate N     new connections per second per address, 0 =\n"
+"                           unlimited (default: 5)\n"
+"      --connect-burst N    new connections one address may open at once\n"
+"                           (default: 20)\n"
+"      --limit-loopback     apply the two limits above to loopback and\n"
+"                           UNIX-socket clients too (all UNIX-socket clients\n"
+"                           count as one address)\n"
+"      --idle-timeout S     disconnect a client that sent no line for S\n"
+"                           seconds (default: 0, off)\n"
+"      --keepalive S        TCP keepalive probes after S idle seconds, so dead\n"
+"                           peers are found (default: 120; 0 = off)\n"
+"\n"
 "Running it:\n"
 "  -c, --config FILE        read settings from FILE (\"key = value\" lines, the\n"
 "                           keys are these long option names); the command\n"
@@ -122,6 +144,10 @@ options_defaults(struct options *o)
 	o->rate = 20;
 	o->burst = 40;
 	o->announce_max = 200;
+	o->max_per_ip = 16;
+	o->connect_rate = 5;
+	o->connect_burst = 20;
+	o->keepalive = 120;
 	o->log_level = 2;	/* info */
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -32,6 +33,8 @@
 #define THROTTLE_TICK_MS	10
 #define SHUTDOWN_FLUSH_MS	2000
 #define EPOLL_BATCH		256
+#define TICK_MS			1000	/* idle and address sweeps */
+#define REFUSALS_LOGGED		10	/* a second; the rest are counted */
 
 static void
 raise_nofile_limit(void)
@@ -255,15 +258,110 @@ server_wake(struct server *srv, struct wakeset *ws)
 	ws->count = 0;
 }
 
+/*
+ * A flood of refused connections must not become a flood of log lines:
+ * the first few each second are logged, the rest counted and summed up.
+ */
 static void
-reject_full(int fd)
+log_refusals_summary(struct server *srv, uint64_t now)
 {
-	static const char	 full[] = "!! server full\r\n";
+	if (now - srv->refusals_since_ms < 1000)
+		return;
+	if (srv->refusals_unlogged > 0)
+		log_info("%u more connections refused in the last second",
+		    srv->refusals_unlogged);
+	srv->refusals_since_ms = now;
+	srv->refusals_logged = srv->refusals_unlogged = 0;
+}
 
-	/* Best effort, and the socket is non-blocking: never waits. */
-	if (write(fd, full, sizeof(full) - 1) < 0)
+/* Tell the client why, close it and log it.  Never waits. */
+static void
+refuse(struct server *srv, int fd, const char *name, const char *why)
+{
+	char	 line[128];
+	int	 n;
+
+	n = snprintf(line, sizeof(line), "!! %s\r\n", why);
+	/* Best effort, and the socket is non-blocking. */
+	if (write(fd, line, (size_t)n) < 0)
 		errno = 0;
 	close(fd);
+	atomic_fetch_add_explicit(&srv->stats.refused, 1, memory_order_relaxed);
+	log_refusals_summary(srv, now_ms());
+	if (srv->refusals_logged++ < REFUSALS_LOGGED)
+		log_info("%s refused: %s", name, why);
+	else
+		srv->refusals_unlogged++;
+}
+
+static void
+limits_policy(struct server *srv, struct iplimit_policy *p)
+{
+	p->max_conns = LIMIT(srv, max_per_ip);
+	p->rate = LIMIT(srv, connect_rate);
+	p->burst = LIMIT(srv, connect_burst);
+}
+
+/*
+ * Count the client against its address.  Returns NULL if admitted
+ * (*counted says whether iplimit_release() is owed), or the refusal.
+ * Loopback and UNIX-socket clients are local stress runs and bridges:
+ * exempt unless --limit-loopback.  UNIX clients share one key.
+ */
+static const char *
+admit_address(struct server *srv, const struct sockaddr *sa,
+    struct ipkey *key, bool *counted)
+{
+	struct iplimit_policy	 p;
+	bool			 local = true;
+
+	*counted = false;
+	if (ipkey_from_sockaddr(sa, key, &local) == -1)
+		memset(key, 0xff, sizeof(*key));
+	if (local && !LIMIT(srv, limit_loopback))
+		return NULL;
+	limits_policy(srv, &p);
+	switch (iplimit_admit(srv->iplimit, key, &p, now_ms())) {
+	case IPLIMIT_OK:
+		*counted = true;
+		return NULL;
+	case IPLIMIT_TOO_MANY:
+		return "too many connections from your address";
+	case IPLIMIT_TOO_FAST:
+		return "connecting too fast from your address, try again later";
+	case IPLIMIT_NOMEM:
+		break;
+	}
+	return "out of memory, try again later";
+}
+
+/*
+ * Keepalive finds peers that vanished without a FIN or RST (a laptop
+ * closed, a NAT that forgot): after idle seconds of silence, probes
+ * every interval, and the kernel gives up after KEEPALIVE_PROBES.
+ */
+#define KEEPALIVE_PROBES	4
+
+static void
+set_keepalive(int fd, unsigned idle)
+{
+	int	 on = 1, secs = (int)idle, probes = KEEPALIVE_PROBES;
+	int	 interval = secs / KEEPALIVE_PROBES;
+
+	if (idle == 0)
+		return;
+	if (interval < 1)
+		interval = 1;
+	if (interval > 30)
+		interval = 30;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs,
+	    sizeof(secs)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval,
+	    sizeof(interval)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes,
+	    sizeof(probes)) == -1)
+		log_debug("keepalive: %s", strerror(errno));
 }
 
 static void
@@ -271,30 +369,38 @@ accept_one(struct server *srv, struct listener *l, int fd,
     const struct sockaddr *sa)
 {
 	struct conn	*c;
+	struct ipkey	 key;
+	const char	*why;
 	char		 name[80];
+	bool		 counted;
 	int		 on = 1;
 
+	if (sa->sa_family != AF_UNIX)
+		addr_name(sa, name, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "%s", l->name);
 	if (atomic_load(&srv->nclients) >= LIMIT(srv, max_clients)) {
-		if (sa->sa_family != AF_UNIX)
-			addr_name(sa, name, sizeof(name));
-		else
-			snprintf(name, sizeof(name), "%s", l->name);
-		log_info("%s refused: server full", name);
-		reject_full(fd);
+		refuse(srv, fd, name, "server full");
+		return;
+	}
+	if ((why = admit_address(srv, sa, &key, &counted)) != NULL) {
+		refuse(srv, fd, name, why);
 		return;
 	}
 	atomic_fetch_add_explicit(&srv->stats.connections, 1,
 	    memory_order_relaxed);
 	if (sa->sa_family != AF_UNIX) {
-		addr_name(sa, name, sizeof(name));
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	} else
-		snprintf(name, sizeof(name), "%s", l->name);
+		set_keepalive(fd, LIMIT(srv, keepalive));
+	}
 	if ((c = conn_new(srv, fd, name)) == NULL) {
-		log_warn("%s: out of memory, connection refused", name);
-		close(fd);
+		if (counted)
+			iplimit_release(srv->iplimit, &key);
+		refuse(srv, fd, name, "out of memory, try again later");
 		return;
 	}
+	c->ipkey = key;
+	c->ip_counted = counted;
 	atomic_fetch_add(&srv->nclients, 1);
 	pthread_mutex_lock(&srv->conns_mu);
 	c->next = srv->conns;
@@ -348,6 +454,8 @@ free_graveyard(struct server *srv)
 	pthread_mutex_unlock(&srv->conns_mu);
 	for (; c != NULL; c = next) {
 		next = c->next;
+		if (c->ip_counted)
+			iplimit_release(srv->iplimit, &c->ipkey);
 		conn_free(c);
 	}
 }
@@ -394,6 +502,43 @@ resume_throttled(struct server *srv, uint64_t now)
 	return left;
 }
 
+/*
+ * Schedule the clients that sent no line for --idle-timeout seconds; the
+ * owner looks again and closes them.  One pass over every client a
+ * second is cheap next to their traffic.
+ */
+static void
+schedule_idle(struct server *srv, uint64_t now)
+{
+	uint64_t	 limit = (uint64_t)LIMIT(srv, idle_timeout) * 1000;
+	struct conn	*c;
+
+	if (limit == 0)
+		return;
+	pthread_mutex_lock(&srv->conns_mu);
+	for (c = srv->conns; c != NULL; c = c->next)
+		if (now - atomic_load_explicit(&c->last_line_ms,
+		    memory_order_relaxed) >= limit &&
+		    conn_schedule(c, CONN_EV_IDLE))
+			push_or_die(srv, c);
+	pthread_mutex_unlock(&srv->conns_mu);
+}
+
+/* Once a second: idle clients, forgotten addresses, refusals summed up. */
+static void
+tick(struct server *srv, uint64_t now)
+{
+	struct iplimit_policy	 p;
+
+	if (now < srv->next_tick_ms)
+		return;
+	srv->next_tick_ms = now + TICK_MS;
+	schedule_idle(srv, now);
+	limits_policy(srv, &p);
+	iplimit_sweep(srv->iplimit, &p, now);
+	log_refusals_summary(srv, now);
+}
+
 static void
 dispatch(struct server *srv, struct epoll_event *ev)
 {
@@ -432,7 +577,7 @@ acceptor_main(void *arg)
 
 	while (!atomic_load(&srv->acceptor_exit)) {
 		free_graveyard(srv);
-		timeout = -1;
+		timeout = TICK_MS;
 		if (throttling || srv->accept_paused_until != 0)
 			timeout = THROTTLE_TICK_MS;
 		n = epoll_wait(srv->epfd, events, EPOLL_BATCH, timeout);
@@ -448,6 +593,8 @@ acceptor_main(void *arg)
 				listeners_enable(srv, true);
 		}
 		throttling = resume_throttled(srv, now);
+		if (!atomic_load(&srv->stopping))
+			tick(srv, now);
 		if (atomic_load(&srv->stopping) && srv->nlisteners > 0)
 			close_listeners(srv);
 	}
@@ -575,6 +722,12 @@ limits_store(struct limits *l, const struct options *o, size_t capacity)
 	atomic_store(&l->sendq, o->sendq);
 	atomic_store(&l->rate, o->rate);
 	atomic_store(&l->burst, o->burst);
+	atomic_store(&l->max_per_ip, o->max_per_ip);
+	atomic_store(&l->connect_rate, o->connect_rate);
+	atomic_store(&l->connect_burst, o->connect_burst);
+	atomic_store(&l->limit_loopback, o->limit_loopback);
+	atomic_store(&l->idle_timeout, o->idle_timeout);
+	atomic_store(&l->keepalive, o->keepalive);
 }
 
 void
@@ -668,6 +821,17 @@ motd_swap(struct server *srv, struct motd *m)
 	motd_unref(old);
 }
 
+/* Unpredictable enough that no client can aim at one hash chain. */
+static uint64_t
+hash_seed(void)
+{
+	uint64_t	 seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = now_ms() ^ ((uint64_t)getpid() << 32);
+	return seed;
+}
+
 int
 server_listen(struct server *srv, const struct options *opt)
 {
@@ -690,7 +854,8 @@ server_listen(struct server *srv, const struct options *opt)
 	/* One entry per possible connection: pushing can never block. */
 	srv->wq = workq_new(srv->capacity + 1);
 	srv->room = room_new(conn_deliver, opt->announce_max);
-	if (srv->wq == NULL || srv->room == NULL) {
+	srv->iplimit = iplimit_new(hash_seed());
+	if (srv->wq == NULL || srv->room == NULL || srv->iplimit == NULL) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -768,9 +933,14 @@ server_reload(struct server *srv, const struct options *o)
 		log_warn("log-file, syslog, daemon, pidfile, user and "
 		    "stats-interval change only on a restart");
 	log_info("reloaded: max-clients %zu, max-line %zu, sendq %zu, "
-	    "rate %u, burst %u, announce-max %zu, motd %s, log-level %s",
+	    "rate %u, burst %u, announce-max %zu, max-per-ip %u, "
+	    "connect-rate %u, connect-burst %u, limit-loopback %s, "
+	    "idle-timeout %u, keepalive %u, motd %s, log-level %s",
 	    LIMIT(srv, max_clients), o->max_line, o->sendq, o->rate,
-	    o->burst, o->announce_max, motd != NULL ? o->motd_path : "none",
+	    o->burst, o->announce_max, o->max_per_ip, o->connect_rate,
+	    o->connect_burst, o->limit_loopback ? "yes" : "no",
+	    o->idle_timeout, o->keepalive,
+	    motd != NULL ? o->motd_path : "none",
 	    options_level_name(o->log_level));
 	return 0;
 }
@@ -783,13 +953,14 @@ server_stats_line(struct server *srv, char *buf, size_t len)
 	snprintf(buf, len, "uptime %" PRIu64 " s, %zu clients, %" PRIu64
 	    " messages relayed, %" PRIu64 " bytes in, %" PRIu64 " bytes out, %"
 	    PRIu64 " cut off as too slow, %" PRIu64 " connections since start,"
-	    " queue depth %zu",
+	    " queue depth %zu, %" PRIu64 " connections refused",
 	    (now_ms() - srv->started_ms) / 1000, atomic_load(&srv->nclients),
 	    (uint64_t)atomic_load(&st->messages),
 	    (uint64_t)atomic_load(&st->bytes_in),
 	    (uint64_t)atomic_load(&st->bytes_out),
 	    (uint64_t)atomic_load(&st->too_slow),
-	    (uint64_t)atomic_load(&st->connections), workq_depth(srv->wq));
+	    (uint64_t)atomic_load(&st->connections), workq_depth(srv->wq),
+	    (uint64_t)atomic_load(&st->refused));
 }
 
 /* Give the shutdown notice to everyone and wait for it to leave. */
@@ -866,6 +1037,7 @@ server_stop(struct server *srv)
 	free(srv->workers);
 	workq_free(srv->wq);
 	room_free(srv->room);
+	iplimit_free(srv->iplimit);
 	motd_swap(srv, NULL);
 	pthread_mutex_destroy(&srv->motd_mu);
 	if (srv->epfd != -1)

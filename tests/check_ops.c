@@ -291,7 +291,9 @@ START_TEST(test_motd_reload)
 	ck_assert_int_eq(tn_signal(d, SIGHUP), 0);
 	snprintf(want, sizeof(want), "reloaded: max-clients 10000, "
 	    "max-line 4096, sendq 1048576, rate 20, burst 40, "
-	    "announce-max 200, motd %s, log-level info", motd);
+	    "announce-max 200, max-per-ip 16, connect-rate 5, "
+	    "connect-burst 20, limit-loopback no, idle-timeout 0, "
+	    "keepalive 120, motd %s, log-level info", motd);
 	WAIT_LOG(d, want);
 
 	/* The old clients are still there, both ways. */
@@ -704,7 +706,7 @@ END_TEST
 /* Parsed "uptime N s, ..." */
 struct stats {
 	uint64_t	 uptime, clients, messages, bytes_in, bytes_out;
-	uint64_t	 too_slow, connections, depth;
+	uint64_t	 too_slow, connections, depth, refused;
 };
 
 static int
@@ -715,10 +717,11 @@ parse_stats(const char *s, struct stats *st)
 	if (sscanf(s, "uptime %" SCNu64 " s, %" SCNu64 " clients, %" SCNu64
 	    " messages relayed, %" SCNu64 " bytes in, %" SCNu64
 	    " bytes out, %" SCNu64 " cut off as too slow, %" SCNu64
-	    " connections since start, queue depth %" SCNu64 "%n",
+	    " connections since start, queue depth %" SCNu64 ", %" SCNu64
+	    " connections refused%n",
 	    &st->uptime, &st->clients, &st->messages, &st->bytes_in,
 	    &st->bytes_out, &st->too_slow, &st->connections, &st->depth,
-	    &n) != 8 || s[n] != '\0')
+	    &st->refused, &n) != 9 || s[n] != '\0')
 		return -1;
 	return 0;
 }
@@ -823,6 +826,8 @@ START_TEST(test_stats_command)
 	    ", not 2", line, st.connections);
 	ck_assert_msg(st.too_slow == 0, "%s: too slow %" PRIu64 ", not 0",
 	    line, st.too_slow);
+	ck_assert_msg(st.refused == 0, "%s: refused %" PRIu64 ", not 0",
+	    line, st.refused);
 	ck_assert_msg(st.uptime < 600, "%s: uptime %" PRIu64, line,
 	    st.uptime);
 
