@@ -692,7 +692,7 @@ conn_idle(struct worker *w, struct conn *c)
 	if (timeout == 0 || c->closing ||
 	    now_ms() - last < (uint64_t)timeout * 1000)
 		return;
-	conn_errorf(w, c, "disconnected: idle for %u seconds", timeout);
+	conn_errorf(w, c, "disconnected: idle for %u s", timeout);
 	c->closing = true;
 	c->close_reason = "idle";
 	c->leave_reason = "idle";
