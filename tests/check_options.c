@@ -143,6 +143,12 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(o.rate, 20);
 	ck_assert_uint_eq(o.burst, 40);
 	ck_assert_uint_eq(o.announce_max, 200);
+	ck_assert_uint_eq(o.max_per_ip, 16);
+	ck_assert_uint_eq(o.connect_rate, 5);
+	ck_assert_uint_eq(o.connect_burst, 20);
+	ck_assert(!o.limit_loopback);
+	ck_assert_uint_eq(o.idle_timeout, 0);
+	ck_assert_uint_eq(o.keepalive, 120);
 	ck_assert_int_eq(o.log_level, 2);
 	ck_assert_str_eq(options_level_name(o.log_level), "info");
 	ck_assert_uint_eq(o.workers, ncpu > 0 ? (unsigned)ncpu : 1);
@@ -321,6 +327,40 @@ START_TEST(test_parse_bounds)
 	accept_one(&o, "--stats-interval", "86400");
 	ck_assert_uint_eq(o.stats_interval, 86400);
 	options_free(&o);
+}
+END_TEST
+
+/*
+ * 5b. The hostile-client limits: 0 turns each off (but a burst of 0
+ * would refuse everyone), and --limit-loopback is a flag.
+ */
+START_TEST(test_parse_hostile_limits)
+{
+	struct options	 o;
+
+	accept_one(&o, "--max-per-ip", "0");
+	ck_assert_uint_eq(o.max_per_ip, 0);
+	options_free(&o);
+	accept_one(&o, "--connect-rate", "0");
+	ck_assert_uint_eq(o.connect_rate, 0);
+	options_free(&o);
+	accept_one(&o, "--connect-burst", "1");
+	ck_assert_uint_eq(o.connect_burst, 1);
+	options_free(&o);
+	accept_one(&o, "--idle-timeout", "604800");
+	ck_assert_uint_eq(o.idle_timeout, 604800);
+	options_free(&o);
+	accept_one(&o, "--keepalive", "0");
+	ck_assert_uint_eq(o.keepalive, 0);
+	options_free(&o);
+	accept_one(&o, "--limit-loopback", NULL);
+	ck_assert(o.limit_loopback);
+	options_free(&o);
+	refuse("--connect-burst", "0");
+	refuse("--idle-timeout", "604801");
+	refuse("--keepalive", "32768");
+	refuse("--max-per-ip", "-1");
+	refuse("--limit-loopback=yes", NULL);
 }
 END_TEST
 
@@ -867,6 +907,7 @@ options_suite(void)
 		{ "parse_long", test_parse_long },
 		{ "parse_short", test_parse_short },
 		{ "parse_bounds", test_parse_bounds },
+		{ "parse_hostile_limits", test_parse_hostile_limits },
 		{ "parse_errors", test_parse_errors },
 		{ "parse_help_version", test_parse_help_version },
 		{ "parse_sequence", test_parse_sequence },
