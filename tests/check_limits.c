@@ -366,39 +366,18 @@ START_TEST(test_keepalive)
 }
 END_TEST
 
-static Suite *
-limits_suite(void)
-{
-	const struct {
-		const char	*name;
-		const TTest	*fn;
-	} tests[] = {
-		{ "max_per_ip", test_max_per_ip },
-		{ "loopback_exempt", test_loopback_exempt },
-		{ "connect_rate", test_connect_rate },
-		{ "unix_limited", test_unix_limited },
-		{ "refusal_log_bounded", test_refusal_log_bounded },
-		{ "idle_timeout", test_idle_timeout },
-		{ "keepalive", test_keepalive },
-	};
-	Suite	*s;
-	TCase	*tc;
-	size_t	 i;
-
-	s = suite_create("limits");
-	for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		tc = tcase_create(tests[i].name);
-		tcase_set_timeout(tc, TEST_TIMEOUT);
-		tcase_add_test(tc, tests[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
-}
-
 int
 main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	return check_run(limits_suite());
+	const struct net_test tests[] = {
+		{ "max_per_ip", test_max_per_ip, 0 },
+		{ "loopback_exempt", test_loopback_exempt, 0 },
+		{ "connect_rate", test_connect_rate, 0 },
+		{ "unix_limited", test_unix_limited, 0 },
+		{ "refusal_log_bounded", test_refusal_log_bounded, 0 },
+		{ "idle_timeout", test_idle_timeout, 0 },
+		{ "keepalive", test_keepalive, 0 },
+	};
+
+	return net_main(NET_SUITE("limits", tests, NULL, NULL));
 }

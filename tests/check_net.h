@@ -7,8 +7,11 @@
 #define CHATD_CHECK_NET_H
 
 #include <check.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "testnet.h"
 
 #define TEST_TIMEOUT	60	/* s; sanitizer builds are slow */
@@ -72,6 +75,50 @@ start_raw(const char *const *args)
 	d = tn_start_raw(args);
 	ck_assert_msg(d != NULL, "cannot start chatd: %s", tn_error());
 	return d;
+}
+
+/* One integration test: its own test case, so a timeout names it. */
+struct net_test {
+	const char	*name;
+	const TTest	*fn;
+	int		 timeout;	/* s; 0 is TEST_TIMEOUT */
+};
+
+/* A suite of tests[0..n), each with the fixture if setup is not NULL. */
+static inline Suite *
+net_suite(const char *name, const struct net_test *tests, size_t n,
+    SFun setup, SFun teardown)
+{
+	Suite	*s = suite_create(name);
+	TCase	*tc;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		tc = tcase_create(tests[i].name);
+		if (setup != NULL)
+			tcase_add_unchecked_fixture(tc, setup, teardown);
+		tcase_set_timeout(tc, tests[i].timeout > 0 ?
+		    tests[i].timeout : TEST_TIMEOUT);
+		tcase_add_test(tc, tests[i].fn);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+#define NET_SUITE(name, tests, setup, teardown) \
+	net_suite((name), (tests), sizeof (tests) / sizeof (tests)[0], \
+	    (setup), (teardown))
+
+/*
+ * main() of an integration test: a peer that goes away costs an EPIPE,
+ * and the log lines of the daemon and the test interleave by line.
+ */
+static inline int
+net_main(Suite *s)
+{
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return check_run(s);
 }
 
 #endif /* CHATD_CHECK_NET_H */

@@ -201,37 +201,16 @@ START_TEST(test_sendq)
 }
 END_TEST
 
-static Suite *
-nomem_suite(void)
-{
-	const struct {
-		const char	*name;
-		const TTest	*fn;
-	} tests[] = {
-		{ "conn", test_conn },
-		{ "join", test_join },
-		{ "msg", test_msg },
-		{ "line", test_line },
-		{ "sendq", test_sendq },
-	};
-	Suite	*s;
-	TCase	*tc;
-	size_t	 i;
-
-	s = suite_create("nomem");
-	for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		tc = tcase_create(tests[i].name);
-		tcase_set_timeout(tc, TEST_TIMEOUT);
-		tcase_add_test(tc, tests[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
-}
-
 int
 main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	return check_run(nomem_suite());
+	const struct net_test tests[] = {
+		{ "conn", test_conn, 0 },
+		{ "join", test_join, 0 },
+		{ "msg", test_msg, 0 },
+		{ "line", test_line, 0 },
+		{ "sendq", test_sendq, 0 },
+	};
+
+	return net_main(NET_SUITE("nomem", tests, NULL, NULL));
 }

@@ -1058,43 +1058,21 @@ START_TEST(test_log_file)
 }
 END_TEST
 
-static Suite *
-ops_suite(void)
-{
-	const struct {
-		const char	*name;
-		const TTest	*fn;
-	} tests[] = {
-		{ "config_file", test_config_file },
-		{ "motd_reload", test_motd_reload },
-		{ "reload_bad_config", test_reload_bad_config },
-		{ "reload_limits", test_reload_limits },
-		{ "pidfile", test_pidfile },
-		{ "daemon", test_daemon },
-		{ "stats_command", test_stats_command },
-		{ "stats_log", test_stats_log },
-		{ "log_level", test_log_level },
-		{ "log_file", test_log_file },
-	};
-	Suite	*s;
-	TCase	*tc;
-	size_t	 i;
-
-	s = suite_create("ops");
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		tc = tcase_create(tests[i].name);
-		tcase_add_unchecked_fixture(tc, setup, teardown);
-		tcase_set_timeout(tc, TEST_TIMEOUT);
-		tcase_add_test(tc, tests[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
-}
-
 int
 main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	return check_run(ops_suite());
+	const struct net_test tests[] = {
+		{ "config_file", test_config_file, 0 },
+		{ "motd_reload", test_motd_reload, 0 },
+		{ "reload_bad_config", test_reload_bad_config, 0 },
+		{ "reload_limits", test_reload_limits, 0 },
+		{ "pidfile", test_pidfile, 0 },
+		{ "daemon", test_daemon, 0 },
+		{ "stats_command", test_stats_command, 0 },
+		{ "stats_log", test_stats_log, 0 },
+		{ "log_level", test_log_level, 0 },
+		{ "log_file", test_log_file, 0 },
+	};
+
+	return net_main(NET_SUITE("ops", tests, setup, teardown));
 }

@@ -1106,45 +1106,23 @@ START_TEST(test_commands)
 }
 END_TEST
 
-static Suite *
-server_suite(void)
-{
-	const struct {
-		const char	*name;
-		const TTest	*fn;
-		int		 timeout;
-	} tests[] = {
-		{ "chat", test_chat, TEST_TIMEOUT },
-		{ "order", test_order, TEST_TIMEOUT },
-		{ "slow_consumer", test_slow_consumer, TEST_TIMEOUT },
-		{ "hostile", test_hostile, TEST_TIMEOUT },
-		{ "fanout", test_fanout, 2 * TEST_TIMEOUT },
-		{ "sigterm", test_sigterm, TEST_TIMEOUT },
-		{ "full", test_full, TEST_TIMEOUT },
-		{ "cli", test_cli, TEST_TIMEOUT },
-		{ "commands", test_commands, TEST_TIMEOUT },
-		{ "unix_socket", test_unix_socket, TEST_TIMEOUT },
-		{ "throttle", test_throttle, TEST_TIMEOUT },
-		{ "emfile", test_emfile, TEST_TIMEOUT },
-	};
-	Suite	*s;
-	TCase	*tc;
-	size_t	 i;
-
-	s = suite_create("server");
-	for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		tc = tcase_create(tests[i].name);
-		tcase_set_timeout(tc, tests[i].timeout);
-		tcase_add_test(tc, tests[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
-}
-
 int
 main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	return check_run(server_suite());
+	const struct net_test tests[] = {
+		{ "chat", test_chat, 0 },
+		{ "order", test_order, 0 },
+		{ "slow_consumer", test_slow_consumer, 0 },
+		{ "hostile", test_hostile, 0 },
+		{ "fanout", test_fanout, 2 * TEST_TIMEOUT },
+		{ "sigterm", test_sigterm, 0 },
+		{ "full", test_full, 0 },
+		{ "cli", test_cli, 0 },
+		{ "commands", test_commands, 0 },
+		{ "unix_socket", test_unix_socket, 0 },
+		{ "throttle", test_throttle, 0 },
+		{ "emfile", test_emfile, 0 },
+	};
+
+	return net_main(NET_SUITE("server", tests, NULL, NULL));
 }
