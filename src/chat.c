@@ -733,12 +733,18 @@ tty_stop(struct chat *c)
 	clear_history();
 }
 
-/* Send /quit (unless sent) and what is still unsent, for a short while. */
+/*
+ * Send /quit (unless sent) and what is still unsent, then wait for the
+ * server to close, so that it sees a quit, not a broken connection.
+ * Bounded: a server that does not answer does not keep us.
+ */
 static void
 say_goodbye(struct chat *c)
 {
 	struct pollfd	pfd;
 	long long	end = now_ms() + QUIT_FLUSH_MS;
+	char		buf[4096];
+	ssize_t		n;
 
 	if (c->fd == -1)
 		return;
@@ -746,12 +752,18 @@ say_goodbye(struct chat *c)
 		out_append(c, "/quit", 5);
 	c->quit_sent = true;
 	pfd.fd = c->fd;
-	pfd.events = POLLOUT;
-	while (c->out_len > 0 && now_ms() < end) {
+	while (now_ms() < end) {
 		if (out_flush(c) == -1)
-			break;
-		if (c->out_len > 0)
-			poll(&pfd, 1, (int)(end - now_ms()));
+			return;
+		pfd.events = POLLIN | (c->out_len > 0 ? POLLOUT : 0);
+		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+			return;
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+			continue;
+		while ((n = read(c->fd, buf, sizeof buf)) > 0)
+			;	/* "-- bye" and the rest: nobody looks now */
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			return;
 	}
 }
 
