@@ -130,7 +130,7 @@ chatui_parse_args(struct chat_args *a, int argc, char **argv, char *err,
 
 	optind = 0;	/* glibc: start afresh, so tests may parse again */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:n:u:hV", long_options,
+	while ((ch = getopt_long(argc, argv, ":n:u:hV", long_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'n':

@@ -48,7 +48,7 @@ trap 'exit 1' HUP INT TERM
 
 fail() {
 	printf 'chat_tty: FAIL: %s\n' "$*" >&2
-	for s in alice bob carol; do
+	for s in alice bob carol dave; do
 		if [ "$tmux_up" = yes ] && t has-session -t "$s" 2>/dev/null
 		then
 			echo "chat_tty: --- $s's pane:" >&2
@@ -91,7 +91,7 @@ LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME='$tmp/state' INPUTRC=/dev/null
 export LANG LC_ALL XDG_STATE_HOME INPUTRC
 unset NO_COLOR
 trap : INT	# Ctrl-C reaches this shell too: it must live to tell
-'$CHAT' $* --unix '$sock'
+'$CHAT' $* --unix '$sock' 2>'$tmp/$name.err'
 echo \$? >'$tmp/$name.rc'
 EOF
 	t -u -f /dev/null new-session -d -x 100 -y 30 -s "$name" \
@@ -191,6 +191,9 @@ wait_input alice '[alice]'
 ok "'漢字😀' on the input line: cursor at x=14 (8 + 2+2+2)"
 
 # 2. The daemon restarts; the clients come back with their nicks.
+# dave, with --no-reconnect, exits 1 instead.
+start_chat dave -n dave --no-reconnect
+wait_input dave '[dave]'
 kill -TERM "$chatd_pid"
 wait "$chatd_pid"
 chatd_pid=
@@ -200,6 +203,11 @@ t send-keys -t alice -l 'typed while down'
 t send-keys -t alice Enter
 wait_pane alice 'not connected: the line will be sent on reconnecting (1 waiting)$'
 ok "the clients say the server is gone; alice's line is queued"
+rc=$(wait_exit dave)
+[ "$rc" = 1 ] || fail "dave's chat (--no-reconnect) exited $rc, not 1"
+grep -q "^chat: lost the connection to unix socket $sock: " \
+    "$tmp/dave.err" || fail "dave's stderr: $(cat "$tmp/dave.err")"
+ok "--no-reconnect: exit 1, '$(cat "$tmp/dave.err")'"
 
 start_chatd
 wait_pane alice '^[0-9:]* <alice> typed while down$' 200

@@ -87,6 +87,13 @@ START_TEST(test_args_good)
 
 	ck_assert_int_eq(parse(&a, err, "h", "65535", NULL), CHAT_ARGS_RUN);
 	ck_assert_str_eq(a.port, "65535");
+
+	/* Options after the operands, as GNU programs allow. */
+	ck_assert_int_eq(parse(&a, err, "h", "-n", "x", "99", NULL),
+	    CHAT_ARGS_RUN);
+	ck_assert_str_eq(a.host, "h");
+	ck_assert_str_eq(a.nick, "x");
+	ck_assert_str_eq(a.port, "99");
 }
 END_TEST
 
@@ -129,7 +136,8 @@ START_TEST(test_args_bad)
 	bad("bad PORT '12ab': a number from 1 to 65535", "h", "12ab", NULL,
 	    NULL);
 	bad("bad PORT '': a number from 1 to 65535", "h", "", NULL, NULL);
-	bad("bad PORT '-1': a number from 1 to 65535", "h", "-1", NULL, NULL);
+	bad("unknown option '-1'", "h", "-1", NULL, NULL);
+	bad("bad PORT '+1': a number from 1 to 65535", "h", "+1", NULL, NULL);
 	bad("unexpected argument 'c'", "a", "1", "c", NULL);
 	bad("--unix takes no HOST or PORT ('h')", "--unix", "/s", "h", NULL);
 	bad("bad nickname ''", "-n", "", NULL, NULL);
