@@ -99,6 +99,7 @@ struct chat {
 	bool			 prompt_dirty;	/* to be set at the next line */
 	bool			 leaving;
 	int			 status;	/* exit status when leaving */
+	char			 farewell[PATH_MAX + 320];	/* to stderr */
 };
 
 static struct chat		*chat;		/* for the readline handler */
@@ -499,10 +500,9 @@ lost(struct chat *c, const char *reason)
 	if (c->leaving)
 		return;
 	if (!c->tty || c->a.no_reconnect) {
-		if (c->tty)
-			rl_clear_visible_line();
-		fprintf(stderr, "chat: lost the connection to %s: %s\n",
-		    c->target, reason);
+		/* Said once the terminal is restored, below the last line. */
+		snprintf(c->farewell, sizeof c->farewell,
+		    "chat: lost the connection to %s: %s", c->target, reason);
 		c->leaving = true;
 		c->status = 1;
 		return;
@@ -898,6 +898,8 @@ run(struct chat *c)
 		say_goodbye(c);
 	tty_stop(c);
 	fflush(stdout);
+	if (c->farewell[0] != '\0')
+		fprintf(stderr, "%s\n", c->farewell);
 	return c->status;
 }
 
