@@ -135,6 +135,17 @@ cursor() {
 	t display -p -t "$1" '#{cursor_x} #{cursor_y}'
 }
 
+# wait_cursor NAME "X Y": until the cursor is there, at most 2 s.
+wait_cursor() {
+	tries=20
+	until [ "$(cursor "$1")" = "$2" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] &&
+		    fail "$1's cursor is at '$(cursor "$1")', not '$2' (x y)"
+		sleep 0.1
+	done
+}
+
 # wait_exit NAME: until the client's wrapper recorded its status.
 wait_exit() {
 	tries=100
@@ -161,6 +172,9 @@ wait_input alice '[alice] hello wor'
 t send-keys -t bob -l 'hi alice, 漢字 and 😀'
 t send-keys -t bob Enter
 wait_pane alice '^[0-9][0-9]:[0-9][0-9] <bob> hi alice, 漢字 and 😀$'
+# The message line and the redrawn input line may reach tmux a moment
+# apart: wait for the input line before looking at it.
+wait_input alice '[alice] hello wor'
 input=$(last_line alice)
 row=${input%%:*}
 [ "${input#*:}" = '[alice] hello wor' ] ||
@@ -171,8 +185,7 @@ msg_row=$(t capture-pane -p -t alice | grep -n '<bob> hi alice' |
     fail "bob's message (line $msg_row) is not above the input line" \
         "(line $row)"
 want="17 $((row - 1))"	# cursor_y counts from 0
-[ "$(cursor alice)" = "$want" ] ||
-    fail "alice's cursor is at '$(cursor alice)', not '$want' (x y)"
+wait_cursor alice "$want"
 ok "bob's message shows above alice's 'hello wor', cursor still at x=17"
 
 t send-keys -t alice -l 'ld'
@@ -184,8 +197,7 @@ ok "alice finishes the line: bob sees '<alice> hello world'"
 # Wide characters take two columns each on the input line.
 t send-keys -t alice -l '漢字😀'
 wait_input alice '[alice] 漢字😀'
-[ "$(cursor alice | cut -d' ' -f1)" = 14 ] ||
-    fail "after '[alice] 漢字😀' the cursor is at $(cursor alice), not x=14"
+wait_cursor alice "14 $(($(last_line alice | cut -d: -f1) - 1))"
 t send-keys -t alice C-u
 wait_input alice '[alice]'
 ok "'漢字😀' on the input line: cursor at x=14 (8 + 2+2+2)"
