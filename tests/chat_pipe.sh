@@ -14,9 +14,11 @@ set -u
 tmp=
 chatd_pid=
 watch_pid=
+hostile_pid=
 
 cleanup() {
 	[ -n "$watch_pid" ] && kill -KILL "$watch_pid" 2>/dev/null
+	[ -n "$hostile_pid" ] && kill -KILL "$hostile_pid" 2>/dev/null
 	[ -n "$chatd_pid" ] && kill -KILL "$chatd_pid" 2>/dev/null
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
@@ -96,7 +98,37 @@ grep -q "^chat: cannot connect to unix socket $tmp/nothing.sock: " \
     "$tmp/err" || fail "no server: stderr was: $(cat "$tmp/err")"
 ok "no server on a UNIX socket: exit 1, '$(cat "$tmp/err")'"
 
-# 3. A real chatd, on a UNIX socket and a free TCP port.
+# 3. A hostile server: the client sanitises what it prints by itself.
+if [ -n "${HOSTILE_SERVER:-}" ]; then
+	"$HOSTILE_SERVER" "$tmp/hostile.sock" >"$tmp/hostile.out" 2>&1 &
+	hostile_pid=$!
+	wait_file "$tmp/hostile.out" '^ready$' ||
+	    fail "the hostile server did not start"
+	$bounded "$CHAT" --unix "$tmp/hostile.sock" </dev/null \
+	    >"$tmp/h.out" 2>"$tmp/h.err"
+	rc=$?
+	wait "$hostile_pid"
+	hostile_pid=
+	[ "$rc" -eq 0 ] || fail "chat against the hostile server exited $rc"
+	for b in '\033' '\007' '\177' '\r' '\233' '\302\233' '\377'; do
+		if LC_ALL=C grep -q "$(printf "$b")" "$tmp/h.out"; then
+			fail "byte(s) $b reached the output: $(od -c "$tmp/h.out")"
+		fi
+	done
+	fffd=$(printf '\357\277\275')
+	for want in "<eve> ${fffd}[2J${fffd}[31mred${fffd}[0m" \
+	    "<eve> c1 ${fffd}31m csi" "<eve> bare ${fffd}31m byte" \
+	    "<eve> bad ${fffd}${fffd} utf8 ${fffd}${fffd}" \
+	    "<eve> del ${fffd} and cr ${fffd} in the middle" \
+	    "!! ${fffd}[8mhidden" "<eve> 漢字 😀 fine"; do
+		grep -qxF "$want" "$tmp/h.out" ||
+		    fail "no line '$want' in: $(cat "$tmp/h.out")"
+	done
+	ok "a hostile server's ESC, BEL, DEL, CR, C1, 0x9B and bad UTF-8" \
+	    "are printed as U+FFFD"
+fi
+
+# 4. A real chatd, on a UNIX socket and a free TCP port.
 "$CHATD" --port 0 --bind 127.0.0.1 --unix "$sock" >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
 wait_file "$tmp/chatd.log" 'listening on unix:' ||
@@ -158,7 +190,7 @@ rc=$?
 grep -q '^-- welcome to chatd' "$tmp/empty.out" || fail "no welcome"
 ok "empty input exits 0"
 
-# 4. The server goes away under a pipe-mode client: exit 1, said so.
+# 5. The server goes away under a pipe-mode client: exit 1, said so.
 kill -TERM "$chatd_pid"
 tries=100
 while kill -0 "$watch_pid" 2>/dev/null; do
@@ -177,7 +209,7 @@ exec 3>&-
 wait "$chatd_pid"
 chatd_pid=
 
-# 5. The TCP port chatd had is free now: nothing listens there.
+# 6. The TCP port chatd had is free now: nothing listens there.
 printf 'hi\n' | $bounded "$CHAT" 127.0.0.1 "$port" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ "$rc" -eq 1 ] || fail "no server on TCP: exit status $rc, not 1"
