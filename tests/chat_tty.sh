@@ -32,6 +32,7 @@ if [ -z "${CHAT:-}" ] || [ -z "${CHATD:-}" ]; then
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chat_tty.XXXXXX") || exit 1
+esc=$(printf '\033')
 sock=$tmp/chatd.sock
 
 t() {
@@ -187,6 +188,11 @@ msg_row=$(t capture-pane -p -t alice | grep -n '<bob> hi alice' |
 want="17 $((row - 1))"	# cursor_y counts from 0
 wait_cursor alice "$want"
 ok "bob's message shows above alice's 'hello wor', cursor still at x=17"
+# Colours: bob's nick in its colour (bright magenta, SGR 95).
+t capture-pane -p -e -t alice | grep -q "<${esc}\[95mbob${esc}\[39m> hi alice" ||
+    fail "bob's nick is not coloured in alice's pane:" \
+        "$(t capture-pane -p -e -t alice | grep 'hi alice' | od -c)"
+ok "bob's nick has its colour in alice's pane"
 
 t send-keys -t alice -l 'ld'
 t send-keys -t alice Enter
@@ -253,8 +259,14 @@ grep -qx 'hello world' "$tmp/state/chat/history" ||
     fail "no 'hello world' in the history file"
 ok "Ctrl-C: alice's chat exits 0; the history file has her lines"
 
-start_chat carol -n carol
+start_chat carol -n carol --no-color
 wait_input carol '[carol]'
+wait_pane carol '^[0-9:]* -- guest[0-9]* is now known as carol$'
+if t capture-pane -p -e -t carol | grep -q "$esc"; then
+	fail "carol's pane (--no-color) has attributes:" \
+	    "$(t capture-pane -p -e -t carol | od -c | head)"
+fi
+ok "--no-color: no colour or other attribute in carol's pane"
 t send-keys -t carol Up
 wait_input carol '[carol] back again'
 t send-keys -t carol Up
