@@ -31,6 +31,8 @@ if [ -z "${CHAT:-}" ] || [ -z "${CHATD:-}" ]; then
 	exit 1
 fi
 
+# Run from inside tmux, make check must still start its own server.
+unset TMUX TMUX_PANE
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chat_tty.XXXXXX") || exit 1
 esc=$(printf '\033')
 sock=$tmp/chatd.sock
