@@ -73,7 +73,6 @@ struct chat {
 
 	char			 nick[CHATUI_NICK_MAX + 1];	/* ours now */
 	char			 want[CHATUI_NICK_MAX + 1];	/* to reclaim */
-	bool			 welcomed;
 	bool			 nick_pending;	/* /nick sent, no answer yet */
 	bool			 ready;		/* queued lines may go */
 
@@ -221,7 +220,6 @@ server_connect(struct chat *c, char *err, size_t errlen)
 		c->fd = connect_tcp(c->a.host, c->a.port, err, errlen);
 	c->in_len = 0;
 	c->out_len = 0;
-	c->welcomed = false;
 	c->nick_pending = false;
 	c->ready = false;
 	return c->fd == -1 ? -1 : 0;
@@ -416,7 +414,6 @@ track(struct chat *c, const char *line, size_t len)
 {
 	switch (chatui_track_nick(line, len, c->nick)) {
 	case CHAT_NICK_WELCOME:
-		c->welcomed = true;
 		set_prompt(c);
 		if (c->want[0] != '\0' && strcmp(c->want, c->nick) != 0) {
 			char	cmd[CHATUI_NICK_MAX + 8];
