@@ -9,7 +9,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: setup.sh BUILD_DIR [CONFIGURE_ARG]...}
 shift
 
-packages=(build-essential autoconf automake libtool pkg-config check)
+packages=(build-essential autoconf automake libtool pkg-config check
+	libreadline-dev tmux)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

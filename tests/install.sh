@@ -91,26 +91,28 @@ else
 	bad "$chatd is missing or not executable"
 fi
 
-# 3. The load generator.
-bench=$dest$bindir/chat-bench
-say "checking: $bindir/chat-bench"
-if test -f "$bench" && test -x "$bench"; then
-	ok "chat-bench is installed and executable"
-	version=$("$bench" --version 2>&1)
-	case $version in
-	"chat-bench "[0-9]*)
-		ok "chat-bench --version prints '$version'"
-		;;
-	*)
-		bad "chat-bench --version printed '$version'"
-		;;
-	esac
-else
-	bad "$bench is missing or not executable"
-fi
+# 3. The load generator and the client.
+for prog in chat-bench chat; do
+	bin=$dest$bindir/$prog
+	say "checking: $bindir/$prog"
+	if test -f "$bin" && test -x "$bin"; then
+		ok "$prog is installed and executable"
+		version=$("$bin" --version 2>&1)
+		case $version in
+		"$prog "[0-9]*)
+			ok "$prog --version prints '$version'"
+			;;
+		*)
+			bad "$prog --version printed '$version'"
+			;;
+		esac
+	else
+		bad "$bin is missing or not executable"
+	fi
+done
 
 # 4. The manual pages.
-for page in man8/chatd.8 man1/chat-bench.1; do
+for page in man8/chatd.8 man1/chat-bench.1 man1/chat.1; do
 	say "checking: $mandir/$page"
 	if test -s "$dest$mandir/$page"; then
 		ok "${page#*/} is installed"

@@ -1,0 +1,147 @@
+/*
+ * chatui.h - the pure parts of chat, the terminal client: its command
+ * line, what a received line is, how it is shown, and the reconnect
+ * backoff.
+ *
+ * No sockets, no terminal I/O, no readline, no global state (except
+ * getopt's, in chatui_parse_args()), so that every rule here is unit
+ * tested.  chat.c does the I/O.
+ *
+ * Nothing received is trusted: chatui_sanitize() turns any byte string
+ * into valid UTF-8 without a control character, and chatui_render()
+ * sanitises before it adds its own colour escapes, so the only escape
+ * sequences a rendered line holds are the client's.
+ */
+#ifndef CHATD_CHATUI_H
+#define CHATD_CHATUI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHATUI_DEFAULT_HOST	"127.0.0.1"
+#define CHATUI_DEFAULT_PORT	"7777"
+#define CHATUI_NICK_MAX		128	/* bytes: 32 code points of 4 bytes */
+
+struct chat_args {
+	const char	*host;
+	const char	*port;
+	const char	*unix_path;	/* NULL: TCP */
+	const char	*nick;		/* NULL: keep the guest name */
+	const char	*history;	/* NULL: the default file */
+	bool		 no_color;
+	bool		 no_reconnect;
+};
+
+enum chat_args_result {
+	CHAT_ARGS_RUN,
+	CHAT_ARGS_HELP,
+	CHAT_ARGS_VERSION,
+	CHAT_ARGS_USAGE		/* err holds the message, without "chat: " */
+};
+
+/*
+ * Parse argv (getopt_long, reset first, so it may be called again).
+ * argv's strings are referred to, not copied.
+ */
+enum chat_args_result	chatui_parse_args(struct chat_args *, int, char **,
+			    char *err, size_t errlen);
+
+/*
+ * Whether to colour: on a terminal, unless --no-color, or NO_COLOR is
+ * set to a non-empty value (no-color.org).  no_color_env is
+ * getenv("NO_COLOR").
+ */
+bool	chatui_want_colour(bool tty, const struct chat_args *,
+	    const char *no_color_env);
+
+/* The text of chat --help. */
+extern const char	chatui_usage[];
+
+enum chat_kind {
+	CHAT_LINE_CHAT,		/* <nick> text */
+	CHAT_LINE_ACTION,	/* * nick text */
+	CHAT_LINE_PRIVATE,	/* *nick* text */
+	CHAT_LINE_PRIVATE_ECHO,	/* -> *nick* text */
+	CHAT_LINE_NOTICE,	/* -- text */
+	CHAT_LINE_ERROR,	/* !! text */
+	CHAT_LINE_OTHER
+};
+
+/* Where the parts of a classified line are: offsets into it. */
+struct chat_line {
+	enum chat_kind	 kind;
+	size_t		 nick_off;	/* 0 and 0 when there is no nick */
+	size_t		 nick_len;
+	size_t		 text_off;	/* the text after the marker */
+};
+
+/* Classify line[0..len), without its line end. */
+void	chatui_classify(const char *line, size_t len, struct chat_line *);
+
+/*
+ * The SGR colour (30..37, 90..97) of a nick.  A hash of the nick's bytes
+ * with ASCII case folded, since the server treats nicks that way: the
+ * same nick has the same colour in every run and on every machine.
+ * Red is kept for errors, so no nick is red.
+ */
+unsigned	chatui_nick_colour(const char *nick, size_t len);
+
+/* The most bytes chatui_sanitize() writes for len input bytes. */
+#define CHATUI_SANITIZED_MAX(len)	((len) * 3)
+
+/*
+ * Copy in[0..len) to out as valid UTF-8 with no control character:
+ * each invalid byte becomes U+FFFD, TAB a space, and every other C0
+ * control, DEL and each C1 control (U+0080..U+009F, judged after
+ * decoding) U+FFFD.  out holds CHATUI_SANITIZED_MAX(len) bytes.
+ * Returns the bytes written.
+ */
+size_t	chatui_sanitize(const char *in, size_t len, char *out);
+
+/*
+ * Columns that a code point takes on a terminal: 0 for combining marks,
+ * zero-width and format characters, 2 for East Asian wide and full-width
+ * characters and emoji, 1 otherwise.  Controls count 0: they are never
+ * written.  Fixed tables, not wcwidth(), so the answer does not depend
+ * on the locale.
+ */
+int	chatui_cp_width(uint32_t cp);
+
+/* Columns of s[0..len); an invalid byte counts as U+FFFD, one column. */
+size_t	chatui_width(const char *s, size_t len);
+
+/*
+ * The text to show for a received line[0..len) (no line end), as a
+ * NUL-terminated string from malloc, or NULL when out of memory.
+ * It is the sanitised line, after "stamp " if stamp is not NULL, with
+ * SGR colours if colour is true and no escape sequence at all if not.
+ */
+char	*chatui_render(const char *line, size_t len, const char *stamp,
+	    bool colour);
+
+enum chat_nick_event {
+	CHAT_NICK_NONE,
+	CHAT_NICK_WELCOME,	/* the server named us on connecting */
+	CHAT_NICK_CHANGED	/* "-- OURS is now known as NEW" */
+};
+
+/*
+ * Follow our own nick: the welcome line names it, and a nick change
+ * whose old name is ours renames it.  nick holds CHATUI_NICK_MAX + 1
+ * bytes and is updated in place; other lines leave it alone.
+ */
+enum chat_nick_event	chatui_track_nick(const char *line, size_t len,
+			    char *nick);
+
+/*
+ * The nick of a "-- OLD is now known as NEW" line in *new, or false
+ * for another line.
+ */
+bool	chatui_nick_change(const char *line, size_t len, const char **new,
+	    size_t *new_len);
+
+/* Seconds before reconnect attempt n (0, 1, ...): 1, 2, 4, 8, 16, 30, 30... */
+unsigned	chatui_backoff(unsigned attempt);
+
+#endif /* CHATD_CHATUI_H */

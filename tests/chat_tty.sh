@@ -1,0 +1,284 @@
+#!/bin/sh
+#
+# chat_tty.sh - two chat clients in real terminals (tmux panes) against
+# a real chatd.  It shows that:
+#  1. a message that arrives while alice has a half-typed line appears
+#     above it, and the input line and the cursor stay as they were;
+#     the line, finished, reaches bob; wide characters (CJK, emoji)
+#     take two columns on the input line;
+#  2. after the daemon is stopped and a new one started on the same
+#     socket, both clients reconnect by themselves with their nicks, and
+#     a line alice typed while the server was away is delivered;
+#  3. /quit, Ctrl-C and Ctrl-D leave with exit status 0, and the input
+#     history is kept across runs (up arrow in a new client).
+#
+# The tmux server is private (its own socket in a scratch directory) and
+# is the only one killed.  Needs CHAT and CHATD ("make check" exports
+# them).  Exit 0 pass, 1 fail, 77 skip when tmux is missing.
+
+set -u
+
+tmp=
+chatd_pid=
+tmux_up=no
+
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "chat_tty: tmux is missing (Debian: apt-get install tmux); skipped"
+	exit 77
+fi
+if [ -z "${CHAT:-}" ] || [ -z "${CHATD:-}" ]; then
+	echo "chat_tty: CHAT and CHATD must be set; run it with make check" >&2
+	exit 1
+fi
+
+# Run from inside tmux, make check must still start its own server.
+unset TMUX TMUX_PANE
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/chat_tty.XXXXXX") || exit 1
+esc=$(printf '\033')
+sock=$tmp/chatd.sock
+
+t() {
+	tmux -S "$tmp/tmux.sock" "$@"
+}
+
+cleanup() {
+	[ "$tmux_up" = yes ] && t kill-server 2>/dev/null
+	[ -n "$chatd_pid" ] && kill -KILL "$chatd_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+fail() {
+	printf 'chat_tty: FAIL: %s\n' "$*" >&2
+	for s in alice bob carol dave; do
+		if [ "$tmux_up" = yes ] && t has-session -t "$s" 2>/dev/null
+		then
+			echo "chat_tty: --- $s's pane:" >&2
+			t capture-pane -p -J -S -100 -t "$s" >&2
+		fi
+		if [ -s "$tmp/$s.rc" ]; then
+			echo "chat_tty: --- $s's exit: $(cat "$tmp/$s.rc")" >&2
+		fi
+	done
+	if [ -s "$tmp/chatd.log" ]; then
+		echo "chat_tty: --- chatd log:" >&2
+		tail -n 20 "$tmp/chatd.log" >&2
+	fi
+	exit 1
+}
+
+ok() {
+	printf 'chat_tty: ok: %s\n' "$*"
+}
+
+start_chatd() {
+	"$CHATD" --port 0 --bind 127.0.0.1 --unix "$sock" \
+	    >"$tmp/chatd.log" 2>&1 &
+	chatd_pid=$!
+	tries=100
+	until grep -q 'listening on unix:' "$tmp/chatd.log" 2>/dev/null; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] && fail "chatd did not start"
+		sleep 0.1
+	done
+}
+
+# A client in a new tmux session NAME, 100x30, in a UTF-8 locale, with
+# its history under $tmp/state; a wrapper records its exit status.
+start_chat() {
+	name=$1
+	shift
+	cat >"$tmp/$name.sh" <<EOF
+LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME='$tmp/state' INPUTRC=/dev/null
+export LANG LC_ALL XDG_STATE_HOME INPUTRC
+unset NO_COLOR
+trap : INT	# Ctrl-C reaches this shell too: it must live to tell
+'$CHAT' $* --unix '$sock' 2>'$tmp/$name.err'
+echo \$? >'$tmp/$name.rc'
+EOF
+	t -u -f /dev/null new-session -d -x 100 -y 30 -s "$name" \
+	    "sh '$tmp/$name.sh'" || fail "tmux new-session $name"
+	tmux_up=yes
+}
+
+# The whole pane with wrapped lines joined, and some scrollback.
+pane() {
+	t capture-pane -p -J -S -200 -t "$1" 2>/dev/null
+}
+
+# The pane's last non-empty line on the screen, and its row (from 0).
+last_line() {
+	t capture-pane -p -t "$1" | sed -n '/./{=;p;}' | tail -n 2 |
+	    paste -s -d ' ' | sed 's/^\([0-9]*\) /\1:/'
+}
+
+# wait_pane NAME PATTERN [TENTHS]: until a line of the pane matches.
+wait_pane() {
+	tries=${3:-100}
+	until pane "$1" | grep -q -- "$2"; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] && fail "$1's pane never showed '$2'"
+		sleep 0.1
+	done
+}
+
+# wait_input NAME TEXT: until the last line is exactly TEXT.
+wait_input() {
+	tries=100
+	until [ "$(last_line "$1" | cut -d: -f2-)" = "$2" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] &&
+		    fail "$1's input line is '$(last_line "$1")', not '$2'"
+		sleep 0.1
+	done
+}
+
+cursor() {
+	t display -p -t "$1" '#{cursor_x} #{cursor_y}'
+}
+
+# wait_cursor NAME "X Y": until the cursor is there, at most 2 s.
+wait_cursor() {
+	tries=20
+	until [ "$(cursor "$1")" = "$2" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] &&
+		    fail "$1's cursor is at '$(cursor "$1")', not '$2' (x y)"
+		sleep 0.1
+	done
+}
+
+# wait_exit NAME: until the client's wrapper recorded its status.
+wait_exit() {
+	tries=100
+	until [ -s "$tmp/$1.rc" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] && fail "$1's chat did not exit"
+		sleep 0.1
+	done
+	cat "$tmp/$1.rc"
+}
+
+start_chatd
+start_chat alice -n alice
+wait_pane alice '^[0-9:]* -- guest[0-9]* is now known as alice$'
+start_chat bob -n bob
+wait_pane bob '^[0-9:]* -- guest[0-9]* is now known as bob$'
+wait_pane alice '^[0-9:]* -- guest[0-9]* is now known as bob$'
+wait_input alice '[alice]'
+ok "alice and bob are in the room"
+
+# 1. A message arrives above a half-typed line.
+t send-keys -t alice -l 'hello wor'
+wait_input alice '[alice] hello wor'
+t send-keys -t bob -l 'hi alice, 漢字 and 😀'
+t send-keys -t bob Enter
+wait_pane alice '^[0-9][0-9]:[0-9][0-9] <bob> hi alice, 漢字 and 😀$'
+# The message line and the redrawn input line may reach tmux a moment
+# apart: wait for the input line before looking at it.
+wait_input alice '[alice] hello wor'
+input=$(last_line alice)
+row=${input%%:*}
+[ "${input#*:}" = '[alice] hello wor' ] ||
+    fail "alice's input line is '${input#*:}' after bob's message"
+msg_row=$(t capture-pane -p -t alice | grep -n '<bob> hi alice' |
+    cut -d: -f1)
+[ "$msg_row" -lt "$row" ] ||
+    fail "bob's message (line $msg_row) is not above the input line" \
+        "(line $row)"
+want="17 $((row - 1))"	# cursor_y counts from 0
+wait_cursor alice "$want"
+ok "bob's message shows above alice's 'hello wor', cursor still at x=17"
+# Colours: bob's nick in its colour (bright magenta, SGR 95).
+t capture-pane -p -e -t alice | grep -q "<${esc}\[95mbob${esc}\[39m> hi alice" ||
+    fail "bob's nick is not coloured in alice's pane:" \
+        "$(t capture-pane -p -e -t alice | grep 'hi alice' | od -c)"
+ok "bob's nick has its colour in alice's pane"
+
+t send-keys -t alice -l 'ld'
+t send-keys -t alice Enter
+wait_pane bob '^[0-9:]* <alice> hello world$'
+wait_input alice '[alice]'
+ok "alice finishes the line: bob sees '<alice> hello world'"
+
+# Wide characters take two columns each on the input line.
+t send-keys -t alice -l '漢字😀'
+wait_input alice '[alice] 漢字😀'
+wait_cursor alice "14 $(($(last_line alice | cut -d: -f1) - 1))"
+t send-keys -t alice C-u
+wait_input alice '[alice]'
+ok "'漢字😀' on the input line: cursor at x=14 (8 + 2+2+2)"
+
+# 2. The daemon restarts; the clients come back with their nicks.
+# dave, with --no-reconnect, exits 1 instead.
+start_chat dave -n dave --no-reconnect
+wait_input dave '[dave]'
+kill -TERM "$chatd_pid"
+wait "$chatd_pid"
+chatd_pid=
+wait_pane alice 'lost the connection to unix socket .*; reconnecting in 1 s$'
+wait_pane bob 'lost the connection to unix socket .*; reconnecting in 1 s$'
+t send-keys -t alice -l 'typed while down'
+t send-keys -t alice Enter
+wait_pane alice 'not connected: the line will be sent on reconnecting (1 waiting)$'
+ok "the clients say the server is gone; alice's line is queued"
+rc=$(wait_exit dave)
+[ "$rc" = 1 ] || fail "dave's chat (--no-reconnect) exited $rc, not 1"
+grep -q "^chat: lost the connection to unix socket $sock: " \
+    "$tmp/dave.err" || fail "dave's stderr: $(cat "$tmp/dave.err")"
+ok "--no-reconnect: exit 1, '$(cat "$tmp/dave.err")'"
+
+start_chatd
+wait_pane alice '^[0-9:]* <alice> typed while down$' 200
+wait_pane bob '^[0-9:]* -- guest[0-9]* is now known as bob$'
+wait_input alice '[alice]'
+wait_input bob '[bob]'
+# Both are back: each sees a line from the other under its old nick.
+wait_pane bob 'connected to unix socket .* again$'
+t send-keys -t alice -l 'back again'
+t send-keys -t alice Enter
+wait_pane bob '^[0-9:]* <alice> back again$'
+t send-keys -t bob -l 'me too'
+t send-keys -t bob Enter
+wait_pane alice '^[0-9:]* <bob> me too$'
+ok "after a restart both reconnect as alice and bob; the queued line was sent"
+
+# 3. Leaving: /quit (bob), Ctrl-C (alice), then Ctrl-D and the history.
+t send-keys -t bob -l '/quit'
+t send-keys -t bob Enter
+rc=$(wait_exit bob)
+[ "$rc" = 0 ] || fail "bob's chat exited $rc after /quit"
+wait_pane alice '^[0-9:]* -- bob left'
+ok "/quit: bob's chat exits 0 and alice sees bob leave"
+
+t send-keys -t alice -l 'half'
+wait_input alice '[alice] half'
+t send-keys -t alice C-c
+rc=$(wait_exit alice)
+[ "$rc" = 0 ] || fail "alice's chat exited $rc after Ctrl-C"
+grep -qx 'hello world' "$tmp/state/chat/history" ||
+    fail "no 'hello world' in the history file"
+ok "Ctrl-C: alice's chat exits 0; the history file has her lines"
+
+start_chat carol -n carol --no-color
+wait_input carol '[carol]'
+wait_pane carol '^[0-9:]* -- guest[0-9]* is now known as carol$'
+if t capture-pane -p -e -t carol | grep -q "$esc"; then
+	fail "carol's pane (--no-color) has attributes:" \
+	    "$(t capture-pane -p -e -t carol | od -c | head)"
+fi
+ok "--no-color: no colour or other attribute in carol's pane"
+t send-keys -t carol Up
+wait_input carol '[carol] back again'
+t send-keys -t carol Up
+wait_input carol '[carol] typed while down'
+t send-keys -t carol C-u
+wait_input carol '[carol]'
+t send-keys -t carol C-d
+rc=$(wait_exit carol)
+[ "$rc" = 0 ] || fail "carol's chat exited $rc after Ctrl-D"
+ok "a new client recalls the history with Up; Ctrl-D exits 0"
+
+echo "chat_tty: PASS"
+exit 0

@@ -1,0 +1,477 @@
+/*
+ * check_chat.c - unit tests for the pure parts of chat (chatui.c):
+ * the command line, line kinds, colours, sanitising, display width,
+ * rendering, following our own nick and the reconnect backoff.
+ *
+ * Every check compares exact bytes, so a change of format fails here
+ * before it reaches a terminal.
+ */
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chatui.h"
+#include "check_run.h"
+
+#define S(lit)		(lit), (sizeof (lit) - 1)
+#define FFFD		"\xef\xbf\xbd"
+
+/* ---- Arguments. ---- */
+
+static enum chat_args_result
+parse(struct chat_args *a, char *err, const char *first, ...)
+{
+	char		*argv[16];
+	const char	*s;
+	va_list		 ap;
+	int		 argc = 0;
+
+	argv[argc++] = (char *)"chat";
+	va_start(ap, first);
+	for (s = first; s != NULL && argc < 15; s = va_arg(ap, const char *))
+		argv[argc++] = (char *)s;
+	va_end(ap);
+	argv[argc] = NULL;
+	return chatui_parse_args(a, argc, argv, err, 256);
+}
+
+START_TEST(test_args_defaults)
+{
+	struct chat_args	a;
+	char			err[256];
+
+	ck_assert_int_eq(parse(&a, err, NULL), CHAT_ARGS_RUN);
+	ck_assert_str_eq(a.host, "127.0.0.1");
+	ck_assert_str_eq(a.port, "7777");
+	ck_assert_ptr_null(a.unix_path);
+	ck_assert_ptr_null(a.nick);
+	ck_assert_ptr_null(a.history);
+	ck_assert(!a.no_color);
+	ck_assert(!a.no_reconnect);
+	ck_assert_str_eq(err, "");
+}
+END_TEST
+
+START_TEST(test_args_good)
+{
+	struct chat_args	a;
+	char			err[256];
+
+	ck_assert_int_eq(parse(&a, err, "-n", "bob", "example.org", "1234",
+	    NULL), CHAT_ARGS_RUN);
+	ck_assert_str_eq(a.nick, "bob");
+	ck_assert_str_eq(a.host, "example.org");
+	ck_assert_str_eq(a.port, "1234");
+
+	ck_assert_int_eq(parse(&a, err, "--nick=alice", "--no-color",
+	    "--no-reconnect", "::1", NULL), CHAT_ARGS_RUN);
+	ck_assert_str_eq(a.nick, "alice");
+	ck_assert_str_eq(a.host, "::1");
+	ck_assert_str_eq(a.port, "7777");
+	ck_assert(a.no_color);
+	ck_assert(a.no_reconnect);
+
+	ck_assert_int_eq(parse(&a, err, "--unix", "/run/chatd.sock",
+	    "--history", "/tmp/h", NULL), CHAT_ARGS_RUN);
+	ck_assert_str_eq(a.unix_path, "/run/chatd.sock");
+	ck_assert_str_eq(a.history, "/tmp/h");
+
+	ck_assert_int_eq(parse(&a, err, "-u", "s", "-nbot", NULL),
+	    CHAT_ARGS_RUN);
+	ck_assert_str_eq(a.unix_path, "s");
+	ck_assert_str_eq(a.nick, "bot");
+
+	ck_assert_int_eq(parse(&a, err, "h", "65535", NULL), CHAT_ARGS_RUN);
+	ck_assert_str_eq(a.port, "65535");
+
+	/* Options after the operands, as GNU programs allow. */
+	ck_assert_int_eq(parse(&a, err, "h", "-n", "x", "99", NULL),
+	    CHAT_ARGS_RUN);
+	ck_assert_str_eq(a.host, "h");
+	ck_assert_str_eq(a.nick, "x");
+	ck_assert_str_eq(a.port, "99");
+}
+END_TEST
+
+START_TEST(test_args_help_version)
+{
+	struct chat_args	a;
+	char			err[256];
+
+	ck_assert_int_eq(parse(&a, err, "--help", NULL), CHAT_ARGS_HELP);
+	ck_assert_int_eq(parse(&a, err, "-h", NULL), CHAT_ARGS_HELP);
+	ck_assert_int_eq(parse(&a, err, "--version", NULL),
+	    CHAT_ARGS_VERSION);
+	ck_assert_int_eq(parse(&a, err, "-V", NULL), CHAT_ARGS_VERSION);
+	ck_assert_ptr_nonnull(strstr(chatui_usage, "--no-reconnect"));
+}
+END_TEST
+
+static void
+bad(const char *want, const char *a1, const char *a2, const char *a3,
+    const char *a4)
+{
+	struct chat_args	a;
+	char			err[256];
+
+	ck_assert_int_eq(parse(&a, err, a1, a2, a3, a4, NULL),
+	    CHAT_ARGS_USAGE);
+	ck_assert_str_eq(err, want);
+}
+
+START_TEST(test_args_bad)
+{
+	bad("unknown option '--bogus'", "--bogus", NULL, NULL, NULL);
+	bad("unknown option '-x'", "-x", NULL, NULL, NULL);
+	bad("option '--nick' needs an argument", "--nick", NULL, NULL, NULL);
+	bad("option '-n' needs an argument", "-n", NULL, NULL, NULL);
+	bad("option '--unix' needs an argument", "--unix", NULL, NULL, NULL);
+	bad("bad PORT '0': a number from 1 to 65535", "h", "0", NULL, NULL);
+	bad("bad PORT '65536': a number from 1 to 65535", "h", "65536", NULL,
+	    NULL);
+	bad("bad PORT '12ab': a number from 1 to 65535", "h", "12ab", NULL,
+	    NULL);
+	bad("bad PORT '': a number from 1 to 65535", "h", "", NULL, NULL);
+	bad("unknown option '-1'", "h", "-1", NULL, NULL);
+	bad("bad PORT '+1': a number from 1 to 65535", "h", "+1", NULL, NULL);
+	bad("unexpected argument 'c'", "a", "1", "c", NULL);
+	bad("--unix takes no HOST or PORT ('h')", "--unix", "/s", "h", NULL);
+	bad("bad nickname ''", "-n", "", NULL, NULL);
+	bad("bad nickname 'a b'", "-n", "a b", NULL, NULL);
+	bad("empty HOST", "", NULL, NULL, NULL);
+	bad("--unix needs a PATH", "--unix", "", NULL, NULL);
+	/* An error after a good parse: the state is reset each time. */
+	bad("unknown option '--bogus'", "-n", "x", "--bogus", NULL);
+}
+END_TEST
+
+START_TEST(test_colour_wanted)
+{
+	struct chat_args	a;
+	char			err[256];
+
+	ck_assert_int_eq(parse(&a, err, NULL), CHAT_ARGS_RUN);
+	ck_assert(chatui_want_colour(true, &a, NULL));
+	ck_assert(chatui_want_colour(true, &a, ""));
+	ck_assert(!chatui_want_colour(true, &a, "1"));
+	ck_assert(!chatui_want_colour(false, &a, NULL));
+	ck_assert_int_eq(parse(&a, err, "--no-color", NULL), CHAT_ARGS_RUN);
+	ck_assert(!chatui_want_colour(true, &a, NULL));
+}
+END_TEST
+
+/* ---- Line kinds. ---- */
+
+static void
+kind(const char *line, enum chat_kind k, const char *nick, const char *text)
+{
+	struct chat_line	l;
+	size_t			len = strlen(line);
+
+	memset(&l, 0xa5, sizeof l);
+	chatui_classify(line, len, &l);
+	ck_assert_msg(l.kind == k, "'%s': kind %d, want %d", line, l.kind, k);
+	ck_assert_uint_eq(l.nick_len, strlen(nick));
+	ck_assert_msg(strncmp(line + l.nick_off, nick, l.nick_len) == 0,
+	    "'%s': nick '%.*s', want '%s'", line, (int)l.nick_len,
+	    line + l.nick_off, nick);
+	ck_assert_msg(l.text_off <= len, "'%s': text beyond the line", line);
+	ck_assert_str_eq(line + l.text_off, text);
+}
+
+START_TEST(test_classify)
+{
+	kind("<alice> hello world", CHAT_LINE_CHAT, "alice", "hello world");
+	kind("<a> ", CHAT_LINE_CHAT, "a", "");
+	kind("<bob> <x> y", CHAT_LINE_CHAT, "bob", "<x> y");
+	kind("* alice waves", CHAT_LINE_ACTION, "alice", "waves");
+	kind("*bob* psst", CHAT_LINE_PRIVATE, "bob", "psst");
+	kind("-> *bob* psst", CHAT_LINE_PRIVATE_ECHO, "bob", "psst");
+	kind("-- welcome to chatd, you are guest1 (1 online; /help lists "
+	    "the commands)", CHAT_LINE_NOTICE, "", "welcome to chatd, you "
+	    "are guest1 (1 online; /help lists the commands)");
+	kind("-- bye", CHAT_LINE_NOTICE, "", "bye");
+	kind("!! nickname in use", CHAT_LINE_ERROR, "", "nickname in use");
+	kind("hello", CHAT_LINE_OTHER, "", "hello");
+	kind("", CHAT_LINE_OTHER, "", "");
+	kind("<> x", CHAT_LINE_OTHER, "", "<> x");
+	kind("<a b> x", CHAT_LINE_OTHER, "", "<a b> x");
+	kind("<alice", CHAT_LINE_OTHER, "", "<alice");
+	kind("**", CHAT_LINE_OTHER, "", "**");
+	kind("*bob*x", CHAT_LINE_OTHER, "", "*bob*x");
+	kind("-x", CHAT_LINE_OTHER, "", "-x");
+	kind("->x", CHAT_LINE_OTHER, "", "->x");
+}
+END_TEST
+
+/* ---- Colours. ---- */
+
+START_TEST(test_colour_stable)
+{
+	static const char	*nicks[] = { "alice", "bob", "carol", "dave",
+	    "eve", "mallory", "guest1", "guest2", "日本", "x" };
+	unsigned		seen[100] = { 0 }, c, distinct = 0;
+	size_t			i;
+
+	/* Fixed values: a change of hash would recolour everyone. */
+	ck_assert_uint_eq(chatui_nick_colour(S("alice")), 96);
+	ck_assert_uint_eq(chatui_nick_colour(S("bob")), 95);
+	ck_assert_uint_eq(chatui_nick_colour(S("ALICE")), 96);
+	ck_assert_uint_eq(chatui_nick_colour(S("Bob")), 95);
+	for (i = 0; i < sizeof nicks / sizeof nicks[0]; i++) {
+		c = chatui_nick_colour(nicks[i], strlen(nicks[i]));
+		ck_assert_uint_eq(c, chatui_nick_colour(nicks[i],
+		    strlen(nicks[i])));
+		ck_assert_msg((c >= 32 && c <= 36) || (c >= 92 && c <= 96),
+		    "%s: colour %u", nicks[i], c);
+		if (seen[c]++ == 0)
+			distinct++;
+	}
+	ck_assert_uint_ge(distinct, 5);
+}
+END_TEST
+
+/* ---- Sanitising. ---- */
+
+static void
+clean(const char *in, size_t len, const char *want)
+{
+	char	out[256];
+	size_t	n;
+
+	ck_assert_uint_le(CHATUI_SANITIZED_MAX(len), sizeof out);
+	n = chatui_sanitize(in, len, out);
+	ck_assert_uint_le(n, CHATUI_SANITIZED_MAX(len));
+	out[n] = '\0';
+	ck_assert_str_eq(out, want);
+}
+
+START_TEST(test_sanitize)
+{
+	clean(S("plain text"), "plain text");
+	clean(S("\033[31mred"), FFFD "[31mred");
+	clean(S("a\033]0;title\007b"), "a" FFFD "]0;title" FFFD "b");
+	clean(S("\xc2\x9b" "31m"), FFFD "31m");		/* C1 CSI, UTF-8 */
+	clean(S("\x9b" "31m"), FFFD "31m");		/* a bare 0x9b byte */
+	clean(S("\xc2\x80\xc2\x9f\xc2\xa0"), FFFD FFFD "\xc2\xa0");
+	clean(S("a\x7f" "b"), "a" FFFD "b");		/* DEL */
+	clean(S("a\rb"), "a" FFFD "b");			/* CR in the middle */
+	clean(S("a\tb"), "a b");
+	clean(S("a\0b"), "a" FFFD "b");
+	clean(S("\xff\xfe"), FFFD FFFD);
+	clean(S("\xe2\x82x"), FFFD FFFD "x");		/* truncated */
+	clean(S("\xc0\xaf"), FFFD FFFD);		/* overlong '/' */
+	clean(S("\xed\xa0\x80"), FFFD FFFD FFFD);	/* a surrogate */
+	clean(S("漢字 😀 é"), "漢字 😀 é");
+	clean(S(""), "");
+}
+END_TEST
+
+/* Whatever the bytes, the output has no byte below 0x20, no DEL. */
+START_TEST(test_sanitize_every_byte)
+{
+	char	in[3], out[16];
+	size_t	n, i;
+	int	b, c;
+
+	for (b = 0; b < 256; b++) {
+		for (c = 0; c < 256; c += 17) {
+			in[0] = (char)b;
+			in[1] = (char)c;
+			in[2] = (char)0x9b;
+			n = chatui_sanitize(in, 3, out);
+			for (i = 0; i < n; i++)
+				ck_assert_msg((unsigned char)out[i] >= 0x20 &&
+				    out[i] != 0x7f, "%02x %02x: byte %zu is "
+				    "%02x", b, c, i, (unsigned char)out[i]);
+		}
+	}
+}
+END_TEST
+
+/* ---- Width. ---- */
+
+START_TEST(test_width)
+{
+	ck_assert_uint_eq(chatui_width(S("hello")), 5);
+	ck_assert_uint_eq(chatui_width(S("")), 0);
+	ck_assert_uint_eq(chatui_width(S("漢字")), 4);
+	ck_assert_uint_eq(chatui_width(S("こんにちは")), 10);
+	ck_assert_uint_eq(chatui_width(S("한국")), 4);
+	ck_assert_uint_eq(chatui_width(S("ｶﾀｶﾅ")), 4);	/* half-width */
+	ck_assert_uint_eq(chatui_width(S("ＡＢ")), 4);	/* full-width */
+	ck_assert_uint_eq(chatui_width(S("😀")), 2);
+	ck_assert_uint_eq(chatui_width(S("🚀🤖")), 4);
+	ck_assert_uint_eq(chatui_width(S("e\xcc\x81")), 1);	/* e + U+0301 */
+	ck_assert_uint_eq(chatui_width(S("a\xe2\x80\x8b" "b")), 2); /* ZWSP */
+	ck_assert_uint_eq(chatui_width(S("hi 漢字 😀!")), 11);
+	ck_assert_uint_eq(chatui_width(S("\xff")), 1);	/* shown as U+FFFD */
+	ck_assert_int_eq(chatui_cp_width(0x1b), 0);
+	ck_assert_int_eq(chatui_cp_width(0x9b), 0);
+	ck_assert_int_eq(chatui_cp_width(0xe9), 1);
+	ck_assert_int_eq(chatui_cp_width(0x4e00), 2);
+	ck_assert_int_eq(chatui_cp_width(0x9fff), 2);
+	ck_assert_int_eq(chatui_cp_width(0xa4d0), 1);
+	ck_assert_int_eq(chatui_cp_width(0x1f600), 2);
+	ck_assert_int_eq(chatui_cp_width(0x20000), 2);
+	ck_assert_int_eq(chatui_cp_width(0xfe0f), 0);
+}
+END_TEST
+
+/* ---- Rendering. ---- */
+
+static void
+render(const char *line, size_t len, const char *stamp, bool colour,
+    const char *want)
+{
+	char	*s = chatui_render(line, len, stamp, colour);
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, want);
+	free(s);
+}
+
+START_TEST(test_render_plain)
+{
+	render(S("<alice> hi"), NULL, false, "<alice> hi");
+	render(S("<alice> hi"), "12:34", false, "12:34 <alice> hi");
+	render(S("<eve> \033[2J\033[31mgotcha"), NULL, false,
+	    "<eve> " FFFD "[2J" FFFD "[31mgotcha");
+	render(S("-- bye"), "00:00", false, "00:00 -- bye");
+	render(S("<bob> 漢字 😀"), NULL, false, "<bob> 漢字 😀");
+}
+END_TEST
+
+START_TEST(test_render_colour)
+{
+	render(S("<alice> hi"), "12:34", true,
+	    "\033[2m12:34\033[0m <\033[96malice\033[0m> hi");
+	render(S("<bob> hi"), NULL, true, "<\033[95mbob\033[0m> hi");
+	render(S("* alice waves"), NULL, true,
+	    "\033[1m*\033[0m \033[96malice\033[0m waves");
+	render(S("*bob* psst"), NULL, true, "\033[1;95m*bob*\033[0m psst");
+	render(S("-> *bob* psst"), NULL, true,
+	    "\033[1m->\033[0m \033[1;95m*bob*\033[0m psst");
+	render(S("-- alice joined"), NULL, true,
+	    "\033[2m-- alice joined\033[0m");
+	render(S("!! nickname in use"), NULL, true,
+	    "\033[1;31m!! nickname in use\033[0m");
+	render(S("whatever"), NULL, true, "whatever");
+	/* The server's ESC never survives, even inside a coloured line. */
+	render(S("<eve> \033[31mx"), NULL, true,
+	    "<\033[34meve\033[0m> " FFFD "[31mx");
+}
+END_TEST
+
+/* ---- Our nick. ---- */
+
+START_TEST(test_track_nick)
+{
+	char	nick[CHATUI_NICK_MAX + 1] = "";
+
+	ck_assert_int_eq(chatui_track_nick(S("<guest1> hi"), nick),
+	    CHAT_NICK_NONE);
+	ck_assert_str_eq(nick, "");
+	ck_assert_int_eq(chatui_track_nick(S("-- welcome to chatd, you are "
+	    "guest1 (1 online; /help lists the commands)"), nick),
+	    CHAT_NICK_WELCOME);
+	ck_assert_str_eq(nick, "guest1");
+	ck_assert_int_eq(chatui_track_nick(S("-- guest2 is now known as "
+	    "bob"), nick), CHAT_NICK_NONE);
+	ck_assert_str_eq(nick, "guest1");
+	ck_assert_int_eq(chatui_track_nick(S("-- guest10 is now known as "
+	    "x"), nick), CHAT_NICK_NONE);	/* not a prefix match */
+	ck_assert_str_eq(nick, "guest1");
+	ck_assert_int_eq(chatui_track_nick(S("-- guest1 is now known as "
+	    "alice"), nick), CHAT_NICK_CHANGED);
+	ck_assert_str_eq(nick, "alice");
+	ck_assert_int_eq(chatui_track_nick(S("-- alice is now known as "
+	    "Alice"), nick), CHAT_NICK_CHANGED);
+	ck_assert_str_eq(nick, "Alice");
+	ck_assert_int_eq(chatui_track_nick(S("<Alice> -- Alice is now known "
+	    "as fake"), nick), CHAT_NICK_NONE);
+	ck_assert_int_eq(chatui_track_nick(S("-- Alice is now known as a b"),
+	    nick), CHAT_NICK_NONE);
+	ck_assert_int_eq(chatui_track_nick(S("-- welcome to chatd, you are "),
+	    nick), CHAT_NICK_NONE);
+	ck_assert_str_eq(nick, "Alice");
+	ck_assert_int_eq(chatui_track_nick(S("-- welcome to chatd, you are "
+	    "日本 (2 online; /help lists the commands)"), nick),
+	    CHAT_NICK_WELCOME);
+	ck_assert_str_eq(nick, "日本");
+}
+END_TEST
+
+START_TEST(test_nick_change)
+{
+	const char	*new;
+	size_t		 len;
+
+	ck_assert(chatui_nick_change(S("-- a is now known as b"), &new, &len));
+	ck_assert_uint_eq(len, 1);
+	ck_assert_int_eq(new[0], 'b');
+	ck_assert(!chatui_nick_change(S("-- a is now known as "), &new, &len));
+	ck_assert(!chatui_nick_change(S("-- a joined"), &new, &len));
+}
+END_TEST
+
+/* ---- Backoff. ---- */
+
+START_TEST(test_backoff)
+{
+	static const unsigned	want[] = { 1, 2, 4, 8, 16, 30, 30, 30 };
+	unsigned		i;
+
+	for (i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_uint_eq(chatui_backoff(i), want[i]);
+	ck_assert_uint_eq(chatui_backoff(31), 30);
+	ck_assert_uint_eq(chatui_backoff(32), 30);
+	ck_assert_uint_eq(chatui_backoff(UINT32_MAX), 30);
+}
+END_TEST
+
+static Suite *
+chat_suite(void)
+{
+	Suite	*s = suite_create("chat");
+	TCase	*tc;
+
+	tc = tcase_create("args");
+	tcase_add_test(tc, test_args_defaults);
+	tcase_add_test(tc, test_args_good);
+	tcase_add_test(tc, test_args_help_version);
+	tcase_add_test(tc, test_args_bad);
+	tcase_add_test(tc, test_colour_wanted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lines");
+	tcase_add_test(tc, test_classify);
+	tcase_add_test(tc, test_colour_stable);
+	tcase_add_test(tc, test_render_plain);
+	tcase_add_test(tc, test_render_colour);
+	tcase_add_test(tc, test_track_nick);
+	tcase_add_test(tc, test_nick_change);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("text");
+	tcase_add_test(tc, test_sanitize);
+	tcase_add_test(tc, test_sanitize_every_byte);
+	tcase_add_test(tc, test_width);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reconnect");
+	tcase_add_test(tc, test_backoff);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(chat_suite());
+}
