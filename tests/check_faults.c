@@ -386,7 +386,7 @@ expect_own(struct tn_client *c, const char *text)
 
 /* The end of every case; chat_stop() may have run already. */
 static void
-verdict(struct chat *ch)
+verdict(struct chat *ch, const char *name)
 {
 	struct tn_daemon	*d = ch->d;
 	int			 i;
@@ -394,7 +394,7 @@ verdict(struct chat *ch)
 	chat_stop(ch);
 	still_answers(d);
 	printf("%s: %d lines from each of %d chatters, %llu bytes\n",
-	    tcase_name(), ch->sent[0], NCHAT,
+	    name, ch->sent[0], NCHAT,
 	    (unsigned long long)atomic_load(&ch->bytes));
 	for (i = 0; i < NCHAT; i++) {
 		tn_close(ch->c[i]);
@@ -495,7 +495,7 @@ START_TEST(test_rst_midline)
 	SAW_NONE(ch, "euro");
 	SAW_NONE(ch, "no newline");
 	tn_close(e);
-	verdict(ch);
+	verdict(ch, __func__);
 }
 END_TEST
 
@@ -540,7 +540,7 @@ START_TEST(test_half_closed)
 	SAW_NONE(ch, "half thr");
 	snprintf(want[0], sizeof(want[0]), "-- %s left\n", nick);
 	SAW_ALL(ch, want[0]);
-	verdict(ch);
+	verdict(ch, __func__);
 }
 END_TEST
 
@@ -597,7 +597,7 @@ START_TEST(test_full_sendq)
 	    why[2]);
 	tn_close(s[0]);
 	tn_close(s[1]);
-	verdict(ch);
+	verdict(ch, __func__);
 }
 END_TEST
 
@@ -649,7 +649,7 @@ START_TEST(test_churn)
 	    n / (secs > 0 ? secs : 1), CHURN_RATE, welcomed, reset, failed);
 	ck_assert_msg(failed == 0, "%d of %d churn cycles failed: %s",
 	    failed, n, tn_error());
-	verdict(ch);
+	verdict(ch, __func__);
 }
 END_TEST
 
@@ -699,7 +699,7 @@ START_TEST(test_nick_1mb)
 	printf("nick_1mb: chatd RSS %ld kB before, %ld kB after\n", before,
 	    after);
 	tn_close(n);
-	verdict(ch);
+	verdict(ch, __func__);
 }
 END_TEST
 
@@ -738,7 +738,7 @@ START_TEST(test_early_data)
 		SAW_ALL(ch, want);
 	}
 	tn_close(e);
-	verdict(ch);
+	verdict(ch, __func__);
 }
 END_TEST
 
@@ -777,7 +777,7 @@ START_TEST(test_slowloris)
 		SAW_ALL(ch, want);
 		tn_close(l[i]);
 	}
-	verdict(ch);
+	verdict(ch, __func__);
 }
 END_TEST
 
