@@ -39,10 +39,11 @@
 # median of the middle third.  It fails if the last is more than 10%
 # AND more than 4096 kB above the middle: a leak of a few bytes per
 # message grows without end, noise between rounds does not pass both.
-# With --quick the limits are 25% and 8192 kB: under ASan chatd's RSS
-# climbs for some 4 minutes before it levels off (ASan's allocator
-# fills its size classes one by one; see doc/PERFORMANCE.md), so 75 s
-# is a smoke test that catches only fast growth.  The 10-minute run is
+# With --quick the limits are 25% and 8192 kB: in the 10-minute runs
+# under ASan chatd's RSS climbed for some 4 minutes before it levelled
+# off (see doc/PERFORMANCE.md), and a 75 s run took that warm-up for
+# growth (+10.9%); so --quick is a smoke test that catches only fast
+# growth.  The 10-minute run is
 # the real check; LeakSanitizer at exit catches what is unreachable.
 # ASan keeps freed memory in a quarantine (256 MB by default) that would
 # itself look like growth for minutes, so ASAN_OPTIONS sets
