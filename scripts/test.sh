@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # scripts/test.sh - set up, then run the whole test suite three times:
 # a -Werror build, an ASan+UBSan build and a TSan build, each with
-# "make check", then scripts/stress.sh --quick and "make distcheck".  The last line is the total,
-# "N passed, N failed", counted from the test logs.
+# "make check", then scripts/stress.sh --quick, scripts/membound.sh,
+# scripts/soak.sh --quick (on the ASan build) and "make distcheck".  The
+# last line is the total, "N passed, N failed", counted from the test
+# logs and from each script's own last line.
 #
-#   --quick   only the -Werror build: no sanitizers, stress or distcheck
+#   --quick   only the -Werror build: no sanitizers, stress, membound,
+#             soak or distcheck
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,20 +83,38 @@ for v in "${variants[@]}"; do
 	passed=$((passed + p))
 	failed=$((failed + f))
 done
-# The stress scenarios, reduced (under 3 minutes), on the plain build.
-if [ "$quick" = no ]; then
-	echo "=== stress --quick"
-	CHATD="$top/build-plain/src/chatd" \
-	CHAT_BENCH="$top/build-plain/src/chat-bench" \
-		"$top/scripts/stress.sh" --quick | tee "$top/build-plain/stress.log"
-	read -r sp sf < <(tail -n 1 "$top/build-plain/stress.log" |
+# run_script NAME LOG COMMAND...: run a script that ends with "N
+# passed, N failed", show its output, and add that line to the total.
+run_script() {
+	local name=$1 log=$2 sp sf
+	shift 2
+	echo "=== $name"
+	"$@" 2>&1 | tee "$log"
+	read -r sp sf < <(tail -n 1 "$log" |
 		sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
 	if [ -z "${sp:-}" ]; then
-		echo "=== stress: no total line"
+		echo "=== $name: no total line"
 		sp=0 sf=1
 	fi
 	passed=$((passed + sp))
 	failed=$((failed + sf))
+}
+
+if [ "$quick" = no ]; then
+	# The stress scenarios, reduced (under 3 minutes), on the plain build.
+	CHATD="$top/build-plain/src/chatd" \
+	CHAT_BENCH="$top/build-plain/src/chat-bench" \
+		run_script "stress --quick" "$top/build-plain/stress.log" \
+		"$top/scripts/stress.sh" --quick
+	# 1,000 never-readers beside 100 readers (about 30 s).
+	CHATD="$top/build-plain/src/chatd" \
+	CHAT_BENCH="$top/build-plain/src/chat-bench" \
+	IDLE_CLIENTS="$top/build-plain/tests/idle_clients" \
+		run_script membound "$top/build-plain/membound.log" \
+		"$top/scripts/membound.sh"
+	# Mixed traffic under ASan, RSS sampled (about 90 s).
+	run_script "soak --quick" "$top/build-asan/soak.log" \
+		"$top/scripts/soak.sh" --quick --build "$top/build-asan"
 fi
 
 # The release tarball must build and pass on its own: make distcheck.

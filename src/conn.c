@@ -526,9 +526,23 @@ conn_flush(struct worker *w, struct conn *c)
 				c->want_out = true;
 				return;
 			}
+			c->want_out = false;
+			if ((errno == EPIPE || errno == ECONNRESET) &&
+			    !c->throttled) {
+				/*
+				 * The peer is gone, but the lines it sent
+				 * before it went may still wait in the socket
+				 * (a client that writes and closes at once):
+				 * drop only its output, and let the read that
+				 * is armed take them and then see the end.
+				 */
+				pthread_mutex_lock(&c->mu);
+				sendq_clear(&c->sq);
+				pthread_mutex_unlock(&c->mu);
+				return;
+			}
 			c->close_reason = "write error";
 			c->closing = true;
-			c->want_out = false;
 			return;
 		}
 		atomic_fetch_add_explicit(&w->srv->stats.bytes_out,
