@@ -781,39 +781,18 @@ START_TEST(test_slowloris)
 }
 END_TEST
 
-static Suite *
-faults_suite(void)
-{
-	const struct {
-		const char	*name;
-		const TTest	*fn;
-	} tests[] = {
-		{ "rst_midline", test_rst_midline },
-		{ "half_closed", test_half_closed },
-		{ "full_sendq", test_full_sendq },
-		{ "churn", test_churn },
-		{ "nick_1mb", test_nick_1mb },
-		{ "early_data", test_early_data },
-		{ "slowloris", test_slowloris },
-	};
-	Suite	*s;
-	TCase	*tc;
-	size_t	 i;
-
-	s = suite_create("faults");
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		tc = tcase_create(tests[i].name);
-		tcase_set_timeout(tc, TEST_TIMEOUT);
-		tcase_add_test(tc, tests[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
-}
-
 int
 main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	return check_run(faults_suite());
+	const struct net_test tests[] = {
+		{ "rst_midline", test_rst_midline, 0 },
+		{ "half_closed", test_half_closed, 0 },
+		{ "full_sendq", test_full_sendq, 0 },
+		{ "churn", test_churn, 0 },
+		{ "nick_1mb", test_nick_1mb, 0 },
+		{ "early_data", test_early_data, 0 },
+		{ "slowloris", test_slowloris, 0 },
+	};
+
+	return net_main(NET_SUITE("faults", tests, NULL, NULL));
 }
