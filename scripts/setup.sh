@@ -9,7 +9,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: setup.sh BUILD_DIR [CONFIGURE_ARG]...}
 shift
 
-packages=(build-essential autoconf automake libtool pkg-config check)
+# clang and libclang-rt-14-dev (libFuzzer's runtime, only recommended by
+# clang) build the fuzz targets: scripts/fuzz.sh.
+packages=(build-essential autoconf automake libtool pkg-config check
+	clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # scripts/test.sh - set up, then run the whole test suite three times:
 # a -Werror build, an ASan+UBSan build and a TSan build, each with
-# "make check", then scripts/stress.sh --quick and "make distcheck".  The last line is the total,
+# "make check", then scripts/stress.sh --quick, scripts/fuzz.sh (each
+# fuzz target for 60 s) and "make distcheck".  The last line is the total,
 # "N passed, N failed", counted from the test logs.
 #
-#   --quick   only the -Werror build: no sanitizers, stress or distcheck
+#   --quick   only the -Werror build: no sanitizers, stress, fuzzing or
+#             distcheck
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +14,7 @@ quick=no
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=yes ;;
-	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,10p' "$0"; exit 0 ;;
 	*) echo "test.sh: unknown option '$arg'" >&2; exit 2 ;;
 	esac
 done
@@ -41,11 +43,12 @@ for v in "${variants[@]}"; do
 		echo "=== $name: build failed"
 		failed=$((failed + 1)); status=1; continue
 	fi
-	rm -f "$build"/tests/*.log "$build"/tests/*.trs
+	rm -f "$build"/tests/*.log "$build"/tests/*.trs \
+		"$build"/fuzz/*.log "$build"/fuzz/*.trs
 	if ! make -C "$build" -j"$(nproc)" check >"$build/check.log" 2>&1; then
 		status=1
 		cat "$build/check.log"
-		for log in "$build"/tests/*.log; do
+		for log in "$build"/tests/*.log "$build"/fuzz/*.log; do
 			grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null &&
 				{ echo "--- $log"; tail -n 60 "$log"; }
 		done
@@ -56,7 +59,8 @@ for v in "${variants[@]}"; do
 	# the result automake recorded in its .trs file.
 	p=0
 	f=0
-	for trs in "$build"/tests/*.trs; do
+	# The replay tests (fuzz/replay_*) live in fuzz/.
+	for trs in "$build"/tests/*.trs "$build"/fuzz/*.trs; do
 		[ -f "$trs" ] || continue
 		log=${trs%.trs}.log
 		summary=$(grep -Eo 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" 2>/dev/null | tail -n 1)
@@ -94,6 +98,20 @@ if [ "$quick" = no ]; then
 	fi
 	passed=$((passed + sp))
 	failed=$((failed + sf))
+fi
+
+# Each libFuzzer target for 60 s, from the committed corpus (clang).
+if [ "$quick" = no ]; then
+	echo "=== fuzz"
+	"$top/scripts/fuzz.sh" --time 60 | tee "$top/build-plain/fuzz.log"
+	read -r zp zf < <(tail -n 1 "$top/build-plain/fuzz.log" |
+		sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+	if [ -z "${zp:-}" ]; then
+		echo "=== fuzz: no total line"
+		zp=0 zf=1
+	fi
+	passed=$((passed + zp))
+	failed=$((failed + zf))
 fi
 
 # The release tarball must build and pass on its own: make distcheck.
