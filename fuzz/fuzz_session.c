@@ -57,6 +57,7 @@ struct session {
 	size_t		 n;
 	size_t		 line_max;	/* the longest line a client may get */
 	bool		 slow;		/* cl[SLOW] reads only when told */
+	int		 fail_after;	/* for msg_alloc_fail_after, or 0 */
 };
 
 static void
@@ -258,7 +259,10 @@ input(struct session *s, size_t i, const uint8_t *p, size_t len)
 	pthread_mutex_lock(&c->mu);
 	c->owned = true;
 	pthread_mutex_unlock(&c->mu);
+	/* Out of memory while handling the lines, if set up so. */
+	atomic_store(&msg_alloc_fail_after, s->fail_after);
 	conn_input(s->w, c, buf, len);
+	atomic_store(&msg_alloc_fail_after, 0);
 	free(buf);
 	settle(s);
 	pthread_mutex_lock(&c->mu);
@@ -293,7 +297,9 @@ action(struct session *s, uint8_t c)
  * Byte 0: bit 0 a third connection; bit 1 announce_max 1 (a "big room",
  * where joins and leaves are not announced); bit 2 a 4 KiB sendq, so a
  * slow reader gets cut off; bit 3 max_line 32, not 512; bit 4 the second
- * connection reads only when an action says so.
+ * connection reads only when an action says so; bit 5 every message
+ * allocation fails while a chunk is handled, after the first 0, 3, 6 or
+ * 9 (bits 6 and 7): the out-of-memory paths must leak nothing either.
  */
 static void
 setup(struct session *s, uint8_t b)
@@ -320,6 +326,7 @@ setup(struct session *s, uint8_t b)
 	/* Text sanitised grows threefold; a nickname or two and a prefix. */
 	s->line_max = 3 * (max_line + 2 * NICK_MAX_BYTES + 600);
 	s->slow = (b & 16) != 0;
+	s->fail_after = b & 32 ? 1 + 3 * (b >> 6) : 0;
 	s->n = b & 1 ? 3 : 2;
 	for (i = 0; i < s->n; i++)
 		connect_client(s, &s->cl[i]);
