@@ -127,6 +127,15 @@ bool		 conn_schedule(struct conn *c, unsigned events);
 /* Run c until it has no pending event (the caller owns it). */
 void		 conn_run(struct worker *w, struct conn *c);
 
+/*
+ * Frame and handle in[0..len) as if read from c's socket (in may be
+ * rewritten), then send the batched chat lines to the room.  Returns
+ * false if the throttle stashed the rest or c is closing.  conn_read()
+ * does this after each read; fuzz/fuzz_session.c calls it without one.
+ */
+bool		 conn_input(struct worker *w, struct conn *c, char *in,
+		    size_t len);
+
 /* True if c has nothing left to send (for the shutdown drain). */
 bool		 conn_drained(struct conn *c);
 

@@ -9,8 +9,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: setup.sh BUILD_DIR [CONFIGURE_ARG]...}
 shift
 
+# libreadline-dev builds chat, tmux runs its terminal test; clang and
+# libclang-rt-14-dev (libFuzzer's runtime, only recommended by clang)
+# build the fuzz targets: scripts/fuzz.sh.
 packages=(build-essential autoconf automake libtool pkg-config check
-	libreadline-dev tmux)
+	libreadline-dev tmux clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -2,12 +2,13 @@
 # scripts/test.sh - set up, then run the whole test suite three times:
 # a -Werror build, an ASan+UBSan build and a TSan build, each with
 # "make check", then scripts/stress.sh --quick, scripts/membound.sh,
-# scripts/soak.sh --quick (on the ASan build) and "make distcheck".  The
-# last line is the total, "N passed, N failed", counted from the test
-# logs and from each script's own last line.
+# scripts/soak.sh --quick (on the ASan build), scripts/fuzz.sh (each fuzz
+# target for 60 s) and "make distcheck".  The last line is the total,
+# "N passed, N failed", counted from the test logs and from each
+# script's own last line.
 #
 #   --quick   only the -Werror build: no sanitizers, stress, membound,
-#             soak or distcheck
+#             soak, fuzzing or distcheck
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +16,7 @@ quick=no
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=yes ;;
-	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,10p' "$0"; exit 0 ;;
 	*) echo "test.sh: unknown option '$arg'" >&2; exit 2 ;;
 	esac
 done
@@ -44,11 +45,12 @@ for v in "${variants[@]}"; do
 		echo "=== $name: build failed"
 		failed=$((failed + 1)); status=1; continue
 	fi
-	rm -f "$build"/tests/*.log "$build"/tests/*.trs
+	rm -f "$build"/tests/*.log "$build"/tests/*.trs \
+		"$build"/fuzz/*.log "$build"/fuzz/*.trs
 	if ! make -C "$build" -j"$(nproc)" check >"$build/check.log" 2>&1; then
 		status=1
 		cat "$build/check.log"
-		for log in "$build"/tests/*.log; do
+		for log in "$build"/tests/*.log "$build"/fuzz/*.log; do
 			grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null &&
 				{ echo "--- $log"; tail -n 60 "$log"; }
 		done
@@ -59,7 +61,8 @@ for v in "${variants[@]}"; do
 	# the result automake recorded in its .trs file.
 	p=0
 	f=0
-	for trs in "$build"/tests/*.trs; do
+	# The replay tests (fuzz/replay_*) live in fuzz/.
+	for trs in "$build"/tests/*.trs "$build"/fuzz/*.trs; do
 		[ -f "$trs" ] || continue
 		log=${trs%.trs}.log
 		summary=$(grep -Eo 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" 2>/dev/null | tail -n 1)
@@ -115,6 +118,12 @@ if [ "$quick" = no ]; then
 	# Mixed traffic under ASan, RSS sampled (about 90 s).
 	run_script "soak --quick" "$top/build-asan/soak.log" \
 		"$top/scripts/soak.sh" --quick --build "$top/build-asan"
+fi
+
+# Each libFuzzer target for 60 s, from the committed corpus (clang).
+if [ "$quick" = no ]; then
+	run_script fuzz "$top/build-plain/fuzz.log" \
+		"$top/scripts/fuzz.sh" --time 60
 fi
 
 # The release tarball must build and pass on its own: make distcheck.

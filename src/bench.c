@@ -286,7 +286,7 @@ bench_rx_add(struct bench_rx *rx, uint32_t sender, uint64_t seq)
 	switch (a) {
 	case BENCH_REORDERED:
 		rx->reordered++;
-		/* FALLTHROUGH */
+		__attribute__((fallthrough));	/* clang ignores the comment */
 	case BENCH_IN_ORDER:
 		rx->distinct++;
 		rx->arrivals++;

@@ -676,7 +676,7 @@ conn_kill(struct bthread *t, struct bconn *c, const char *what,
 	case CS_CONNECTING:
 	case CS_WELCOME:
 		t->connecting--;
-		/* FALLTHROUGH */
+		__attribute__((fallthrough));	/* clang ignores the comment */
 	case CS_IDLE:
 		t->l[C_FAILED]++;
 		break;

@@ -469,6 +469,17 @@ handle_input(struct worker *w, struct conn *c, char *in, size_t len)
 	return more;
 }
 
+/*
+ * The read path's entry point minus the socket: what conn_read() does
+ * with the bytes it read, for the session fuzzer, which has no socket.
+ * A wrapper rather than a rename keeps conn_read() as it is.
+ */
+bool
+conn_input(struct worker *w, struct conn *c, char *in, size_t len)
+{
+	return handle_input(w, c, in, len);
+}
+
 static void
 conn_read(struct worker *w, struct conn *c)
 {

@@ -100,6 +100,10 @@ log_close(void)
 	}
 }
 
+/* A va_list format: the attribute lets clang check the callers instead. */
+static void	log_vwrite(int, const char *, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vwrite(int level, const char *component, const char *fmt, va_list ap)
 {

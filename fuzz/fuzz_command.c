@@ -1,0 +1,209 @@
+/*
+ * fuzz_command.c - command parsing, nickname rules and reply formatting.
+ *
+ * The whole input is one line, as the framer hands it over (any bytes;
+ * proto_parse() is meant for valid UTF-8, but must stay in bounds on
+ * anything).  Checked:
+ *  - every pointer of the command lies in the line, with its length;
+ *  - each kind has what it promises: SAY its text up to the end, NICK a
+ *    target without edge blanks, MSG a one-word target and a text, NONE
+ *    only for a blank line, UNKNOWN and USAGE a command word;
+ *  - parsing ignores the case of the command word;
+ *  - a nickname nick_check() takes is 1..32 characters of valid UTF-8,
+ *    not starting with a digit or '-', without blank or control; and
+ *    nick_equal()/nick_hash() agree under ASCII case changes;
+ *  - proto_format() of every reply kind ends with CRLF, fits
+ *    PROTO_FORMAT_MAX, and carries no control character but TAB.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "proto.h"
+#include "utf8.h"
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* p[0..n) lies within line[0..len]; an empty field may sit at the end. */
+static void
+check_in_line(const char *line, size_t len, const char *p, size_t n)
+{
+	FUZZ_ASSERT(p != NULL);
+	FUZZ_ASSERT(p >= line && p <= line + len);
+	FUZZ_ASSERT(n <= (size_t)(line + len - p));
+}
+
+static void
+check_command(const char *line, size_t len, const struct command *c)
+{
+	check_in_line(line, len, c->name, c->name_len);
+	check_in_line(line, len, c->target, c->target_len);
+	check_in_line(line, len, c->text, c->text_len);
+
+	switch (c->kind) {
+	case CMD_NONE:
+		FUZZ_ASSERT(proto_is_blank(line, len));
+		break;
+	case CMD_SAY:
+		FUZZ_ASSERT(!proto_is_blank(line, len));
+		FUZZ_ASSERT(c->text + c->text_len == line + len);
+		FUZZ_ASSERT(c->text == line ||
+		    (c->text == line + 1 && line[0] == '/' && line[1] == '/'));
+		break;
+	case CMD_NICK:
+		FUZZ_ASSERT(c->target_len > 0);
+		FUZZ_ASSERT(!is_blank(c->target[0]));
+		FUZZ_ASSERT(!is_blank(c->target[c->target_len - 1]));
+		break;
+	case CMD_MSG:
+		FUZZ_ASSERT(c->target_len > 0 && c->text_len > 0);
+		FUZZ_ASSERT(memchr(c->target, ' ', c->target_len) == NULL);
+		FUZZ_ASSERT(memchr(c->target, '\t', c->target_len) == NULL);
+		FUZZ_ASSERT(!is_blank(c->text[0]));
+		FUZZ_ASSERT(c->text + c->text_len == line + len);
+		break;
+	case CMD_ME:
+		FUZZ_ASSERT(c->text_len > 0);
+		FUZZ_ASSERT(c->text + c->text_len == line + len);
+		break;
+	case CMD_QUIT:
+		FUZZ_ASSERT(c->text + c->text_len == line + len);
+		break;
+	case CMD_WHO:
+	case CMD_HELP:
+	case CMD_STATS:
+		break;
+	case CMD_UNKNOWN:
+		FUZZ_ASSERT(line[0] == '/' && c->name == line + 1);
+		FUZZ_ASSERT(strcmp(proto_usage(c->name, c->name_len),
+		    "/help") == 0);
+		break;
+	case CMD_USAGE:
+		FUZZ_ASSERT(line[0] == '/' && c->name == line + 1);
+		FUZZ_ASSERT(proto_usage(c->name, c->name_len) != NULL);
+		break;
+	default:
+		fuzz_fail("command kind %d out of range", (int)c->kind);
+	}
+	if (c->kind != CMD_NONE && c->kind != CMD_SAY) {
+		FUZZ_ASSERT(c->name == line + 1);
+		FUZZ_ASSERT(c->name_len == 0 || !is_blank(c->name[0]));
+	}
+}
+
+/* The same line with the command word's ASCII letters in upper case. */
+static void
+check_case(const char *line, size_t len, const struct command *c)
+{
+	struct command	 u;
+	char		*up;
+	size_t		 i;
+
+	if (c->kind == CMD_NONE || c->kind == CMD_SAY)
+		return;
+	if ((up = malloc(len)) == NULL)
+		fuzz_fail("out of memory");
+	memcpy(up, line, len);
+	for (i = 1; i < 1 + c->name_len; i++)
+		if (up[i] >= 'a' && up[i] <= 'z')
+			up[i] = (char)(up[i] - 'a' + 'A');
+	proto_parse(up, len, &u);
+	FUZZ_ASSERT(u.kind == c->kind);
+	FUZZ_ASSERT(u.target - up == c->target - line &&
+	    u.target_len == c->target_len);
+	FUZZ_ASSERT(u.text - up == c->text - line && u.text_len == c->text_len);
+	free(up);
+}
+
+static void
+check_nick(const char *nick, size_t len)
+{
+	const char	*why = nick_check(nick, len);
+	char		*up;
+	size_t		 i, n, count = 0, bad;
+	uint32_t	 cp;
+
+	if (why != NULL) {
+		FUZZ_ASSERT(why[0] != '\0');
+		return;
+	}
+	FUZZ_ASSERT(len >= 1 && len <= NICK_MAX_BYTES);
+	FUZZ_ASSERT(fuzz_utf8_ref(nick, len, &bad));
+	FUZZ_ASSERT(!(nick[0] >= '0' && nick[0] <= '9') && nick[0] != '-');
+	for (i = 0; i < len; i += n, count++) {
+		n = utf8_decode(nick + i, len - i, &cp);
+		FUZZ_ASSERT(n > 0);
+		FUZZ_ASSERT(!fuzz_is_control(cp) && cp != ' ' &&
+		    cp != 0xa0 && cp != 0x3000 && cp != 0x200e && cp != 0x202e);
+		FUZZ_ASSERT(cp >= 0x80 || strchr("_-[]{}|^", (int)cp) != NULL ||
+		    (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+		    (cp >= '0' && cp <= '9'));
+	}
+	FUZZ_ASSERT(count >= 1 && count <= NICK_MAX_CHARS);
+
+	/* Case does not make a different nickname, nor a different hash. */
+	if ((up = malloc(len)) == NULL)
+		fuzz_fail("out of memory");
+	for (i = 0; i < len; i++)
+		up[i] = nick[i] >= 'a' && nick[i] <= 'z' ?
+		    (char)(nick[i] - 'a' + 'A') : nick[i];
+	FUZZ_ASSERT(nick_equal(nick, len, up, len));
+	FUZZ_ASSERT(nick_equal(up, len, nick, len));
+	FUZZ_ASSERT(nick_hash(nick, len) == nick_hash(up, len));
+	FUZZ_ASSERT(nick_check(up, len) == NULL);
+	free(up);
+}
+
+static void
+check_format(const char *nick, size_t nick_len, const char *text,
+    size_t text_len)
+{
+	size_t	 max = PROTO_FORMAT_MAX(nick_len, text_len), n;
+	char	*out;
+	int	 k;
+
+	if ((out = malloc(max)) == NULL)
+		fuzz_fail("out of memory");
+	for (k = REPLY_CHAT; k <= REPLY_ERROR; k++) {
+		n = proto_format(out, (enum reply_kind)k, nick, nick_len, text,
+		    text_len);
+		FUZZ_ASSERT(n <= max);
+		fuzz_check_wire_line(out, n, "proto_format");
+	}
+	free(out);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char	*line;
+	struct command	 cmd;
+	char		*buf;
+
+	/* A line of its own size: ASan sees any read past it. */
+	if ((buf = malloc(size > 0 ? size : 1)) == NULL)
+		fuzz_fail("out of memory");
+	memcpy(buf, data, size);
+	line = buf;
+
+	proto_parse(line, size, &cmd);
+	check_command(line, size, &cmd);
+	check_case(line, size, &cmd);
+	check_nick(line, size);
+	if (cmd.target_len > 0)
+		check_nick(cmd.target, cmd.target_len);
+
+	/* Only a nickname that passed nick_check() is ever formatted. */
+	if (cmd.target_len > 0 && nick_check(cmd.target, cmd.target_len) ==
+	    NULL)
+		check_format(cmd.target, cmd.target_len, cmd.text,
+		    cmd.text_len);
+	else
+		check_format("guest1", 6, line, size);
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,389 @@
+/*
+ * fuzz_session.c - whole sessions through the real connection code.
+ *
+ * A struct server is built in memory with no socket, no epoll set and
+ * no thread: a room, the limits (rate 0, so the throttle never parks a
+ * client), the counters and a work queue that only /stats reads.  Two
+ * or three connections (fd -1) join the room.  The input is cut into
+ * chunks, each for one connection, and goes through conn_input(), the
+ * read path minus the socket.  What a worker would then do is done by
+ * hand: the connections the lines woke are taken off the wake set
+ * (server_wake() would queue them), and each send queue is drained
+ * through sendq_fill_iov()/sendq_consume() like conn_flush() drains it
+ * into writev(2).  A /quit, a connection cut off as too slow and an EOF
+ * leave the room as conn_close() does, and a new connection takes the
+ * place, so the session goes on.
+ *
+ * Checked on every byte queued for any client: lines end with CRLF and
+ * hold no other CR or LF, are valid UTF-8 with no control character but
+ * TAB, each starts as a server line does, and a client's first line is
+ * its welcome.  A send queue never holds more than the sendq limit, and
+ * its byte count is what its messages add up to.  Everything is freed,
+ * so LeakSanitizer sees a leak of any message reference.
+ *
+ * Input: byte 0 sets the session up (see setup()).  Then each control
+ * byte c: c & 3 is 3 for an action (see action()), otherwise the
+ * connection; c >> 2 the chunk's length, 0 for the rest of the input.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "fault.h"
+#include "fuzz.h"
+#include "log.h"
+#include "proto.h"
+#include "room.h"
+#include "sendq.h"
+#include "server.h"
+#include "utf8.h"
+#include "workq.h"
+
+#define MAX_CONNS	3
+#define SLOW		1	/* the connection that may read slowly */
+
+/* What one client has received so far, checked line by line. */
+struct client {
+	struct conn	*c;
+	char		*line;
+	size_t		 len;
+	size_t		 cap;
+	size_t		 lines;
+};
+
+struct session {
+	struct server	 srv;
+	struct worker	*w;
+	struct client	 cl[MAX_CONNS];
+	size_t		 n;
+	size_t		 line_max;	/* the longest line a client may get */
+	bool		 slow;		/* cl[SLOW] reads only when told */
+	unsigned	 failures;	/* allocations to fail per read, or 0 */
+};
+
+static void
+client_line(struct session *s, struct client *cl)
+{
+	static const char *const starts[] = {
+		"<", "* ", "*", "-> *", "-- ", "!! "
+	};
+	static const char	 welcome[] = "-- welcome to chatd, you are ";
+	size_t			 i;
+
+	fuzz_check_wire_line(cl->line, cl->len, "session");
+	FUZZ_ASSERT(cl->len <= s->line_max);
+	for (i = 0; i < sizeof starts / sizeof starts[0]; i++)
+		if (strncmp(cl->line, starts[i], strlen(starts[i])) == 0)
+			break;
+	FUZZ_ASSERT(i < sizeof starts / sizeof starts[0]);
+	if (cl->lines == 0)
+		FUZZ_ASSERT(cl->len > sizeof welcome - 1 &&
+		    memcmp(cl->line, welcome, sizeof welcome - 1) == 0);
+	cl->lines++;
+	cl->len = 0;
+}
+
+/* Bytes as the client reads them; a line may come in pieces. */
+static void
+client_read(struct session *s, struct client *cl, const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (cl->len == cl->cap) {
+			cl->cap = cl->cap ? cl->cap * 2 : 256;
+			if ((cl->line = realloc(cl->line, cl->cap)) == NULL)
+				fuzz_fail("out of memory");
+		}
+		cl->line[cl->len++] = p[i];
+		if (p[i] == '\n')
+			client_line(s, cl);
+		else
+			FUZZ_ASSERT(cl->len < s->line_max);
+	}
+}
+
+/*
+ * Send up to max bytes of the queue, as conn_flush() does with writev(2),
+ * taking them off under the lock.
+ */
+static void
+drain(struct session *s, struct client *cl, size_t max)
+{
+	struct conn	*c = cl->c;
+	struct iovec	*iov = s->w->iov;
+	size_t		 n, i, sent, total, want;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		FUZZ_ASSERT(c->sq.bytes <= LIMIT(&s->srv, sendq));
+		n = sendq_fill_iov(&c->sq, iov, sizeof(s->w->iov) /
+		    sizeof(s->w->iov[0]));
+		pthread_mutex_unlock(&c->mu);
+		for (i = 0, total = 0; i < n; i++)
+			total += iov[i].iov_len;
+		if (n < sizeof(s->w->iov) / sizeof(s->w->iov[0]))
+			FUZZ_ASSERT(total == c->sq.bytes);
+		if (n == 0 || max == 0)
+			return;
+		want = total < max ? total : max;
+		for (i = 0, sent = 0; sent < want; i++) {
+			n = iov[i].iov_len < want - sent ? iov[i].iov_len :
+			    want - sent;
+			client_read(s, cl, iov[i].iov_base, n);
+			sent += n;
+		}
+		pthread_mutex_lock(&c->mu);
+		sendq_consume(&c->sq, sent);
+		pthread_mutex_unlock(&c->mu);
+		max -= sent;
+	}
+}
+
+static void
+drain_all(struct session *s, bool all)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->cl[i].c != NULL && (all || !s->slow || i != SLOW))
+			drain(s, &s->cl[i], SIZE_MAX);
+}
+
+/*
+ * The connections that lines woke: server_wake() would queue them and
+ * their workers would flush them (drain() does that) and let go.
+ */
+static void
+settle(struct session *s)
+{
+	struct wakeset	*ws = &s->w->wake;
+	struct conn	*c;
+	size_t		 i;
+
+	for (i = 0; i < ws->count; i++) {
+		c = ws->conns[i];
+		pthread_mutex_lock(&c->mu);
+		FUZZ_ASSERT(c->owned && !c->dead);
+		c->pending = 0;
+		c->owned = false;
+		pthread_mutex_unlock(&c->mu);
+	}
+	ws->count = 0;
+}
+
+static void
+connect_client(struct session *s, struct client *cl)
+{
+	if ((cl->c = conn_new(&s->srv, -1, "fuzz")) == NULL)
+		fuzz_fail("out of memory");
+	if (room_join(s->srv.room, &cl->c->member, NULL, 0, &s->w->wake) ==
+	    -1)
+		fuzz_fail("out of memory");
+	atomic_fetch_add(&s->srv.nclients, 1);
+	atomic_fetch_add(&s->srv.stats.connections, 1);
+	cl->len = cl->lines = 0;
+	settle(s);
+}
+
+/*
+ * As conn_close() does, minus the socket: the client reads what is left
+ * (a queue cut off is checked all the same), leaves the room with its
+ * reason, and is freed.
+ */
+static void
+disconnect_client(struct session *s, struct client *cl)
+{
+	struct conn	*c = cl->c;
+	const char	*reason = c->quit_reason;
+	size_t		 reason_len = c->quit_len;
+
+	drain(s, cl, SIZE_MAX);
+	FUZZ_ASSERT(cl->len == 0);	/* whole lines only */
+	switch (c->kill_reason) {
+	case KILL_TOO_SLOW:
+		reason = "too slow";
+		break;
+	case KILL_NOMEM:
+		reason = "out of memory";
+		break;
+	default:
+		break;
+	}
+	if (c->kill_reason != KILL_NONE)
+		reason_len = strlen(reason);
+	if (c->member.joined)
+		room_leave(s->srv.room, &c->member, reason, reason_len,
+		    &s->w->wake);
+	pthread_mutex_lock(&c->mu);
+	c->dead = true;
+	sendq_clear(&c->sq);
+	pthread_mutex_unlock(&c->mu);
+	settle(s);
+	atomic_fetch_sub(&s->srv.nclients, 1);
+	conn_free(c);
+	cl->c = NULL;
+}
+
+/* Whoever quit or was cut off goes, and someone new comes in. */
+static void
+reap(struct session *s)
+{
+	struct conn	*c;
+	size_t		 i;
+	bool		 gone;
+
+	for (i = 0; i < s->n; i++) {
+		c = s->cl[i].c;
+		pthread_mutex_lock(&c->mu);
+		gone = c->closing || c->kill_reason != KILL_NONE;
+		pthread_mutex_unlock(&c->mu);
+		if (gone) {
+			disconnect_client(s, &s->cl[i]);
+			drain_all(s, false);
+			connect_client(s, &s->cl[i]);
+		}
+	}
+}
+
+/* One chunk read from connection i's socket, in a buffer of its size. */
+static void
+input(struct session *s, size_t i, const uint8_t *p, size_t len)
+{
+	struct conn	*c = s->cl[i].c;
+	char		*buf;
+
+	if ((buf = malloc(len)) == NULL)
+		fuzz_fail("out of memory");
+	memcpy(buf, p, len);
+	/* A worker owns the connection while it reads. */
+	pthread_mutex_lock(&c->mu);
+	c->owned = true;
+	pthread_mutex_unlock(&c->mu);
+	/* Out of memory while handling the lines, if set up so. */
+	fault_arm(FAULT_MSG, s->failures);
+	fault_arm(FAULT_LINE, s->failures);
+	conn_input(s->w, c, buf, len);
+	fault_arm(FAULT_MSG, 0);
+	fault_arm(FAULT_LINE, 0);
+	free(buf);
+	settle(s);
+	pthread_mutex_lock(&c->mu);
+	c->pending = 0;
+	c->owned = false;
+	pthread_mutex_unlock(&c->mu);
+	drain_all(s, false);
+	reap(s);
+}
+
+/*
+ * c & 3 == 3: bit 2 set: connection c >> 4 hangs up (EOF) and another
+ * comes; clear: every client reads half of what waits for it.
+ */
+static void
+action(struct session *s, uint8_t c)
+{
+	struct client	*cl = &s->cl[(c >> 4) % s->n];
+	size_t		 i;
+
+	if (c & 4) {
+		cl->c->closing = true;
+		cl->c->close_reason = "eof";
+		reap(s);
+		return;
+	}
+	for (i = 0; i < s->n; i++)
+		drain(s, &s->cl[i], s->cl[i].c->sq.bytes / 2 + 1);
+}
+
+/*
+ * Byte 0: bit 0 a third connection; bit 1 announce_max 1 (a "big room",
+ * where joins and leaves are not announced); bit 2 a 4 KiB sendq, so a
+ * slow reader gets cut off; bit 3 max_line 32, not 512; bit 4 the second
+ * connection reads only when an action says so; bit 5 the first 1, 4, 7
+ * or 10 (bits 6 and 7) message and partial-line allocations fail while
+ * a chunk is handled (fault.h): the out-of-memory paths must leak
+ * nothing either.
+ */
+static void
+setup(struct session *s, uint8_t b)
+{
+	struct server	*srv = &s->srv;
+	size_t		 max_line = b & 8 ? 32 : 512, i;
+
+	memset(s, 0, sizeof(*s));
+	srv->epfd = srv->wakefd = -1;
+	atomic_init(&srv->limits.max_clients, 16);
+	atomic_init(&srv->limits.max_line, max_line);
+	atomic_init(&srv->limits.sendq, b & 4 ? 4096 : 1024 * 1024);
+	atomic_init(&srv->limits.rate, 0);
+	atomic_init(&srv->limits.burst, 40);
+	srv->started_ms = now_ms();
+	srv->capacity = 16;
+	if ((srv->room = room_new(conn_deliver, b & 2 ? 1 : 200)) == NULL ||
+	    (srv->wq = workq_new(16)) == NULL)
+		fuzz_fail("out of memory");
+	if ((s->w = calloc(1, sizeof(*s->w))) == NULL ||
+	    wakeset_init(&s->w->wake, MAX_CONNS + 1) == -1)
+		fuzz_fail("out of memory");
+	s->w->srv = srv;
+	/* Text sanitised grows threefold; a nickname or two and a prefix. */
+	s->line_max = 3 * (max_line + 2 * NICK_MAX_BYTES + 600);
+	s->slow = (b & 16) != 0;
+	s->failures = b & 32 ? 1 + 3 * (b >> 6) : 0;
+	s->n = b & 1 ? 3 : 2;
+	for (i = 0; i < s->n; i++)
+		connect_client(s, &s->cl[i]);
+	drain_all(s, false);
+}
+
+static void
+teardown(struct session *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->n; i++) {
+		disconnect_client(s, &s->cl[i]);
+		drain_all(s, true);
+	}
+	FUZZ_ASSERT(room_count(s->srv.room) == 0);
+	for (i = 0; i < s->n; i++)
+		free(s->cl[i].line);
+	wakeset_free(&s->w->wake);
+	free(s->w);
+	room_free(s->srv.room);
+	workq_free(s->srv.wq);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static bool	 once;
+	struct session	 s;
+	size_t		 off, len;
+	uint8_t		 c;
+
+	if (!once) {
+		/* Nickname changes are logged at info; keep stderr quiet. */
+		log_set_level(LL_WARN);
+		once = true;
+	}
+	if (size < 1)
+		return 0;
+	setup(&s, data[0]);
+	for (off = 1; off < size; off += len) {
+		c = data[off++];
+		if ((c & 3) == 3) {
+			action(&s, c);
+			len = 0;
+			continue;
+		}
+		len = c >> 2 == 0 ? size - off : (size_t)(c >> 2);
+		if (len > size - off)
+			len = size - off;
+		if (len > 0)
+			input(&s, (c & 3) % s.n, data + off, len);
+	}
+	teardown(&s);
+	return 0;
+}
