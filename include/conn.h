@@ -88,6 +88,12 @@ struct conn {
 	enum conn_kill		 kill_reason;
 	bool			 owned;
 	bool			 dead;
+	/*
+	 * The socket took no more: its EPOLLOUT event, not each new line,
+	 * schedules the next flush, so a client that does not read costs
+	 * nothing per line until it is cut off.
+	 */
+	bool			 out_blocked;
 
 	/* The owner's alone. */
 	struct framer		 fr;

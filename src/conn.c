@@ -145,8 +145,12 @@ conn_deliver(struct room_member *to, struct msg *const *msgs, size_t n,
 				break;
 			}
 	}
-	c->pending |= c->kill_reason != KILL_NONE ? CONN_EV_KILL :
-	    CONN_EV_FLUSH;
+	if (c->kill_reason != KILL_NONE)
+		c->pending |= CONN_EV_KILL;
+	else if (c->out_blocked)
+		goto out;	/* its EPOLLOUT event flushes it */
+	else
+		c->pending |= CONN_EV_FLUSH;
 	if (!c->owned)
 		push = c->owned = true;
 out:
@@ -524,6 +528,8 @@ conn_flush(struct worker *w, struct conn *c)
 		pthread_mutex_lock(&c->mu);
 		n = sendq_fill_iov(&c->sq, w->iov,
 		    sizeof(w->iov) / sizeof(w->iov[0]));
+		if (n == 0)
+			c->out_blocked = false;
 		pthread_mutex_unlock(&c->mu);
 		if (n == 0) {
 			c->want_out = false;
@@ -534,6 +540,9 @@ conn_flush(struct worker *w, struct conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				pthread_mutex_lock(&c->mu);
+				c->out_blocked = true;
+				pthread_mutex_unlock(&c->mu);
 				c->want_out = true;
 				return;
 			}
@@ -549,6 +558,7 @@ conn_flush(struct worker *w, struct conn *c)
 				 */
 				pthread_mutex_lock(&c->mu);
 				sendq_clear(&c->sq);
+				c->out_blocked = false;
 				pthread_mutex_unlock(&c->mu);
 				return;
 			}
@@ -734,6 +744,8 @@ conn_run(struct worker *w, struct conn *c)
 		ev = c->pending;
 		kill = c->kill_reason;
 		c->pending = 0;
+		if (ev & CONN_EV_OUT)
+			c->out_blocked = false;	/* writable: flush below */
 		pthread_mutex_unlock(&c->mu);
 
 		if (ev & CONN_EV_KILL) {
