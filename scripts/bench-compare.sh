@@ -37,16 +37,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
 
-usage() {
-	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" | sed '$d'
-}
-
-die_usage() {
-	echo "bench-compare.sh: $*" >&2
-	echo "Try 'bench-compare.sh --help'." >&2
-	exit 2
-}
-
 die() {
 	echo "bench-compare.sh: $*" >&2
 	exit 1

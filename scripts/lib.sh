@@ -1,5 +1,8 @@
-# scripts/lib.sh - shell helpers that stress.sh, bench-compare.sh and
-# c10k.sh share.  Source it after setting root to the repository root.
+# shellcheck shell=bash
+# scripts/lib.sh - shell helpers that the scripts in scripts/ share.
+# Source it after setting root to the repository root; result() sets
+# the caller's keep_tmp.
+# shellcheck disable=SC2154,SC2034
 
 # find_binary ENV NAME: ENV if set, else build/src/NAME, else src/NAME.
 find_binary() {
@@ -48,4 +51,36 @@ wait_for() {
 listening_port() {
 	sed -n 's/^.* info server: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
 	    "$1" 2>/dev/null | head -n 1
+}
+
+# The comment block at the top of the calling script, as its --help.
+usage() {
+	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" | sed '$d'
+}
+
+# A usage error: say what was wrong, point at --help, exit 2.
+die_usage() {
+	local me
+	me=$(basename "$0")
+	echo "$me: $*" >&2
+	echo "Try '$me --help'." >&2
+	exit 2
+}
+
+# result yes|no NAME TEXT...: print "PASS NAME: TEXT" or "FAIL NAME:
+# TEXT" and count it in passed or failed; a failure keeps the scratch
+# directory (keep_tmp=yes) for a look.
+passed=0
+failed=0
+result() {
+	local ok=$1 name=$2
+	shift 2
+	if [ "$ok" = yes ]; then
+		echo "PASS $name: $*"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name: $*"
+		failed=$((failed + 1))
+		keep_tmp=yes
+	fi
 }

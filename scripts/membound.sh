@@ -48,16 +48,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
 
-usage() {
-	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" | sed '$d'
-}
-
-die_usage() {
-	echo "membound.sh: $*" >&2
-	echo "Try 'membound.sh --help'." >&2
-	exit 2
-}
-
 keep_tmp=no
 chatd_bin=$(find_binary "${CHATD:-}" chatd)
 bench_bin=$(find_binary "${CHAT_BENCH:-}" chat-bench)
@@ -121,21 +111,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-passed=0
-failed=0
-result() {
-	local ok=$1 name=$2
-	shift 2
-	if [ "$ok" = yes ]; then
-		echo "PASS $name: $*"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name: $*"
-		failed=$((failed + 1))
-		keep_tmp=yes
-	fi
-}
 
 jf() {
 	sed -n "s/.*\"$2\": \([-0-9.a-z]*\).*/\1/p" "$tmp/$1.json" | head -n 1

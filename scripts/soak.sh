@@ -60,16 +60,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
 
-usage() {
-	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" | sed '$d'
-}
-
-die_usage() {
-	echo "soak.sh: $*" >&2
-	echo "Try 'soak.sh --help'." >&2
-	exit 2
-}
-
 quick=no
 minutes=10
 keep_tmp=no
@@ -155,21 +145,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-passed=0
-failed=0
-result() {
-	local ok=$1 name=$2
-	shift 2
-	if [ "$ok" = yes ]; then
-		echo "PASS $name: $*"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name: $*"
-		failed=$((failed + 1))
-		keep_tmp=yes
-	fi
-}
-
 "$chatd_bin" --port 0 --bind 127.0.0.1 --rate 0 --sendq 262144 \
     </dev/null >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
@@ -234,7 +209,7 @@ churn() {
 # talker ROUND OUT: the commands, one at a time, then /quit; its whole
 # output goes to OUT.  Exits 0 if each answer came.
 talker() {
-	local r=$1 out=$2 fd cat_pid nick="soak_r$1" long
+	local out=$2 fd cat_pid nick="soak_r$1" long
 	trap '' PIPE
 	exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
 	cat <&"$fd" >"$out" &

@@ -57,16 +57,6 @@ all_scenarios=(fanout bigroom latency c10k churn slow flood badinput)
 # Scenarios that work on a server with default settings.
 external_ok=" churn flood "
 
-usage() {
-	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" | sed '$d'
-}
-
-die_usage() {
-	echo "stress.sh: $*" >&2
-	echo "Try 'stress.sh --help'." >&2
-	exit 2
-}
-
 quick=no
 keep_tmp=no
 only=
