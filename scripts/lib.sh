@@ -84,3 +84,17 @@ result() {
 		keep_tmp=yes
 	fi
 }
+
+# stop_pids PID...: SIGTERM each (empty ones are skipped), then SIGKILL
+# what has not gone within 2 s, and reap them all.
+stop_pids() {
+	local p
+	for p in "$@"; do
+		[ -z "$p" ] || kill -TERM "$p" 2>/dev/null
+	done
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		wait_for 20 gone "$p" || kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+}

@@ -93,16 +93,9 @@ chatd_pid=
 idle_pid=
 sampler_pid=
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	wait_for 20 gone "$1" || kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 cleanup() {
-	stop_pid "$sampler_pid"
-	stop_pid "$idle_pid"
+	stop_pids "$sampler_pid"
+	stop_pids "$idle_pid"
 	if [ -n "$chatd_pid" ]; then
 		kill -KILL "$chatd_pid" 2>/dev/null
 		wait "$chatd_pid" 2>/dev/null
@@ -202,13 +195,13 @@ else
 	result no readers "with ${opened:-0} never-readers: $why"
 fi
 cpu_mixed=$(($(cpu_ticks) - c0))
-stop_pid "$sampler_pid"
+stop_pids "$sampler_pid"
 sampler_pid=
 peak=$(proc_kb "$chatd_pid" VmHWM)
 sampled=$(sort -n "$tmp/rss.txt" | tail -n 1)
 # VmRSS is counted per thread and synced lazily: a sample can pass VmHWM.
 [ -n "$sampled" ] && [ -n "$peak" ] && [ "$sampled" -gt "$peak" ] && peak=$sampled
-stop_pid "$idle_pid"
+stop_pids "$idle_pid"
 idle_pid=
 cut=$(grep -c 'disconnected: too slow' "$tmp/chatd.log")
 reopened=$(sed -n 's/^reopened //p' "$tmp/idle.out")

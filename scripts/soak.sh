@@ -122,17 +122,6 @@ chatd_pid=
 sampler_pid=
 helpers=()
 
-stop_pids() {
-	local p
-	for p in "$@"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "$@"; do
-		wait_for 20 gone "$p" || kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-}
-
 cleanup() {
 	[ ${#helpers[@]} -eq 0 ] || stop_pids "${helpers[@]}"
 	[ -z "$sampler_pid" ] || stop_pids "$sampler_pid"
