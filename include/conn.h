@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "flow.h"
 #include "framer.h"
 #include "iplimit.h"
 #include "room.h"
@@ -39,6 +40,8 @@ struct server;
 #define CONN_EV_RESUME	0x10	/* the flood throttle expired */
 #define CONN_EV_KILL	0x20	/* cut off: see kill_reason */
 #define CONN_EV_IDLE	0x40	/* the acceptor found it idle too long */
+#define CONN_EV_GO	0x80	/* no one is behind: read again */
+#define CONN_EV_SLOW	0x100	/* the acceptor found it stalled: cut it */
 
 enum conn_kill {
 	KILL_NONE,
@@ -66,6 +69,7 @@ struct worker {
 	struct wakeset	 wake;
 	struct msg	*batch[WORKER_BATCH];
 	size_t		 nbatch;
+	size_t		 batch_bytes;
 	char		 rbuf[64 * 1024];
 	struct iovec	 iov[1024];
 };
@@ -94,6 +98,9 @@ struct conn {
 	 * nothing per line until it is cut off.
 	 */
 	bool			 out_blocked;
+	/* Its queue is past the high-water mark: the senders wait (flow.h). */
+	bool			 behind;
+	struct flow_stall	 stall;		/* blocked while behind */
 
 	/* The owner's alone. */
 	struct framer		 fr;
@@ -104,6 +111,7 @@ struct conn {
 	uint32_t		 armed;		/* epoll events armed, 0 if none */
 	bool			 want_out;
 	bool			 throttled;
+	bool			 held;		/* waits for no one to be behind */
 	bool			 closing;
 	const char		*close_reason;	/* for the log, may be NULL */
 	const char		*leave_reason;	/* for room_leave, may be NULL */
@@ -115,6 +123,8 @@ struct conn {
 	struct conn		*throttle_next, *throttle_prev;
 	uint64_t		 throttle_until_ms;
 	bool			 in_throttle;
+	struct conn		*held_next, *held_prev;
+	bool			 in_held;
 };
 
 struct conn	*conn_new(struct server *srv, int fd, const char *addr);
@@ -144,6 +154,13 @@ bool		 conn_input(struct worker *w, struct conn *c, char *in,
 
 /* True if c has nothing left to send (for the shutdown drain). */
 bool		 conn_drained(struct conn *c);
+
+/*
+ * For the acceptor's sweep while someone is behind: whether c is
+ * stalled now (blocked while behind), and for how long in all since it
+ * last caught up.
+ */
+bool		 conn_stalled(struct conn *c, uint64_t now, uint64_t *ms);
 
 /*
  * A wakeset holds up to cap connections; chatd sizes it for every client,

@@ -30,6 +30,7 @@ struct options {
 	size_t		 max_clients;
 	size_t		 max_line;
 	size_t		 sendq;
+	unsigned	 slow_timeout;	/* ms a blocked client may stay behind */
 	unsigned	 rate;		/* lines per second; 0 = unlimited */
 	unsigned	 burst;
 	size_t		 announce_max;

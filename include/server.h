@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "flow.h"
 #include "iplimit.h"
 #include "msg.h"
 #include "options.h"
@@ -42,6 +43,7 @@ struct limits {
 	atomic_size_t		 max_clients;
 	atomic_size_t		 max_line;
 	atomic_size_t		 sendq;
+	atomic_uint		 slow_timeout;
 	atomic_uint		 rate;
 	atomic_uint		 burst;
 	atomic_uint		 max_per_ip;
@@ -103,6 +105,10 @@ struct server {
 	size_t			 nworkers;
 
 	atomic_size_t		 nclients;
+	/* Recipients behind (flow.h): the senders wait while there are any. */
+	atomic_uint		 nbehind;
+	struct flow_budget	 hold_budget;	/* the acceptor's */
+	uint64_t		 next_flow_ms;	/* the acceptor's */
 	atomic_bool		 stopping;	/* no more reads or accepts */
 	atomic_bool		 acceptor_exit;
 
@@ -113,6 +119,7 @@ struct server {
 	struct conn		*conns;		/* every live connection */
 	struct conn		*graveyard;	/* closed, freed by the acceptor */
 	struct conn		*throttled;	/* waiting for the flood throttle */
+	struct conn		*held;		/* waiting for no one behind */
 };
 
 /*
@@ -146,6 +153,21 @@ void	server_bury(struct server *srv, struct conn *c);
 
 /* Park c until its flood allowance refills. */
 void	server_throttle(struct server *srv, struct conn *c, uint64_t until_ms);
+
+/*
+ * Park c, a sender, until no recipient is behind.  Returns false, and
+ * parks nothing, if no one is behind any more.
+ */
+bool	server_hold(struct server *srv, struct conn *c);
+
+/* No one is behind any more: hand every held sender to ws, to run. */
+void	server_release_held(struct server *srv, struct wakeset *ws);
+
+static inline bool
+server_behind(struct server *srv)
+{
+	return atomic_load_explicit(&srv->nbehind, memory_order_relaxed) > 0;
+}
 
 /* Push every connection in ws onto the work queue and empty ws. */
 void	server_wake(struct server *srv, struct wakeset *ws);

@@ -116,35 +116,74 @@ conn_schedule(struct conn *c, unsigned events)
 }
 
 /*
+ * Whether c is behind now, under c->mu, with the server's count and the
+ * stall clock kept in step.  Returns true if c just caught up and was the
+ * last one behind: the caller, once it holds no lock, releases the held
+ * senders.
+ */
+static bool
+backlog_locked(struct conn *c, const struct flow_marks *m)
+{
+	size_t	 cost = flow_cost(c->sq.bytes, c->sq.count);
+	bool	 behind = c->dead ? false : flow_behind(c->behind, cost, m);
+
+	if (behind == c->behind)
+		return false;
+	c->behind = behind;
+	flow_stall_reset(&c->stall);
+	if (behind) {
+		if (c->out_blocked)
+			flow_stall_start(&c->stall, now_ms());
+		atomic_fetch_add(&c->srv->nbehind, 1);
+		return false;
+	}
+	return atomic_fetch_sub(&c->srv->nbehind, 1) == 1;
+}
+
+/* The socket took no more, or took some again, under c->mu. */
+static void
+set_blocked_locked(struct conn *c, bool blocked)
+{
+	c->out_blocked = blocked;
+	if (!c->behind)
+		return;
+	if (blocked)
+		flow_stall_start(&c->stall, now_ms());
+	else
+		flow_stall_stop(&c->stall, now_ms());
+}
+
+/*
  * Runs under the room lock for room lines, so it only appends: the
- * owner writes later.  A client over its sendq limit is marked for
- * killing instead; the queue it has stays, its new lines do not.  The
+ * owner writes later.  Nothing is refused for being late: a recipient
+ * past the high-water mark only makes the senders wait (flow.h).  One
+ * whose socket is full and whose queue is past --sendq is cut; the
  * references it is given are its own to keep or drop.
  */
 void
 conn_deliver(struct room_member *to, struct msg *const *msgs, size_t n,
     void *ctx)
 {
-	struct conn	*c = conn_of(to);
-	struct wakeset	*ws = ctx;
-	size_t		 i = 0, bytes = 0;
-	bool		 push = false;
+	struct conn		*c = conn_of(to);
+	struct wakeset		*ws = ctx;
+	struct flow_marks	 marks;
+	size_t			 i = 0;
+	bool			 push = false;
 
+	flow_marks_init(&marks, LIMIT(c->srv, sendq));
 	pthread_mutex_lock(&c->mu);
 	if (c->dead || c->kill_reason != KILL_NONE)
 		goto out;
 	for (i = 0; i < n; i++)
-		bytes += msgs[i]->len;
-	if (c->sq.bytes + bytes > LIMIT(c->srv, sendq)) {
+		if (sendq_push(&c->sq, msgs[i]) == -1) {
+			c->kill_reason = KILL_NOMEM;
+			break;
+		}
+	/* Only ever goes behind here, so no one waits to be released. */
+	(void)backlog_locked(c, &marks);
+	if (c->out_blocked && flow_cost(c->sq.bytes, c->sq.count) >
+	    marks.limit)
 		c->kill_reason = KILL_TOO_SLOW;
-		i = 0;
-	} else {
-		for (i = 0; i < n; i++)
-			if (sendq_push(&c->sq, msgs[i]) == -1) {
-				c->kill_reason = KILL_NOMEM;
-				break;
-			}
-	}
 	if (c->kill_reason != KILL_NONE)
 		c->pending |= CONN_EV_KILL;
 	else if (c->out_blocked)
@@ -160,6 +199,18 @@ out:
 		msg_unref(msgs[i]);
 	if (push)
 		wakeset_add(ws, c);
+}
+
+bool
+conn_stalled(struct conn *c, uint64_t now, uint64_t *ms)
+{
+	bool	 stalled;
+
+	pthread_mutex_lock(&c->mu);
+	stalled = c->behind && flow_stalled_now(&c->stall);
+	*ms = c->behind ? flow_stall_ms(&c->stall, now) : 0;
+	pthread_mutex_unlock(&c->mu);
+	return stalled;
 }
 
 bool
@@ -187,6 +238,7 @@ flush_batch(struct worker *w)
 	for (i = 0; i < w->nbatch; i++)
 		msg_unref(w->batch[i]);
 	w->nbatch = 0;
+	w->batch_bytes = 0;
 }
 
 /*
@@ -248,9 +300,14 @@ count_message(struct worker *w, int rc)
 		    memory_order_relaxed);
 }
 
+/*
+ * A batch is bounded in bytes as well as lines: what the senders add
+ * past the high-water mark while they are being stopped is at most one
+ * batch a worker (flow_batch_bytes).
+ */
 static int
 batch_say(struct worker *w, struct conn *c, enum reply_kind kind,
-    const struct command *cmd)
+    const struct command *cmd, size_t *relayed)
 {
 	struct msg	*m;
 
@@ -258,8 +315,11 @@ batch_say(struct worker *w, struct conn *c, enum reply_kind kind,
 	    cmd->text_len);
 	if (m == NULL)
 		return -1;
+	*relayed = m->len;
 	w->batch[w->nbatch++] = m;
-	if (w->nbatch == WORKER_BATCH)
+	w->batch_bytes += m->len;
+	if (w->nbatch == WORKER_BATCH || w->batch_bytes >=
+	    flow_batch_bytes(LIMIT(w->srv, sendq), w->srv->opt.workers))
 		flush_batch(w);
 	return 0;
 }
@@ -279,18 +339,22 @@ handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
 	return rc;
 }
 
-/* One complete input line, CR and LF removed. */
-static void
+/*
+ * One complete input line, CR and LF removed.  Returns the bytes it made
+ * chatd relay to others, which the flood bucket charges.
+ */
+static size_t
 handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 {
 	struct room	*room = w->srv->room;
 	struct command	 cmd;
 	char		 stats[512];
+	size_t		 relayed = 0;
 	int		 rc = 0;
 
 	if (!utf8_valid(line, len, NULL)) {
 		conn_reply(w, c, REPLY_ERROR, "invalid UTF-8, line ignored");
-		return;
+		return 0;
 	}
 	proto_parse(line, len, &cmd);
 	/* Anything but chat must come after the chat lines before it. */
@@ -300,10 +364,10 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 	case CMD_NONE:
 		break;
 	case CMD_SAY:
-		rc = batch_say(w, c, REPLY_CHAT, &cmd);
+		rc = batch_say(w, c, REPLY_CHAT, &cmd, &relayed);
 		break;
 	case CMD_ME:
-		rc = batch_say(w, c, REPLY_ACTION, &cmd);
+		rc = batch_say(w, c, REPLY_ACTION, &cmd, &relayed);
 		break;
 	case CMD_NICK:
 		rc = handle_nick(w, c, &cmd);
@@ -315,6 +379,8 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 		rc = room_private(room, &c->member, cmd.target,
 		    cmd.target_len, cmd.text, cmd.text_len, &w->wake);
 		count_message(w, rc);
+		/* At most what the recipient's copy holds. */
+		relayed = PROTO_FORMAT_MAX(c->member.nick_len, cmd.text_len);
 		break;
 	case CMD_STATS:
 		server_stats_line(w->srv, stats, sizeof(stats));
@@ -337,6 +403,7 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 	}
 	if (rc == -1)
 		conn_reply(w, c, REPLY_ERROR, "out of memory, line dropped");
+	return relayed;
 }
 
 /* Token bucket: refill by elapsed time, capped at the burst. */
@@ -359,6 +426,21 @@ take_token(struct conn *c)
 	return true;
 }
 
+/*
+ * A line took one token before it was handled; charge what else its
+ * relayed form costs.  The bucket may go below zero: the next line then
+ * waits until it has refilled, so a 12 KB line costs what it costs.
+ */
+static void
+charge_output(struct conn *c, size_t relayed)
+{
+	unsigned	 tokens = flow_line_tokens(relayed);
+
+	if (LIMIT(c->srv, rate) == 0 || tokens <= 1)
+		return;
+	c->tokens -= tokens - 1;
+}
+
 /* Keep input we may not handle yet; TCP pushes back on the client. */
 static int
 stash_input(struct conn *c, const char *in, size_t len)
@@ -378,6 +460,17 @@ stash_input(struct conn *c, const char *in, size_t len)
 	c->stash = s;
 	c->stash_len = len;
 	return 0;
+}
+
+/* Keep the rest of in for later, or close if there is no memory for it. */
+static bool
+stash_or_close(struct conn *c, const char *in, size_t len)
+{
+	if (stash_input(c, in, len) == -1) {
+		c->closing = true;
+		c->close_reason = "out of memory";
+	}
+	return false;
 }
 
 static void
@@ -405,13 +498,18 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 	bool		 got_line = false;
 
 	while (len > 0 && !c->closing) {
-		if (!take_token(c)) {
-			if (stash_input(c, in, len) == -1) {
-				c->closing = true;
-				c->close_reason = "out of memory";
-				return false;
+		/* Someone is behind: the senders wait, what they sent stays. */
+		if (server_behind(w->srv)) {
+			flush_batch(w);
+			if (server_behind(w->srv) && server_hold(w->srv, c)) {
+				c->held = true;
+				return stash_or_close(c, in, len);
 			}
-			throttle(c);
+		}
+		if (!take_token(c)) {
+			stash_or_close(c, in, len);
+			if (!c->closing)
+				throttle(c);
 			return false;
 		}
 		n = framer_feed(&c->fr, in, len, &fr);
@@ -429,7 +527,7 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 				atomic_store_explicit(&c->last_line_ms,
 				    now_ms(), memory_order_relaxed);
 			}
-			handle_line(w, c, fr.line, fr.len);
+			charge_output(c, handle_line(w, c, fr.line, fr.len));
 			break;
 		case FRAME_TOO_LONG:
 			conn_errorf(w, c, "line too long (limit %zu bytes), "
@@ -521,15 +619,18 @@ conn_read(struct worker *w, struct conn *c)
 static void
 conn_flush(struct worker *w, struct conn *c)
 {
-	size_t	 n;
-	ssize_t	 written;
+	struct flow_marks	 marks;
+	size_t			 n;
+	ssize_t			 written;
+	bool			 release;
 
+	flow_marks_init(&marks, LIMIT(c->srv, sendq));
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
 		n = sendq_fill_iov(&c->sq, w->iov,
 		    sizeof(w->iov) / sizeof(w->iov[0]));
 		if (n == 0)
-			c->out_blocked = false;
+			set_blocked_locked(c, false);
 		pthread_mutex_unlock(&c->mu);
 		if (n == 0) {
 			c->want_out = false;
@@ -541,7 +642,7 @@ conn_flush(struct worker *w, struct conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				pthread_mutex_lock(&c->mu);
-				c->out_blocked = true;
+				set_blocked_locked(c, true);
 				pthread_mutex_unlock(&c->mu);
 				c->want_out = true;
 				return;
@@ -558,8 +659,11 @@ conn_flush(struct worker *w, struct conn *c)
 				 */
 				pthread_mutex_lock(&c->mu);
 				sendq_clear(&c->sq);
-				c->out_blocked = false;
+				set_blocked_locked(c, false);
+				release = backlog_locked(c, &marks);
 				pthread_mutex_unlock(&c->mu);
+				if (release)
+					server_release_held(w->srv, &w->wake);
 				return;
 			}
 			c->close_reason = "write error";
@@ -570,7 +674,10 @@ conn_flush(struct worker *w, struct conn *c)
 		    (uint64_t)written, memory_order_relaxed);
 		pthread_mutex_lock(&c->mu);
 		sendq_consume(&c->sq, (size_t)written);
+		release = backlog_locked(c, &marks);
 		pthread_mutex_unlock(&c->mu);
+		if (release)
+			server_release_held(w->srv, &w->wake);
 	}
 }
 
@@ -581,7 +688,7 @@ conn_arm(struct conn *c)
 	struct epoll_event	 ev;
 	uint32_t		 want = 0;
 
-	if (!c->throttled && !atomic_load(&c->srv->stopping))
+	if (!c->throttled && !c->held && !atomic_load(&c->srv->stopping))
 		want |= EPOLLIN;
 	if (c->want_out)
 		want |= EPOLLOUT;
@@ -626,9 +733,13 @@ kill_reason_text(enum conn_kill k)
 static void
 conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 {
-	struct linger	 lg = { 1, 0 };
-	const char	*reason = NULL, *why;
-	size_t		 reason_len = 0;
+	struct linger		 lg = { 1, 0 };
+	struct flow_marks	 marks;
+	const char		*reason = NULL, *why;
+	size_t			 reason_len = 0;
+	bool			 release;
+
+	flow_marks_init(&marks, LIMIT(c->srv, sendq));
 
 	if (kill == KILL_TOO_SLOW) {
 		/*
@@ -673,7 +784,11 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 	if (!sendq_empty(&c->sq) && kill == KILL_NONE)
 		kill = KILL_SHUTDOWN;
 	sendq_clear(&c->sq);
+	/* dead: no longer behind, whatever its queue held. */
+	release = backlog_locked(c, &marks);
 	pthread_mutex_unlock(&c->mu);
+	if (release)
+		server_release_held(w->srv, &w->wake);
 
 	if (kill != KILL_NONE)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -742,10 +857,16 @@ conn_run(struct worker *w, struct conn *c)
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
 		ev = c->pending;
-		kill = c->kill_reason;
 		c->pending = 0;
 		if (ev & CONN_EV_OUT)
-			c->out_blocked = false;	/* writable: flush below */
+			set_blocked_locked(c, false);	/* flush below */
+		/* The acceptor's verdict stands only if it is still stalled. */
+		if ((ev & CONN_EV_SLOW) && c->behind && c->out_blocked &&
+		    c->kill_reason == KILL_NONE) {
+			c->kill_reason = KILL_TOO_SLOW;
+			ev |= CONN_EV_KILL;
+		}
+		kill = c->kill_reason;
 		pthread_mutex_unlock(&c->mu);
 
 		if (ev & CONN_EV_KILL) {
@@ -758,8 +879,11 @@ conn_run(struct worker *w, struct conn *c)
 			c->armed = 0;	/* a one-shot event disarms it */
 		if (ev & CONN_EV_RESUME)
 			c->throttled = false;
-		if ((ev & (CONN_EV_IN | CONN_EV_RESUME)) && !c->closing &&
-		    !c->throttled && !atomic_load(&w->srv->stopping))
+		if (ev & CONN_EV_GO)
+			c->held = false;
+		if ((ev & (CONN_EV_IN | CONN_EV_RESUME | CONN_EV_GO)) &&
+		    !c->closing && !c->throttled && !c->held &&
+		    !atomic_load(&w->srv->stopping))
 			conn_read(w, c);
 		/* After the read: a line in it means the client is not idle. */
 		if (ev & CONN_EV_IDLE)

@@ -40,6 +40,7 @@ static const struct setting settings[] = {
 	NUM("max-clients",	0,   T_SIZE,	1, 1000000, max_clients),
 	NUM("max-line",		0,   T_SIZE,	16, 1024 * 1024, max_line),
 	NUM("sendq",		0,   T_SIZE,	4096, (uintmax_t)1 << 32, sendq),
+	NUM("slow-timeout",	0,   T_UINT,	100, 600000, slow_timeout),
 	NUM("rate",		0,   T_UINT,	0, 1000000, rate),
 	NUM("burst",		0,   T_UINT,	1, 1000000, burst),
 	NUM("announce-max",	0,   T_SIZE,	0, 1000000, announce_max),
@@ -84,8 +85,11 @@ usage(FILE *f)
 "      --max-clients N      clients at once; the next gets \"server full\"\n"
 "                           (default: 10000; a reload cannot raise it)\n"
 "      --max-line BYTES     longest line, CR and LF not counted (default: 4096)\n"
-"      --sendq BYTES        unsent bytes a client may hold before it is cut off\n"
-"                           as too slow (default: 1048576)\n"
+"      --sendq BYTES        what a client's unsent lines may cost (their bytes\n"
+"                           and 40 a line); past half of it the senders wait\n"
+"                           (default: 1048576)\n"
+"      --slow-timeout MS    cut a client whose socket is full and that stays\n"
+"                           behind for MS milliseconds (default: 3000)\n"
 "      --rate LINES         lines per second per client, 0 = unlimited\n"
 "                           (default: 20)\n"
 "      --burst LINES        lines a client may send at once (default: 40)\n"
@@ -141,6 +145,7 @@ options_defaults(struct options *o)
 	o->max_clients = 10000;
 	o->max_line = 4096;
 	o->sendq = 1024 * 1024;
+	o->slow_timeout = 3000;
 	o->rate = 20;
 	o->burst = 40;
 	o->announce_max = 200;

@@ -35,6 +35,7 @@
 #define EPOLL_BATCH		256
 #define TICK_MS			1000	/* idle and address sweeps */
 #define REFUSALS_LOGGED		10	/* a second; the rest are counted */
+#define FLOW_TICK_MS		50	/* stalled recipients, while any */
 
 static void
 raise_nofile_limit(void)
@@ -474,6 +475,87 @@ throttle_unlink(struct server *srv, struct conn *c)
 	c->in_throttle = false;
 }
 
+/* Take c off the held list; conns_mu is held. */
+static void
+held_unlink(struct server *srv, struct conn *c)
+{
+	if (c->held_prev != NULL)
+		c->held_prev->held_next = c->held_next;
+	else
+		srv->held = c->held_next;
+	if (c->held_next != NULL)
+		c->held_next->held_prev = c->held_prev;
+	c->held_next = c->held_prev = NULL;
+	c->in_held = false;
+}
+
+bool
+server_hold(struct server *srv, struct conn *c)
+{
+	bool	 held = false;
+
+	pthread_mutex_lock(&srv->conns_mu);
+	/*
+	 * Looked at again under the lock that server_release_held() takes
+	 * after the count falls to 0, so no sender can miss its release.
+	 */
+	if (atomic_load(&srv->nbehind) > 0 && !c->in_held) {
+		c->in_held = held = true;
+		c->held_prev = NULL;
+		c->held_next = srv->held;
+		if (srv->held != NULL)
+			srv->held->held_prev = c;
+		srv->held = c;
+	}
+	pthread_mutex_unlock(&srv->conns_mu);
+	return held;
+}
+
+void
+server_release_held(struct server *srv, struct wakeset *ws)
+{
+	struct conn	*c;
+
+	pthread_mutex_lock(&srv->conns_mu);
+	while ((c = srv->held) != NULL) {
+		held_unlink(srv, c);
+		if (conn_schedule(c, CONN_EV_GO))
+			wakeset_add(ws, c);
+	}
+	pthread_mutex_unlock(&srv->conns_mu);
+}
+
+/*
+ * While someone is behind: cut the recipients that stalled too long, or
+ * every stalled one once blocked recipients have spent the hold budget
+ * (flow.h).  The owner looks again before it cuts.
+ */
+static void
+sweep_stalled(struct server *srv, uint64_t now)
+{
+	unsigned	 timeout = LIMIT(srv, slow_timeout);
+	struct conn	*c;
+	uint64_t	 ms;
+	bool		 held = false, spent;
+
+	if (!server_behind(srv)) {
+		flow_budget_update(&srv->hold_budget, false, timeout, now);
+		return;
+	}
+	if (now < srv->next_flow_ms)
+		return;
+	srv->next_flow_ms = now + FLOW_TICK_MS;
+	pthread_mutex_lock(&srv->conns_mu);
+	for (c = srv->conns; c != NULL && !held; c = c->next)
+		held = conn_stalled(c, now, &ms);
+	spent = flow_budget_update(&srv->hold_budget, held, timeout, now);
+	for (c = srv->conns; c != NULL && held; c = c->next)
+		if (conn_stalled(c, now, &ms) && (spent || ms >= timeout) &&
+		    conn_schedule(c, CONN_EV_SLOW))
+			push_or_die(srv, c);
+	pthread_mutex_unlock(&srv->conns_mu);
+}
+
 /* Hand connections whose flood allowance refilled back to the workers. */
 static bool
 resume_throttled(struct server *srv, uint64_t now)
@@ -580,6 +662,8 @@ acceptor_main(void *arg)
 		timeout = TICK_MS;
 		if (throttling || srv->accept_paused_until != 0)
 			timeout = THROTTLE_TICK_MS;
+		else if (server_behind(srv))
+			timeout = FLOW_TICK_MS;
 		n = epoll_wait(srv->epfd, events, EPOLL_BATCH, timeout);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait: %s", strerror(errno));
@@ -593,6 +677,7 @@ acceptor_main(void *arg)
 				listeners_enable(srv, true);
 		}
 		throttling = resume_throttled(srv, now);
+		sweep_stalled(srv, now);
 		if (!atomic_load(&srv->stopping))
 			tick(srv, now);
 		if (atomic_load(&srv->stopping) && srv->nlisteners > 0)
@@ -637,6 +722,8 @@ server_bury(struct server *srv, struct conn *c)
 		c->next->prev = c->prev;
 	if (c->in_throttle)
 		throttle_unlink(srv, c);
+	if (c->in_held)
+		held_unlink(srv, c);
 	c->prev = NULL;
 	c->next = srv->graveyard;
 	srv->graveyard = c;
@@ -720,6 +807,7 @@ limits_store(struct limits *l, const struct options *o, size_t capacity)
 	atomic_store(&l->max_clients, max_clients);
 	atomic_store(&l->max_line, o->max_line);
 	atomic_store(&l->sendq, o->sendq);
+	atomic_store(&l->slow_timeout, o->slow_timeout);
 	atomic_store(&l->rate, o->rate);
 	atomic_store(&l->burst, o->burst);
 	atomic_store(&l->max_per_ip, o->max_per_ip);
@@ -878,6 +966,7 @@ server_run(struct server *srv)
 		if (epoll_add(srv, srv->listeners[i].fd, &srv->listeners[i])
 		    == -1)
 			return -1;
+	flow_budget_init(&srv->hold_budget, LIMIT(srv, slow_timeout), now_ms());
 	if (start_threads(srv) == -1)
 		return -1;
 	log_info("%zu worker threads, up to %zu clients", srv->nworkers,
@@ -933,10 +1022,11 @@ server_reload(struct server *srv, const struct options *o)
 		log_warn("log-file, syslog, daemon, pidfile, user and "
 		    "stats-interval change only on a restart");
 	log_info("reloaded: max-clients %zu, max-line %zu, sendq %zu, "
-	    "rate %u, burst %u, announce-max %zu, max-per-ip %u, "
+	    "slow-timeout %u, rate %u, burst %u, announce-max %zu, max-per-ip %u, "
 	    "connect-rate %u, connect-burst %u, limit-loopback %s, "
 	    "idle-timeout %u, keepalive %u, motd %s, log-level %s",
-	    LIMIT(srv, max_clients), o->max_line, o->sendq, o->rate,
+	    LIMIT(srv, max_clients), o->max_line, o->sendq, o->slow_timeout,
+	    o->rate,
 	    o->burst, o->announce_max, o->max_per_ip, o->connect_rate,
 	    o->connect_burst, o->limit_loopback ? "yes" : "no",
 	    o->idle_timeout, o->keepalive,
