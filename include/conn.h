@@ -117,6 +117,9 @@ struct conn {
 	const char		*leave_reason;	/* for room_leave, may be NULL */
 	char			*quit_reason;	/* the client's /quit text */
 	size_t			 quit_len;
+	double			 log_tokens;	/* renames it may still log */
+	uint64_t		 log_refill_ms;
+	unsigned		 log_suppressed;	/* renames not logged */
 
 	/* Guarded by the server's conns_mu. */
 	struct conn		*next, *prev;	/* every live connection */

@@ -95,8 +95,13 @@ int		 room_private(struct room *r, struct room_member *from,
 		    const char *to, size_t to_len, const char *text,
 		    size_t len, void *ctx);
 
-/* The /who listing, to m.  Returns 0 or -1 (ENOMEM). */
-int		 room_who(struct room *r, struct room_member *m, void *ctx);
+/*
+ * The /who listing, to m: the count, then names of at most max_bytes in
+ * all, then "and N more" for the rest.  Returns the bytes queued, or -1
+ * (ENOMEM).
+ */
+long		 room_who(struct room *r, struct room_member *m,
+		    size_t max_bytes, void *ctx);
 
 /* One line to m alone.  Returns 0 or -1 (ENOMEM). */
 int		 room_reply(struct room *r, struct room_member *m,

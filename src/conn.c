@@ -25,6 +25,8 @@
 #include "server.h"
 #include "utf8.h"
 
+#define LOG_RENAME_BURST	5
+#define LOG_RENAME_EVERY_MS	10000.0
 
 uint64_t
 now_ms(void)
@@ -51,6 +53,8 @@ conn_new(struct server *srv, int fd, const char *addr)
 	framer_init(&c->fr, LIMIT(srv, max_line));
 	c->tokens = LIMIT(srv, burst);
 	c->refill_ms = now_ms();
+	c->log_tokens = LOG_RENAME_BURST;
+	c->log_refill_ms = c->refill_ms;
 	atomic_init(&c->last_line_ms, c->refill_ms);
 	return c;
 }
@@ -324,6 +328,30 @@ batch_say(struct worker *w, struct conn *c, enum reply_kind kind,
 	return 0;
 }
 
+/*
+ * Whether this rename may be logged.  A client may rename itself as fast
+ * as its flood allowance lets it: 16 connections from one address at 20
+ * a second would be 320 log lines a second.  Each connection logs its
+ * first LOG_RENAME_BURST renames, then one every LOG_RENAME_EVERY_MS;
+ * the others are counted, and the count goes with its next log line.
+ */
+static bool
+rename_loggable(struct conn *c)
+{
+	uint64_t	 now = now_ms();
+
+	c->log_tokens += (double)(now - c->log_refill_ms) / LOG_RENAME_EVERY_MS;
+	c->log_refill_ms = now;
+	if (c->log_tokens > LOG_RENAME_BURST)
+		c->log_tokens = LOG_RENAME_BURST;
+	if (c->log_tokens < 1) {
+		c->log_suppressed++;
+		return false;
+	}
+	c->log_tokens -= 1;
+	return true;
+}
+
 /* A rename is logged, so a disconnect line can be traced to its connect. */
 static int
 handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
@@ -334,8 +362,14 @@ handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
 	memcpy(old, c->member.nick, c->member.nick_len + 1);
 	rc = room_nick(w->srv->room, &c->member, cmd->target, cmd->target_len,
 	    &w->wake);
-	if (rc == 0 && strcmp(old, c->member.nick) != 0)
+	if (rc != 0 || strcmp(old, c->member.nick) == 0 || !rename_loggable(c))
+		return rc;
+	if (c->log_suppressed > 0)
+		log_info("%s %s is now %s (%u renames not logged before)",
+		    c->addr, old, c->member.nick, c->log_suppressed);
+	else
 		log_info("%s %s is now %s", c->addr, old, c->member.nick);
+	c->log_suppressed = 0;
 	return rc;
 }
 
@@ -350,6 +384,7 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 	struct command	 cmd;
 	char		 stats[512];
 	size_t		 relayed = 0;
+	long		 who;
 	int		 rc = 0;
 
 	if (!utf8_valid(line, len, NULL)) {
@@ -373,7 +408,11 @@ handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
 		rc = handle_nick(w, c, &cmd);
 		break;
 	case CMD_WHO:
-		rc = room_who(room, &c->member, &w->wake);
+		/* A quarter of the sendq: it alone never puts the asker behind. */
+		who = room_who(room, &c->member, LIMIT(w->srv, sendq) / 4,
+		    &w->wake);
+		rc = who < 0 ? -1 : 0;
+		relayed = who < 0 ? 0 : (size_t)who;
 		break;
 	case CMD_MSG:
 		rc = room_private(room, &c->member, cmd.target,
@@ -774,7 +813,12 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 		room_leave(w->srv->room, &c->member, reason, reason_len,
 		    &w->wake);
 	/* The client's own words never reach the log: they may hold escapes. */
-	log_info("%s %s disconnected: %s", c->addr, c->member.nick, why);
+	if (c->log_suppressed > 0)
+		log_info("%s %s disconnected: %s (%u renames not logged)",
+		    c->addr, c->member.nick, why, c->log_suppressed);
+	else
+		log_info("%s %s disconnected: %s", c->addr, c->member.nick,
+		    why);
 	if (kill == KILL_TOO_SLOW)
 		atomic_fetch_add_explicit(&w->srv->stats.too_slow, 1,
 		    memory_order_relaxed);

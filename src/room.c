@@ -439,42 +439,65 @@ room_private(struct room *r, struct room_member *from, const char *to,
 	return rc;
 }
 
+/* One /who line to m; adds its bytes to *sent, or makes it -1. */
+static int
+who_send(struct room *r, struct room_member *m, const char *line,
+    size_t len, long *sent, void *ctx)
+{
+	struct msg	*msg;
+
+	if ((msg = msg_format(REPLY_NOTICE, NULL, 0, line, len)) == NULL) {
+		*sent = -1;
+		return -1;
+	}
+	*sent += msg->len;
+	give(r, m, msg, ctx);
+	msg_unref(msg);
+	return 0;
+}
+
 /*
  * /who: "N online: a b c" then continuation lines, each at most about
- * WHO_LINE_MAX bytes of names.  Delivered under the lock so the listing
- * is one consistent snapshot.
+ * WHO_LINE_MAX bytes of names, and names of at most max_bytes in all:
+ * past that, "and N more".  A listing of 10,000 long nicks would
+ * otherwise be a third of a megabyte queued at once.  Delivered under
+ * the lock so the listing is one consistent snapshot.
  */
-int
-room_who(struct room *r, struct room_member *m, void *ctx)
+long
+room_who(struct room *r, struct room_member *m, size_t max_bytes, void *ctx)
 {
 	char		 line[WHO_LINE_MAX + NICK_MAX_BYTES + 32];
-	size_t		 i, len;
-	struct msg	*msg;
-	int		 rc = 0;
+	size_t		 i, len, total = 0, shown;
+	long		 sent = 0;
 
 	pthread_mutex_lock(&r->mu);
 	len = (size_t)snprintf(line, sizeof(line), "%zu online:", r->count);
-	for (i = 0; i <= r->count; i++) {
-		if (i < r->count) {
+	for (i = 0, shown = 0; i <= r->count; i++) {
+		if (i < r->count && total + r->members[i]->nick_len < max_bytes) {
 			if (len > 0)
 				line[len++] = ' ';
 			memcpy(line + len, r->members[i]->nick,
 			    r->members[i]->nick_len);
 			len += r->members[i]->nick_len;
+			total += r->members[i]->nick_len + 1;
+			shown++;
 			if (len < WHO_LINE_MAX)
 				continue;
+		} else if (i < r->count) {
+			/* The rest are counted, not listed. */
+			if (len > 0 && who_send(r, m, line, len, &sent, ctx) == -1)
+				break;
+			len = (size_t)snprintf(line, sizeof(line),
+			    "and %zu more", r->count - shown);
+			i = r->count - 1;
+			continue;
 		}
 		if (len == 0)
 			continue;
-		if ((msg = msg_format(REPLY_NOTICE, NULL, 0, line, len)) ==
-		    NULL) {
-			rc = -1;
+		if (who_send(r, m, line, len, &sent, ctx) == -1)
 			break;
-		}
-		give(r, m, msg, ctx);
-		msg_unref(msg);
 		len = 0;
 	}
 	pthread_mutex_unlock(&r->mu);
-	return rc;
+	return sent;
 }

@@ -366,6 +366,108 @@ START_TEST(test_keepalive)
 }
 END_TEST
 
+/* Count the occurrences of s in the daemon's log. */
+static int
+log_count(struct tn_daemon *d, const char *s)
+{
+	char		*log = tn_read_file(d->log, NULL);
+	const char	*p;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(log);
+	for (p = log; (p = strstr(p, s)) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/*
+ * 8. Renames are logged a few at a time per connection, the rest counted
+ * and the count logged with the disconnect: /nick at the flood limit
+ * must not become a log flood.
+ */
+START_TEST(test_rename_log_bounded)
+{
+	static const char *const args[] = { "--rate", "0", NULL };
+	struct tn_daemon	*d;
+	struct tn_client	*c;
+	char			 want[64];
+	int			 i;
+
+	d = start(args);
+	c = join(d);
+	for (i = 0; i < 30; i++) {
+		SENDF(c, "/nick renamer%d\n", i);
+		EXPECTF(c, "-- %s is now known as renamer%d",
+		    i == 0 ? c->nick : want + 3, i);
+		snprintf(want, sizeof want, "-- renamer%d", i);
+	}
+	SEND(c, "/quit\n");
+	EXPECT(c, "-- bye");
+	EXPECT_EOF(c);
+	tn_close(c);
+	ck_assert_msg(tn_wait_log(d, "renamer29 disconnected: quit (25 "
+	    "renames not logged)", 5000), "%s", tn_error());
+	ck_assert_int_eq(log_count(d, " is now renamer"), 5);
+	stop(d);
+}
+END_TEST
+
+/*
+ * 9. The flood bucket charges by what a line makes chatd relay: a line
+ * of 4000 control bytes (12 KB relayed) costs 12 tokens, so with
+ * --rate 4 --burst 20 the third such line waits for seconds, while a
+ * burst of 20 short lines goes at once.  A line is charged after it is
+ * relayed, so the debt holds back the line after it.  Lower bounds on
+ * time only: a slow machine makes lines later, never earlier.
+ */
+START_TEST(test_flood_counts_output)
+{
+	static const char *const args[] = { "--rate", "4", "--burst", "20",
+	    NULL };
+	struct tn_daemon	*d;
+	struct tn_client	*a, *b;
+	char			 big[3 * 4001 + 1], line[TN_LINE_MAX];
+	int64_t			 t[3];
+	int			 i, n;
+
+	d = start(args);
+	a = join(d);
+	b = join(d);
+	EXPECTF(a, "-- %s joined", b->nick);
+	/* Three lines of 4000 control bytes, written at once. */
+	memset(big, 0x01, sizeof big - 1);
+	for (i = 1; i <= 3; i++)
+		big[i * 4001 - 1] = '\n';
+	/* Short lines: the whole burst of 20 goes at once. */
+	for (i = 0; i < 20; i++)
+		SENDF(a, "short %d\n", i);
+	for (i = 0; i < 20; i++)
+		EXPECTF(b, "<%s> short %d", a->nick, i);
+	/* The bucket is empty now: wait until it is full again (5 s). */
+	usleep(5200 * 1000);
+	ck_assert_msg(tn_send(a, big, sizeof big - 1) == 0, "%s", tn_error());
+	for (i = 0; i < 3; i++) {
+		n = tn_readline(b, line, sizeof line, 20000);
+		t[i] = tn_now_ms();
+		ck_assert_msg(n > 0, "big line %d did not come (%d)", i, n);
+		ck_assert_msg(n == (int)(strlen(a->nick) + 3 + 4000 * 3),
+		    "big line %d: \"%.40s...\" is %d bytes", i,
+		    tn_quote(line, (size_t)n), n);
+	}
+	/*
+	 * 13 tokens each (12,006 bytes is 12 KiB and a bit): the first
+	 * leaves 7, the second -6, and the third waits for 7 more, at 4 a
+	 * second.  Counted by lines, all three would have gone at once.
+	 */
+	ck_assert_msg(t[2] - t[1] >= 1000, "the third 12 KB line came "
+	    "%" PRId64 " ms after the second", t[2] - t[1]);
+	tn_close(a);
+	tn_close(b);
+	stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -377,6 +479,8 @@ main(void)
 		{ "refusal_log_bounded", test_refusal_log_bounded, 0 },
 		{ "idle_timeout", test_idle_timeout, 0 },
 		{ "keepalive", test_keepalive, 0 },
+		{ "rename_log_bounded", test_rename_log_bounded, 0 },
+		{ "flood_counts_output", test_flood_counts_output, 0 },
 	};
 
 	return net_main(NET_SUITE("limits", tests, NULL, NULL));

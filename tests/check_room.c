@@ -242,7 +242,7 @@ START_TEST(test_who_lines)
 	for (i = 0; i < N; i++)
 		ck_assert_int_eq(room_join(r, &f[i].m, NULL, 0, CTX), 0);
 	first = f[0].n;
-	ck_assert_int_eq(room_who(r, &f[0].m, CTX), 0);
+	ck_assert_int_gt(room_who(r, &f[0].m, 1 << 20, CTX), 0);
 	ck_assert_uint_gt(f[0].n - first, 1);	/* 150 names need several */
 	ck_assert(strncmp(line_at(&f[0], first), "-- 150 online: guest", 20)
 	    == 0);
@@ -260,6 +260,55 @@ START_TEST(test_who_lines)
 		}
 	}
 	ck_assert_uint_eq(seen, N);
+	for (i = 0; i < N; i++)
+		room_leave(r, &f[i].m, NULL, 0, CTX);
+	room_free(r);
+	fakes_free(f, N);
+}
+END_TEST
+
+/* A bounded listing names what fits and counts the rest: nobody is lost. */
+START_TEST(test_who_bounded)
+{
+	enum { N = 150 };
+	struct room	*r = room_new(fake_deliver, 0);
+	struct fake	*f = fakes_new(N);
+	size_t		 i, first, seen = 0, more = 0, bytes = 0, names = 0;
+	const char	*l;
+	char		 word[64];
+	int		 off, pos;
+	long		 sent;
+
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(room_join(r, &f[i].m, NULL, 0, CTX), 0);
+	first = f[0].n;
+	sent = room_who(r, &f[0].m, 200, CTX);
+	ck_assert_int_gt(sent, 0);
+	ck_assert(strncmp(line_at(&f[0], first), "-- 150 online: guest", 20)
+	    == 0);
+	for (i = first; i < f[0].n; i++) {
+		l = line_at(&f[0], i);
+		bytes += strlen(l) + 2;
+		if (sscanf(l, "-- and %zu more", &more) == 1) {
+			ck_assert_uint_eq(i, f[0].n - 1);	/* the last */
+			break;
+		}
+		pos = 3;
+		if (i == first)
+			pos = 3 + (int)strlen("150 online:");
+		while (sscanf(l + pos, "%63s%n", word, &off) == 1) {
+			ck_assert(strncmp(word, "guest", 5) == 0);
+			seen++;
+			names += strlen(word) + 1;
+			pos += off;
+		}
+	}
+	ck_assert_uint_gt(seen, 0);
+	ck_assert_uint_lt(seen, N);
+	ck_assert_uint_eq(seen + more, N);
+	/* What it says it queued is what came, and the names fit the bound. */
+	ck_assert_uint_eq((size_t)sent, bytes);
+	ck_assert_uint_le(names, 200);
 	for (i = 0; i < N; i++)
 		room_leave(r, &f[i].m, NULL, 0, CTX);
 	room_free(r);
@@ -456,6 +505,7 @@ room_suite(void)
 	tcase_add_test(tc, test_announce_max);
 	tcase_add_test(tc, test_nick_rules);
 	tcase_add_test(tc, test_who_lines);
+	tcase_add_test(tc, test_who_bounded);
 	tcase_add_test(tc, test_total_order);
 	tcase_add_test(tc, test_batches_stay_together);
 	tcase_add_test(tc, test_shared_not_copied);
