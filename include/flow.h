@@ -15,7 +15,7 @@
  *   - A recipient that has spent --slow-timeout blocked while behind,
  *     since it last caught up, is cut; so is a blocked one over --sendq.
  *   - Blocked recipients may hold the senders for a bounded share of
- *     the time (the hold budget): once it is spent, a blocked recipient
+ *     the time (the hold budget, 1/8): once it is spent, a blocked recipient
  *     that is behind is cut when it is seen, so never-readers arriving
  *     one after another cannot stall a room without end.
  */
@@ -38,7 +38,7 @@
 #define FLOW_BYTES_PER_TOKEN	1024
 
 /* Blocked recipients may hold the senders this share of the time. */
-#define FLOW_HOLD_SHARE		4	/* one part in four */
+#define FLOW_HOLD_SHARE		8	/* one part in eight */
 
 struct flow_marks {
 	size_t	 high;		/* behind from here */
@@ -68,7 +68,9 @@ unsigned flow_line_tokens(size_t relayed_bytes);
 /*
  * The hold budget, in milliseconds: a token bucket that blocked
  * recipients drain while they hold the senders, and that refills at
- * 1/FLOW_HOLD_SHARE of real time, up to twice --slow-timeout.
+ * 1/FLOW_HOLD_SHARE of real time, up to twice --slow-timeout.  So in
+ * the long run stalled recipients hold the senders at most one part in
+ * FLOW_HOLD_SHARE of the time, however many arrive one after another.
  */
 struct flow_budget {
 	double		 level_ms;

@@ -89,7 +89,7 @@ usage(FILE *f)
 "                           and 40 a line); past half of it the senders wait\n"
 "                           (default: 1048576)\n"
 "      --slow-timeout MS    cut a client whose socket is full and that stays\n"
-"                           behind for MS milliseconds (default: 3000)\n"
+"                           behind for MS milliseconds (default: 1000)\n"
 "      --rate LINES         lines per second per client, 0 = unlimited\n"
 "                           (default: 20)\n"
 "      --burst LINES        lines a client may send at once (default: 40)\n"
@@ -145,7 +145,7 @@ options_defaults(struct options *o)
 	o->max_clients = 10000;
 	o->max_line = 4096;
 	o->sendq = 1024 * 1024;
-	o->slow_timeout = 3000;
+	o->slow_timeout = 1000;
 	o->rate = 20;
 	o->burst = 40;
 	o->announce_max = 200;

@@ -140,14 +140,14 @@ START_TEST(test_budget)
 	/* Full: twice the slow timeout. */
 	ck_assert(!flow_budget_update(&b, false, 3000, t));
 	ck_assert(b.level_ms == 6000.0);
-	/* Held for 3 s: it drains at 3/4 net (a quarter refills meanwhile). */
-	ck_assert(!flow_budget_update(&b, true, 3000, t + 3000));
-	ck_assert(b.level_ms == 6000.0 - 2250.0);
-	/* Held 5 s more: spent, and it does not go below nothing. */
-	ck_assert(flow_budget_update(&b, true, 3000, t + 8000));
+	/* Held for 4 s: it drains at 7/8 net (an eighth refills meanwhile). */
+	ck_assert(!flow_budget_update(&b, true, 3000, t + 4000));
+	ck_assert(b.level_ms == 6000.0 - 3500.0);
+	/* Held 3 s more: spent, and it does not go below nothing. */
+	ck_assert(flow_budget_update(&b, true, 3000, t + 7000));
 	ck_assert(b.level_ms == 0.0);
-	/* Refills at a quarter of real time, up to its cap. */
-	ck_assert(!flow_budget_update(&b, false, 3000, t + 12000));
+	/* Refills at an eighth of real time, up to its cap. */
+	ck_assert(!flow_budget_update(&b, false, 3000, t + 15000));
 	ck_assert(b.level_ms == 1000.0);
 	ck_assert(!flow_budget_update(&b, false, 3000, t + 100000));
 	ck_assert(b.level_ms == 6000.0);
@@ -161,7 +161,7 @@ START_TEST(test_budget)
 END_TEST
 
 /*
- * In the long run blocked recipients hold the senders at most a quarter
+ * In the long run blocked recipients hold the senders at most an eighth
  * of the time: simulate never-readers that each hold as long as they may.
  */
 START_TEST(test_budget_long_run_share)
@@ -176,22 +176,23 @@ START_TEST(test_budget_long_run_share)
 		t += 200;
 		flow_budget_update(&b, false, 3000, t);
 		/* ...then holds until it is cut: 3 s, or the budget is spent. */
-		for (uint64_t h = 0; h < 3000; h += 10) {
-			t += 10;
-			held_ms += 10;
+		for (uint64_t h = 0; h < 3000; h++) {
+			t++;
+			held_ms++;
 			spent = flow_budget_update(&b, true, 3000, t);
 			if (spent)
 				break;
 		}
 	}
 	/*
-	 * A quarter of 600 s is 150 s, plus the initial 6 s of budget and a
+	 * An eighth of 600 s is 75 s, plus the initial 6 s of budget and a
 	 * step past the end of the budget for each never-reader.
 	 */
-	ck_assert_msg(held_ms <= 150000 + 6000 + 10 * (end / 200), "held %llu ms of %llu",
-	    (unsigned long long)held_ms, (unsigned long long)end);
+	ck_assert_msg(held_ms <= 75000 + 6000 + end / 200,
+	    "held %llu ms of %llu", (unsigned long long)held_ms,
+	    (unsigned long long)end);
 	/* And the budget does not starve them completely either. */
-	ck_assert_msg(held_ms >= 100000, "held only %llu ms",
+	ck_assert_msg(held_ms >= 50000, "held only %llu ms",
 	    (unsigned long long)held_ms);
 }
 END_TEST
