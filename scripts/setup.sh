@@ -8,7 +8,8 @@
 # The packages are those that building chatd and chat and "make check"
 # need, plus any named, space-separated, in SETUP_EXTRA_PACKAGES: fuzz.sh
 # adds clang and libFuzzer's runtime that way.  Not root, it installs
-# them with sudo.
+# them with sudo; without sudo it names them, says what to run as root,
+# and exits 1.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,9 +27,20 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-	echo "setup: installing ${missing[*]}" >&2
 	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! command -v sudo >/dev/null 2>&1; then
+			cat >&2 <<-MSG
+			setup: these Debian packages are missing: ${missing[*]}
+			setup: you are not root and sudo is not installed; as root, run
+			    apt-get update && apt-get install ${missing[*]}
+			setup: then run this again
+			MSG
+			exit 1
+		fi
+		sudo=sudo
+	fi
+	echo "setup: installing ${missing[*]}" >&2
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
 fi
