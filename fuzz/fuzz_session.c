@@ -320,7 +320,8 @@ setup(struct session *s, uint8_t b)
 	atomic_init(&srv->limits.burst, 40);
 	srv->started_ms = now_ms();
 	srv->capacity = 16;
-	if ((srv->room = room_new(conn_deliver, b & 2 ? 1 : 200)) == NULL ||
+	/* A fixed hash seed: a run must replay the same. */
+	if ((srv->room = room_new(conn_deliver, b & 2 ? 1 : 200, 1)) == NULL ||
 	    (srv->wq = workq_new(16)) == NULL)
 		fuzz_fail("out of memory");
 	if ((s->w = calloc(1, sizeof(*s->w))) == NULL ||

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "utf8.h"
 
@@ -63,8 +64,12 @@ const char	*nick_check(const char *nick, size_t len);
 
 /* Nicknames compare equal regardless of ASCII case. */
 bool		 nick_equal(const char *a, size_t alen, const char *b, size_t blen);
-/* A hash consistent with nick_equal(). */
-unsigned long	 nick_hash(const char *nick, size_t len);
+/*
+ * A hash consistent with nick_equal().  seed perturbs it, so that no
+ * client can work out ahead of time which nicknames share a hash chain:
+ * pick it at random, once per table (server.c: hash_seed()).
+ */
+uint64_t	 nick_hash(uint64_t seed, const char *nick, size_t len);
 
 enum reply_kind {
 	REPLY_CHAT,	/* "<nick> text" */

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "msg.h"
 #include "proto.h"
@@ -40,7 +41,12 @@ struct room_member {
 typedef void	(*room_deliver_fn)(struct room_member *to,
 		    struct msg *const *msgs, size_t n, void *ctx);
 
-struct room	*room_new(room_deliver_fn deliver, size_t announce_max);
+/*
+ * seed perturbs the nickname hash (nick_hash()), so no client can choose
+ * nicknames that pile up in one chain under the room lock: a random one.
+ */
+struct room	*room_new(room_deliver_fn deliver, size_t announce_max,
+		    uint64_t seed);
 void		 room_free(struct room *r);
 size_t		 room_count(struct room *r);
 

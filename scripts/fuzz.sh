@@ -8,6 +8,7 @@
 #   --time SECONDS  how long each target runs (default 60)
 #   --build DIR     the build directory (default build-fuzz), configured
 #                   by scripts/setup.sh with CC=clang --enable-fuzzing
+#                   (setup.sh installs clang and libclang-rt-14-dev)
 #   --only TARGET   run one target: framing, command or session
 #   -h, --help      print this help
 #
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
 	--time) time=${2:?--time needs SECONDS}; shift ;;
 	--build) build=${2:?--build needs DIR}; shift ;;
 	--only) targets=("${2:?--only needs TARGET}"); shift ;;
-	-h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "fuzz.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -45,7 +46,11 @@ case $build in /*) ;; *) build=$PWD/$build ;; esac
 passed=0
 failed=0
 echo "=== fuzz: configure $build (CC=clang --enable-fuzzing)"
-if ! "$top/scripts/setup.sh" "$build" CC=clang --enable-fuzzing; then
+# Only fuzzing needs clang and libFuzzer's runtime (which clang merely
+# recommends), so setup.sh installs them here, not for every build.
+extra="clang libclang-rt-14-dev ${SETUP_EXTRA_PACKAGES:-}"
+if ! SETUP_EXTRA_PACKAGES=$extra \
+    "$top/scripts/setup.sh" "$build" CC=clang --enable-fuzzing; then
 	echo "=== fuzz: configure failed"
 	echo "0 passed, 1 failed"
 	exit 1

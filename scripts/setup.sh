@@ -1,28 +1,46 @@
 #!/usr/bin/env bash
-# scripts/setup.sh - shared by run.sh and test.sh: install the missing
-# Debian packages, then autoreconf and configure in BUILD_DIR as needed.
+# scripts/setup.sh - shared by run.sh, test.sh and fuzz.sh: install the
+# missing Debian packages, then autoreconf and configure in BUILD_DIR as
+# needed.
 #
 # Usage: scripts/setup.sh BUILD_DIR [CONFIGURE_ARG]...
+#
+# The packages are those that building chatd and chat and "make check"
+# need, plus any named, space-separated, in SETUP_EXTRA_PACKAGES: fuzz.sh
+# adds clang and libFuzzer's runtime that way.  Not root, it installs
+# them with sudo; without sudo it names them, says what to run as root,
+# and exits 1.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: setup.sh BUILD_DIR [CONFIGURE_ARG]...}
 shift
 
-# libreadline-dev builds chat, tmux runs its terminal test; clang and
-# libclang-rt-14-dev (libFuzzer's runtime, only recommended by clang)
-# build the fuzz targets: scripts/fuzz.sh.
+# libreadline-dev builds chat, tmux runs its terminal test.
 packages=(build-essential autoconf automake libtool pkg-config check
-	libreadline-dev tmux clang libclang-rt-14-dev)
+	libreadline-dev tmux)
+read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
+packages+=("${extra[@]}")
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-	echo "setup: installing ${missing[*]}" >&2
 	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! command -v sudo >/dev/null 2>&1; then
+			cat >&2 <<-MSG
+			setup: these Debian packages are missing: ${missing[*]}
+			setup: you are not root and sudo is not installed; as root, run
+			    apt-get update && apt-get install ${missing[*]}
+			setup: then run this again
+			MSG
+			exit 1
+		fi
+		sudo=sudo
+	fi
+	echo "setup: installing ${missing[*]}" >&2
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
 fi

@@ -6,7 +6,6 @@
  */
 
 #include <inttypes.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -342,24 +341,28 @@ nick_equal(const char *a, size_t alen, const char *b, size_t blen)
 	return true;
 }
 
-/* FNV-1a over the lower-cased bytes, so equal nicknames hash equal. */
-unsigned long
-nick_hash(const char *nick, size_t len)
+/*
+ * FNV-1a over the lower-cased bytes, so equal nicknames hash equal,
+ * from a seeded basis.  The table takes the low bits, and in FNV-1a
+ * those depend only on the low bits of the seed and of each byte: mix
+ * at the end (splitmix64's finaliser), so every bit of the seed and of
+ * the nickname counts in every bucket.
+ */
+uint64_t
+nick_hash(uint64_t seed, const char *nick, size_t len)
 {
-#if ULONG_MAX > 0xffffffffUL
-	const unsigned long	basis = 0xcbf29ce484222325UL;
-	const unsigned long	prime = 0x100000001b3UL;
-#else
-	const unsigned long	basis = 0x811c9dc5UL;
-	const unsigned long	prime = 0x01000193UL;
-#endif
-	unsigned long		h = basis;
-	size_t			i;
+	uint64_t	 h = 0xcbf29ce484222325ULL ^ seed;
+	size_t		 i;
 
 	for (i = 0; i < len; i++) {
-		h ^= (unsigned long)ascii_lower((unsigned char)nick[i]);
-		h *= prime;
+		h ^= (uint64_t)ascii_lower((unsigned char)nick[i]);
+		h *= 0x100000001b3ULL;
 	}
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
 	return h;
 }
 

@@ -26,12 +26,13 @@ struct room {
 
 	struct room_member	**buckets;	/* nick hash, chained */
 	size_t			  nbuckets;	/* a power of two */
+	uint64_t		  seed;		/* of nick_hash() */
 
 	unsigned long		  guest_seq;
 };
 
 struct room *
-room_new(room_deliver_fn deliver, size_t announce_max)
+room_new(room_deliver_fn deliver, size_t announce_max, uint64_t seed)
 {
 	struct room	*r;
 
@@ -45,6 +46,7 @@ room_new(room_deliver_fn deliver, size_t announce_max)
 	pthread_mutex_init(&r->mu, NULL);
 	r->deliver = deliver;
 	r->announce_max = announce_max;
+	r->seed = seed;
 	return r;
 }
 
@@ -73,7 +75,7 @@ room_count(struct room *r)
 static struct room_member **
 bucket_of(struct room *r, const char *nick, size_t len)
 {
-	return &r->buckets[nick_hash(nick, len) & (r->nbuckets - 1)];
+	return &r->buckets[nick_hash(r->seed, nick, len) & (r->nbuckets - 1)];
 }
 
 static struct room_member *

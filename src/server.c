@@ -941,7 +941,7 @@ server_listen(struct server *srv, const struct options *opt)
 	srv->motd = motd;
 	/* One entry per possible connection: pushing can never block. */
 	srv->wq = workq_new(srv->capacity + 1);
-	srv->room = room_new(conn_deliver, opt->announce_max);
+	srv->room = room_new(conn_deliver, opt->announce_max, hash_seed());
 	srv->iplimit = iplimit_new(hash_seed());
 	if (srv->wq == NULL || srv->room == NULL || srv->iplimit == NULL) {
 		log_error("out of memory");

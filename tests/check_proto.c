@@ -381,6 +381,8 @@ START_TEST(test_nick_too_long)
 }
 END_TEST
 
+#define SEED	0x5eedULL	/* of nick_hash(); any will do */
+
 START_TEST(test_nick_equal_hash)
 {
 	static const char *const same[][2] = {
@@ -393,7 +395,7 @@ START_TEST(test_nick_equal_hash)
 		{ "\xc3\xa9", "\xc3\x89" },	/* é, É: ASCII case only */
 		{ "a", "" },
 	};
-	unsigned long	 h[1000];
+	uint64_t	 h[1000];
 	char		 name[16];
 	size_t		 i, j, distinct;
 
@@ -402,8 +404,9 @@ START_TEST(test_nick_equal_hash)
 
 		ck_assert_msg(nick_equal(a, strlen(a), b, strlen(b)),
 		    "\"%s\" != \"%s\"", a, b);
-		ck_assert_msg(nick_hash(a, strlen(a)) ==
-		    nick_hash(b, strlen(b)), "hash \"%s\" != \"%s\"", a, b);
+		ck_assert_msg(nick_hash(SEED, a, strlen(a)) ==
+		    nick_hash(SEED, b, strlen(b)), "hash \"%s\" != \"%s\"", a,
+		    b);
 	}
 	for (i = 0; i < sizeof differ / sizeof differ[0]; i++) {
 		const char	*a = differ[i][0], *b = differ[i][1];
@@ -418,7 +421,7 @@ START_TEST(test_nick_equal_hash)
 	/* A hash worth the name spreads similar nicknames apart. */
 	for (i = 0; i < 1000; i++) {
 		snprintf(name, sizeof name, "guest%zu", i);
-		h[i] = nick_hash(name, strlen(name));
+		h[i] = nick_hash(SEED, name, strlen(name));
 	}
 	distinct = 0;
 	for (i = 0; i < 1000; i++) {
@@ -428,7 +431,100 @@ START_TEST(test_nick_equal_hash)
 			distinct++;
 	}
 	ck_assert_uint_ge(distinct, 995);
-	ck_assert_uint_ne(nick_hash("bob", 3), nick_hash("bop", 3));
+	ck_assert_uint_ne(nick_hash(SEED, "bob", 3), nick_hash(SEED, "bop", 3));
+}
+END_TEST
+
+/* Unseeded 64-bit FNV-1a, lower-cased: the hash chatd used to have. */
+static uint64_t
+fnv1a(const char *s, size_t len)
+{
+	uint64_t	 h = 0xcbf29ce484222325ULL;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)(s[i] >= 'A' && s[i] <= 'Z' ?
+		    s[i] - 'A' + 'a' : s[i]);
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * Which nicknames share a chain must depend on the seed, so that no
+ * client can compute a colliding set ahead of time; ASCII case must not
+ * matter under any seed.  The room's table takes the low bits of the
+ * hash (64 buckets to start with).
+ */
+START_TEST(test_nick_hash_seeded)
+{
+	static const uint64_t seeds[] = { 1, 2, 0x9e3779b97f4a7c15ULL,
+	    UINT64_MAX };
+	enum { N = 64, MASK = 63 };
+	char		 name[N][16], upper[16];
+	uint64_t	 h1, h2;
+	size_t		 i, j, k, len, same, distinct;
+	unsigned	 used[MASK + 1];
+
+	for (i = 0; i < N; i++)
+		snprintf(name[i], sizeof(name[i]), "Guest%zu", i);
+
+	/* The same nickname hashes differently under another seed ... */
+	for (i = 0; i < N; i++) {
+		len = strlen(name[i]);
+		h1 = nick_hash(seeds[0], name[i], len);
+		h2 = nick_hash(seeds[1], name[i], len);
+		ck_assert_msg(h1 != h2, "\"%s\": same hash under two seeds",
+		    name[i]);
+	}
+	/* ... so a fixed set of nicknames lands in other buckets. */
+	same = 0;
+	for (i = 0; i < N; i++) {
+		len = strlen(name[i]);
+		if ((nick_hash(seeds[0], name[i], len) & MASK) ==
+		    (nick_hash(seeds[1], name[i], len) & MASK))
+			same++;
+	}
+	ck_assert_uint_le(same, 8);	/* about 1 expected */
+
+	/* Under any one seed, ASCII case still makes no difference. */
+	for (k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+		for (i = 0; i < N; i++) {
+			len = strlen(name[i]);
+			for (j = 0; j <= len; j++)
+				upper[j] = name[i][j] >= 'a' &&
+				    name[i][j] <= 'z' ?
+				    (char)(name[i][j] - 'a' + 'A') : name[i][j];
+			ck_assert_uint_eq(nick_hash(seeds[k], name[i], len),
+			    nick_hash(seeds[k], upper, len));
+		}
+	}
+
+	/*
+	 * A set computed ahead of time: in FNV-1a the low six bits depend
+	 * only on the low six bits of each byte, and '0'..'9' share theirs
+	 * with 'p'..'y'.  So all 64 of x{0,p}{0,p}{0,p}{0,p}{0,p}{0,p} fall
+	 * in one of 64 buckets, unseeded or with the seed only in the
+	 * basis.  Seeded and mixed, they spread (about 40 buckets).
+	 */
+	for (i = 0; i < N; i++) {
+		name[i][0] = 'x';
+		for (j = 0; j < 6; j++)
+			name[i][1 + j] = i & (1u << j) ? 'p' : '0';
+		name[i][7] = '\0';
+		ck_assert_uint_eq(fnv1a(name[i], 7) & MASK,
+		    fnv1a(name[0], 7) & MASK);
+	}
+	for (k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+		memset(used, 0, sizeof(used));
+		for (i = 0; i < N; i++)
+			used[nick_hash(seeds[k], name[i], 7) & MASK]++;
+		distinct = 0;
+		for (i = 0; i <= MASK; i++)
+			distinct += used[i] != 0;
+		ck_assert_msg(distinct >= 24, "seed %zu: %zu buckets of 64",
+		    k, distinct);
+	}
 }
 END_TEST
 
@@ -623,6 +719,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_nick_invalid);
 	tcase_add_test(tc, test_nick_too_long);
 	tcase_add_test(tc, test_nick_equal_hash);
+	tcase_add_test(tc, test_nick_hash_seeded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("format");

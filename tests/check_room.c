@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ fake_deliver(struct room_member *to, struct msg *const *msgs, size_t n,
 }
 
 #define CTX	((void *)0x1)
+#define SEED	0x5eedULL	/* of the nickname hash; any will do */
 
 static struct fake *
 fakes_new(size_t n)
@@ -92,7 +94,7 @@ last_line(struct fake *f)
 
 START_TEST(test_join_names_and_announces)
 {
-	struct room	*r = room_new(fake_deliver, 200);
+	struct room	*r = room_new(fake_deliver, 200, SEED);
 	struct fake	*f = fakes_new(3);
 
 	ck_assert_int_eq(room_join(r, &f[0].m, NULL, 0, CTX), 0);
@@ -129,7 +131,7 @@ END_TEST
 /* The MOTD comes right after the welcome, before any room line. */
 START_TEST(test_greeting)
 {
-	struct room	*r = room_new(fake_deliver, 200);
+	struct room	*r = room_new(fake_deliver, 200, SEED);
 	struct fake	*f = fakes_new(2);
 	struct msg	*motd[2];
 
@@ -155,7 +157,7 @@ END_TEST
 
 START_TEST(test_announce_max)
 {
-	struct room	*r = room_new(fake_deliver, 2);
+	struct room	*r = room_new(fake_deliver, 2, SEED);
 	struct fake	*f = fakes_new(4);
 	size_t		 before;
 	int		 i;
@@ -191,7 +193,7 @@ END_TEST
 
 START_TEST(test_nick_rules)
 {
-	struct room	*r = room_new(fake_deliver, 200);
+	struct room	*r = room_new(fake_deliver, 200, SEED);
 	struct fake	*f = fakes_new(2);
 
 	room_join(r, &f[0].m, NULL, 0, CTX);
@@ -229,10 +231,56 @@ START_TEST(test_nick_rules)
 }
 END_TEST
 
+/*
+ * Whatever the seed, and as the table grows, a nickname is found under
+ * any ASCII case: the hash stays consistent with nick_equal().
+ */
+START_TEST(test_nick_any_seed)
+{
+	static const uint64_t seeds[] = { 0, 1, 0x9e3779b97f4a7c15ULL,
+	    UINT64_MAX };
+	enum { N = 150 };
+	struct room	*r;
+	struct fake	*f;
+	char		 name[16];
+	size_t		 i, k;
+	int		 n;
+
+	for (k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+		r = room_new(fake_deliver, 0, seeds[k]);
+		f = fakes_new(N);
+		for (i = 0; i < N; i++) {
+			ck_assert_int_eq(room_join(r, &f[i].m, NULL, 0, CTX),
+			    0);
+			n = snprintf(name, sizeof(name), "Nick%zu", i);
+			ck_assert_int_eq(room_nick(r, &f[i].m, name,
+			    (size_t)n, CTX), 0);
+			ck_assert_str_eq(f[i].m.nick, name);
+		}
+		for (i = 1; i < N; i++) {
+			n = snprintf(name, sizeof(name), "NICK%zu", i);
+			ck_assert_int_eq(room_nick(r, &f[0].m, name,
+			    (size_t)n, CTX), 0);
+			ck_assert_str_eq(f[0].m.nick, "Nick0");
+			ck_assert(strstr(last_line(&f[0]), " is taken") !=
+			    NULL);
+			n = snprintf(name, sizeof(name), "nick%zu", i);
+			ck_assert_int_eq(room_private(r, &f[0].m, name,
+			    (size_t)n, "hi", 2, CTX), 0);
+			ck_assert_str_eq(last_line(&f[i]), "*Nick0* hi");
+		}
+		for (i = 0; i < N; i++)
+			room_leave(r, &f[i].m, NULL, 0, CTX);
+		room_free(r);
+		fakes_free(f, N);
+	}
+}
+END_TEST
+
 START_TEST(test_who_lines)
 {
 	enum { N = 150 };
-	struct room	*r = room_new(fake_deliver, 0);
+	struct room	*r = room_new(fake_deliver, 0, SEED);
 	struct fake	*f = fakes_new(N);
 	size_t		 i, first, seen = 0;
 	const char	*l;
@@ -346,7 +394,7 @@ sender_main(void *arg)
 START_TEST(test_total_order)
 {
 	enum { MEMBERS = 12, SENDERS = 5, PER = 3000 };
-	struct room	*r = room_new(fake_deliver, 200);
+	struct room	*r = room_new(fake_deliver, 200, SEED);
 	struct fake	*f = fakes_new(MEMBERS);
 	struct sender	 s[SENDERS];
 	pthread_t	 t[SENDERS];
@@ -425,7 +473,7 @@ batcher_main(void *arg)
 START_TEST(test_batches_stay_together)
 {
 	enum { MEMBERS = 6, THREADS = 3 };
-	struct room	*r = room_new(fake_deliver, 200);
+	struct room	*r = room_new(fake_deliver, 200, SEED);
 	struct fake	*f = fakes_new(MEMBERS);
 	struct batcher	 b[THREADS];
 	pthread_t	 t[THREADS];
@@ -471,7 +519,7 @@ END_TEST
 
 START_TEST(test_shared_not_copied)
 {
-	struct room	*r = room_new(fake_deliver, 200);
+	struct room	*r = room_new(fake_deliver, 200, SEED);
 	struct fake	*f = fakes_new(3);
 	size_t		 i;
 
@@ -504,6 +552,7 @@ room_suite(void)
 	tcase_add_test(tc, test_greeting);
 	tcase_add_test(tc, test_announce_max);
 	tcase_add_test(tc, test_nick_rules);
+	tcase_add_test(tc, test_nick_any_seed);
 	tcase_add_test(tc, test_who_lines);
 	tcase_add_test(tc, test_who_bounded);
 	tcase_add_test(tc, test_total_order);
