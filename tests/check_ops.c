@@ -290,8 +290,8 @@ START_TEST(test_motd_reload)
 	write_file(motd, "A brand new MOTD\n");
 	ck_assert_int_eq(tn_signal(d, SIGHUP), 0);
 	snprintf(want, sizeof(want), "reloaded: max-clients 10000, "
-	    "max-line 4096, sendq 1048576, rate 20, burst 40, "
-	    "announce-max 200, max-per-ip 16, connect-rate 5, "
+	    "max-line 4096, sendq 1048576, slow-timeout 1000, rate 20, "
+	    "burst 40, announce-max 200, max-per-ip 16, connect-rate 5, "
 	    "connect-burst 20, limit-loopback no, idle-timeout 0, "
 	    "keepalive 120, motd %s, log-level info", motd);
 	WAIT_LOG(d, want);

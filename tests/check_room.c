@@ -319,7 +319,7 @@ END_TEST
 START_TEST(test_who_bounded)
 {
 	enum { N = 150 };
-	struct room	*r = room_new(fake_deliver, 0);
+	struct room	*r = room_new(fake_deliver, 0, SEED);
 	struct fake	*f = fakes_new(N);
 	size_t		 i, first, seen = 0, more = 0, bytes = 0, names = 0;
 	const char	*l;
