@@ -8,9 +8,9 @@
  * tested.  chat.c does the I/O.
  *
  * Nothing received is trusted: chatui_sanitize() turns any byte string
- * into valid UTF-8 without a control character, and chatui_render()
- * sanitises before it adds its own colour escapes, so the only escape
- * sequences a rendered line holds are the client's.
+ * into valid UTF-8 without a control character or a bidi control, and
+ * chatui_render() sanitises before it adds its own colour escapes, so
+ * the only escape sequences a rendered line holds are the client's.
  */
 #ifndef CHATD_CHATUI_H
 #define CHATD_CHATUI_H
@@ -94,8 +94,10 @@ unsigned	chatui_nick_colour(const char *nick, size_t len);
  * Copy in[0..len) to out as valid UTF-8 with no control character:
  * each invalid byte becomes U+FFFD, TAB a space, and every other C0
  * control, DEL and each C1 control (U+0080..U+009F, judged after
- * decoding) U+FFFD.  out holds CHATUI_SANITIZED_MAX(len) bytes.
- * Returns the bytes written.
+ * decoding) U+FFFD.  So does each bidi control, U+061C, U+200E, U+200F,
+ * U+202A..U+202E and U+2066..U+2069, which would let a line reorder
+ * itself on the reader's screen.  out holds CHATUI_SANITIZED_MAX(len)
+ * bytes.  Returns the bytes written.
  */
 size_t	chatui_sanitize(const char *in, size_t len, char *out);
 

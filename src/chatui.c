@@ -298,6 +298,20 @@ put_replacement(char *out)
 	return utf8_encode(UTF8_REPLACEMENT, out);
 }
 
+/*
+ * The bidi controls: embeddings, overrides and isolates (U+202A..U+202E,
+ * U+2066..U+2069) and the marks (U+200E, U+200F, U+061C).  On a
+ * terminal that does bidi they reorder what is shown, so a line can
+ * read differently from what it says ("Trojan Source").  chatd relays
+ * them in text, so the client is where they stop.
+ */
+static bool
+is_bidi_control(uint32_t cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 size_t
 chatui_sanitize(const char *in, size_t len, char *out)
 {
@@ -313,7 +327,7 @@ chatui_sanitize(const char *in, size_t len, char *out)
 		}
 		if (cp == '\t')
 			out[o++] = ' ';
-		else if (utf8_is_control(cp))
+		else if (utf8_is_control(cp) || is_bidi_control(cp))
 			o += put_replacement(out + o);
 		else {
 			memcpy(out + o, in + i, n);

@@ -1,7 +1,8 @@
 /*
  * check_chat.c - unit tests for the pure parts of chat (chatui.c):
- * the command line, line kinds, colours, sanitising, display width,
- * rendering, following our own nick and the reconnect backoff.
+ * the command line, line kinds, colours, sanitising (bidi controls
+ * included), display width, rendering, following our own nick and the
+ * reconnect backoff.
  *
  * Every check compares exact bytes, so a change of format fails here
  * before it reaches a terminal.
@@ -16,6 +17,7 @@
 
 #include "chatui.h"
 #include "check_run.h"
+#include "utf8.h"
 
 #define S(lit)		(lit), (sizeof (lit) - 1)
 #define FFFD		"\xef\xbf\xbd"
@@ -271,6 +273,73 @@ START_TEST(test_sanitize)
 }
 END_TEST
 
+/*
+ * The bidi controls (U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069) become U+FFFD; their neighbours stay.
+ */
+START_TEST(test_sanitize_bidi)
+{
+	clean(S("\xd8\x9b"), "\xd8\x9b");			/* U+061B */
+	clean(S("\xd8\x9c"), FFFD);				/* U+061C ALM */
+	clean(S("\xd8\x9d"), "\xd8\x9d");			/* U+061D */
+	clean(S("\xe2\x80\x8d"), "\xe2\x80\x8d");		/* U+200D ZWJ */
+	clean(S("\xe2\x80\x8e"), FFFD);			/* U+200E LRM */
+	clean(S("\xe2\x80\x8f"), FFFD);			/* U+200F RLM */
+	clean(S("\xe2\x80\x90"), "\xe2\x80\x90");		/* U+2010 */
+	clean(S("\xe2\x80\xa9"), "\xe2\x80\xa9");		/* U+2029 */
+	clean(S("\xe2\x80\xaa"), FFFD);			/* U+202A LRE */
+	clean(S("\xe2\x80\xab"), FFFD);			/* U+202B RLE */
+	clean(S("\xe2\x80\xac"), FFFD);			/* U+202C PDF */
+	clean(S("\xe2\x80\xad"), FFFD);			/* U+202D LRO */
+	clean(S("\xe2\x80\xae"), FFFD);			/* U+202E RLO */
+	clean(S("\xe2\x80\xaf"), "\xe2\x80\xaf");		/* U+202F */
+	clean(S("\xe2\x81\xa5"), "\xe2\x81\xa5");		/* U+2065 */
+	clean(S("\xe2\x81\xa6"), FFFD);			/* U+2066 LRI */
+	clean(S("\xe2\x81\xa7"), FFFD);			/* U+2067 RLI */
+	clean(S("\xe2\x81\xa8"), FFFD);			/* U+2068 FSI */
+	clean(S("\xe2\x81\xa9"), FFFD);			/* U+2069 PDI */
+	clean(S("\xe2\x81\xaa"), "\xe2\x81\xaa");		/* U+206A */
+	/* Trojan Source's "stretched string": one stand-in each. */
+	clean(S("if (access != \"user\xe2\x80\xae \xe2\x81\xa6// admin"
+	    "\xe2\x81\xa9 \xe2\x81\xa6\")"), "if (access != \"user" FFFD " "
+	    FFFD "// admin" FFFD " " FFFD "\")");
+	/* A ZWJ emoji sequence is left whole. */
+	clean(S("\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb"),
+	    "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb");
+}
+END_TEST
+
+/* Every code point from U+0000 to U+FFFF: replaced exactly when it should. */
+START_TEST(test_sanitize_bmp)
+{
+	char		in[4], out[16];
+	uint32_t	cp;
+	size_t		n, len;
+	bool		bidi, control;
+
+	for (cp = 0; cp <= 0xffff; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;	/* surrogates: not UTF-8 */
+		len = utf8_encode(cp, in);
+		n = chatui_sanitize(in, len, out);
+		bidi = cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+		    (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069);
+		control = (cp < 0x20 && cp != '\t') ||
+		    (cp >= 0x7f && cp <= 0x9f);
+		if (bidi || control) {
+			ck_assert_msg(n == 3 && memcmp(out, FFFD, 3) == 0,
+			    "U+%04X not replaced", (unsigned)cp);
+		} else if (cp == '\t') {
+			ck_assert_msg(n == 1 && out[0] == ' ', "TAB");
+		} else {
+			ck_assert_msg(n == len && memcmp(out, in, len) == 0,
+			    "U+%04X changed", (unsigned)cp);
+		}
+	}
+}
+END_TEST
+
 /* Whatever the bytes, the output has no byte below 0x20, no DEL. */
 START_TEST(test_sanitize_every_byte)
 {
@@ -459,6 +528,8 @@ chat_suite(void)
 
 	tc = tcase_create("text");
 	tcase_add_test(tc, test_sanitize);
+	tcase_add_test(tc, test_sanitize_bidi);
+	tcase_add_test(tc, test_sanitize_bmp);
 	tcase_add_test(tc, test_sanitize_every_byte);
 	tcase_add_test(tc, test_width);
 	suite_add_tcase(s, tc);
