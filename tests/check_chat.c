@@ -1,8 +1,8 @@
 /*
  * check_chat.c - unit tests for the pure parts of chat (chatui.c):
  * the command line, line kinds, colours, sanitising (bidi controls
- * included), display width, rendering, following our own nick and the
- * reconnect backoff.
+ * included), display width, rendering, following our own nick (a
+ * hostile server's too), the prompt and the reconnect backoff.
  *
  * Every check compares exact bytes, so a change of format fails here
  * before it reaches a terminal.
@@ -475,6 +475,100 @@ START_TEST(test_track_nick)
 }
 END_TEST
 
+/*
+ * A hostile server's nicks are kept sanitised, as the lines show them,
+ * so that the prompt built from them holds no escape; a nick change is
+ * still followed, its old nick compared after the same sanitising.
+ */
+START_TEST(test_track_nick_hostile)
+{
+	char	nick[CHATUI_NICK_MAX + 1] = "";
+	char	line[512];
+	size_t	i, n;
+
+	ck_assert_int_eq(chatui_track_nick(S("-- welcome to chatd, you are "
+	    "\033]0;pwned\007x\xc2\x9d" "y (1 online)"), nick),
+	    CHAT_NICK_WELCOME);
+	ck_assert_str_eq(nick, FFFD "]0;pwned" FFFD "x" FFFD "y");
+	ck_assert_int_eq(chatui_track_nick(S("-- \033]0;pwned\007x\xc2\x9d"
+	    "y is now known as \xe2\x80\xae" "evil\xe2\x81\xa6\033[2J"),
+	    nick), CHAT_NICK_CHANGED);
+	ck_assert_str_eq(nick, FFFD "evil" FFFD FFFD "[2J");
+	/* Another's change, even one that looks like ours once shown. */
+	ck_assert_int_eq(chatui_track_nick(S("-- \xe2\x80\xae" "evil\xe2"
+	    "\x81\xa6\033[3J is now known as bob"), nick), CHAT_NICK_NONE);
+	ck_assert_str_eq(nick, FFFD "evil" FFFD FFFD "[2J");
+	/* The same, byte for byte but for what is replaced: ours. */
+	ck_assert_int_eq(chatui_track_nick(S("-- \xd8\x9c" "evil\x7f\xff"
+	    "[2J is now known as \xff\x00\x07\x7f\xc2\x80"), nick),
+	    CHAT_NICK_CHANGED);
+	ck_assert_str_eq(nick, FFFD FFFD FFFD FFFD FFFD);
+	ck_assert_int_eq(chatui_track_nick(S("-- welcome to chatd, you are "
+	    "\xe2\x80\x8f\xe2\x80\x8e" "ab\xd8\x9c (1 online)"), nick),
+	    CHAT_NICK_WELCOME);
+	ck_assert_str_eq(nick, FFFD FFFD "ab" FFFD);
+
+	/* 64 C1 controls fit in 128 bytes, but not once shown: refused. */
+	n = snprintf(line, sizeof line, "-- welcome to chatd, you are ");
+	for (i = 0; i < 64; i++) {
+		line[n++] = '\xc2';
+		line[n++] = '\x85';
+	}
+	memcpy(line + n, " (1 online)", 11);
+	n += 11;
+	ck_assert_int_eq(chatui_track_nick(line, n, nick), CHAT_NICK_NONE);
+	ck_assert_str_eq(nick, FFFD FFFD "ab" FFFD);
+}
+END_TEST
+
+static void
+prompt(const char *nick, size_t len, const char *want)
+{
+	char	out[CHATUI_PROMPT_MAX + 1];
+
+	memset(out, 'Z', sizeof out);
+	chatui_prompt(nick, len, out);
+	ck_assert_str_eq(out, want);
+	ck_assert_int_eq(out[CHATUI_PROMPT_MAX], 'Z');	/* stayed inside */
+}
+
+/* The prompt sanitises whatever nick it is given. */
+START_TEST(test_prompt)
+{
+	char	nick[CHATUI_NICK_MAX + 10], want[CHATUI_PROMPT_MAX];
+	size_t	i;
+
+	prompt(S(""), "> ");
+	prompt(S("alice"), "[alice] ");
+	prompt(S("日本"), "[日本] ");
+	prompt(S("\033]0;pwned\007"), "[" FFFD "]0;pwned" FFFD "] ");
+	prompt(S("\033]52;c;cHduZWQ=\033\\"),
+	    "[" FFFD "]52;c;cHduZWQ=" FFFD "\\] ");
+	prompt(S("a\xc2\x9b" "2J\x9b\x7f\xff"), "[a" FFFD "2J" FFFD FFFD FFFD
+	    "] ");
+	prompt(S("\001x\002"), "[" FFFD "x" FFFD "] ");	/* readline's */
+	prompt(S("\xe2\x80\xae" "evil\xe2\x81\xa6"), "[" FFFD "evil" FFFD
+	    "] ");
+	prompt(S("a\0b"), "[a" FFFD "b] ");
+	prompt(S("a\tb"), "[a b] ");
+
+	/* Too long: cut at CHATUI_NICK_MAX bytes. */
+	memset(nick, 'x', sizeof nick);
+	want[0] = '[';
+	memset(want + 1, 'x', CHATUI_NICK_MAX);
+	memcpy(want + 1 + CHATUI_NICK_MAX, "] ", 3);
+	prompt(nick, sizeof nick, want);
+
+	/* The longest prompt: every byte of the longest nick an ESC. */
+	memset(nick, '\033', sizeof nick);
+	for (i = 0; i < CHATUI_NICK_MAX; i++)
+		memcpy(want + 1 + 3 * i, FFFD, 3);
+	memcpy(want + 1 + 3 * CHATUI_NICK_MAX, "] ", 3);
+	ck_assert_uint_eq(strlen(want) + 1, CHATUI_PROMPT_MAX);
+	prompt(nick, sizeof nick, want);
+}
+END_TEST
+
 START_TEST(test_nick_change)
 {
 	const char	*new;
@@ -523,6 +617,8 @@ chat_suite(void)
 	tcase_add_test(tc, test_render_plain);
 	tcase_add_test(tc, test_render_colour);
 	tcase_add_test(tc, test_track_nick);
+	tcase_add_test(tc, test_track_nick_hostile);
+	tcase_add_test(tc, test_prompt);
 	tcase_add_test(tc, test_nick_change);
 	suite_add_tcase(s, tc);
 
