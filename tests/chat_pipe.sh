@@ -26,7 +26,7 @@ trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
 fail() {
-	echo "chat_pipe: FAIL: $*" >&2
+	printf 'chat_pipe: FAIL: %s\n' "$*" >&2
 	for f in chatd.log bot.out bot.err watch.out watch.err; do
 		if [ -n "$tmp" ] && [ -s "$tmp/$f" ]; then
 			echo "chat_pipe: --- $f" >&2
@@ -115,17 +115,37 @@ if [ -n "${HOSTILE_SERVER:-}" ]; then
 			fail "byte(s) $b reached the output: $(od -c "$tmp/h.out")"
 		fi
 	done
+	# The bidi controls, each as its code point and its UTF-8 bytes.
+	for cp in '061C \330\234' '200E \342\200\216' '200F \342\200\217' \
+	    '202A \342\200\252' '202B \342\200\253' '202C \342\200\254' \
+	    '202D \342\200\255' '202E \342\200\256' '2066 \342\201\246' \
+	    '2067 \342\201\247' '2068 \342\201\250' '2069 \342\201\251'; do
+		if LC_ALL=C grep -qF "$(printf "${cp#* }")" "$tmp/h.out"; then
+			fail "U+${cp% *} reached the output: $(od -c "$tmp/h.out")"
+		fi
+	done
 	fffd=$(printf '\357\277\275')
-	for want in "<eve> ${fffd}[2J${fffd}[31mred${fffd}[0m" \
+	# The nicks of the welcome and of the nick change, as shown.
+	nick1="${fffd}]2;pwned${fffd}${fffd}2;c1${fffd}${fffd}guest1"
+	nick2="${fffd}]52;c;cHduZWQ=${fffd}${fffd}[2J${fffd}7m${fffd}eve${fffd}"
+	bidi="${fffd}RLO${fffd}PDF ${fffd}LRE ${fffd}LRI${fffd}PDI"
+	bidi="$bidi ${fffd}LRM ${fffd}RLM ${fffd}ALM"
+	# U+2029, U+202F, U+200D, U+206A and U+061D, next to the bidi ones.
+	kept=$(printf '\342\200\251 \342\200\257 \342\200\215 \342\201\252 \330\235')
+	for want in \
+	    "-- welcome to chatd, you are $nick1 (1 online; /help lists the commands)" \
+	    "-- $nick1 is now known as $nick2" \
+	    "<eve> bidi $bidi" "<eve> kept $kept" \
+	    "<eve> ${fffd}[2J${fffd}[31mred${fffd}[0m" \
 	    "<eve> c1 ${fffd}31m csi" "<eve> bare ${fffd}31m byte" \
 	    "<eve> bad ${fffd}${fffd} utf8 ${fffd}${fffd}" \
 	    "<eve> del ${fffd} and cr ${fffd} in the middle" \
 	    "!! ${fffd}[8mhidden" "<eve> 漢字 😀 fine"; do
-		grep -qxF "$want" "$tmp/h.out" ||
+		grep -qxF -- "$want" "$tmp/h.out" ||
 		    fail "no line '$want' in: $(cat "$tmp/h.out")"
 	done
-	ok "a hostile server's ESC, BEL, DEL, CR, C1, 0x9B and bad UTF-8" \
-	    "are printed as U+FFFD"
+	ok "a hostile server's ESC, BEL, DEL, CR, C1, 0x9B, bad UTF-8 and" \
+	    "bidi controls, in text and nicks, are printed as U+FFFD"
 fi
 
 # 4. A real chatd, on a UNIX socket and a free TCP port.
