@@ -7,19 +7,27 @@
 # when the server cannot be reached or goes away, 2 on a usage error.
 #
 # Needs CHAT and CHATD (absolute paths; "make check" exports them).
-# Exit 0 pass, 1 fail.  Every wait is bounded.
+# Exit 0 pass, 1 fail.  Every wait is bounded, chatd's exit after
+# SIGTERM included, and so is the whole test: after CHAT_PIPE_LIMIT
+# seconds (default 60; it takes about 2) a watchdog fails it and kills
+# chatd, the hostile server and the watching client, by PID.
 
 set -u
+
+LIMIT=${CHAT_PIPE_LIMIT:-60}
 
 tmp=
 chatd_pid=
 watch_pid=
 hostile_pid=
 
+. "$(dirname "$0")/watchdog.sh"
+
 cleanup() {
 	[ -n "$watch_pid" ] && kill -KILL "$watch_pid" 2>/dev/null
 	[ -n "$hostile_pid" ] && kill -KILL "$hostile_pid" 2>/dev/null
 	[ -n "$chatd_pid" ] && kill -KILL "$chatd_pid" 2>/dev/null
+	watchdog_stop
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -50,6 +58,7 @@ bounded=
 command -v timeout >/dev/null 2>&1 && bounded="timeout 20"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chat_pipe.XXXXXX") || fail "mktemp"
+watchdog_start chat_pipe "$LIMIT" "$tmp" || fail "no watchdog"
 sock=$tmp/chatd.sock
 esc=$(printf '\033')
 cr=$(printf '\r')
@@ -102,13 +111,17 @@ ok "no server on a UNIX socket: exit 1, '$(cat "$tmp/err")'"
 if [ -n "${HOSTILE_SERVER:-}" ]; then
 	"$HOSTILE_SERVER" "$tmp/hostile.sock" >"$tmp/hostile.out" 2>&1 &
 	hostile_pid=$!
+	pid_note hostile "$hostile_pid"
 	wait_file "$tmp/hostile.out" '^ready$' ||
 	    fail "the hostile server did not start"
 	$bounded "$CHAT" --unix "$tmp/hostile.sock" </dev/null \
 	    >"$tmp/h.out" 2>"$tmp/h.err"
 	rc=$?
+	wait_gone "$hostile_pid" 100 ||
+	    fail "the hostile server still runs 10 s after the client left"
 	wait "$hostile_pid"
 	hostile_pid=
+	pid_forget hostile
 	[ "$rc" -eq 0 ] || fail "chat against the hostile server exited $rc"
 	for b in '\033' '\007' '\177' '\r' '\233' '\302\233' '\377'; do
 		if LC_ALL=C grep -q "$(printf "$b")" "$tmp/h.out"; then
@@ -151,6 +164,7 @@ fi
 # 4. A real chatd, on a UNIX socket and a free TCP port.
 "$CHATD" --port 0 --bind 127.0.0.1 --unix "$sock" >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
+pid_note chatd "$chatd_pid"
 wait_file "$tmp/chatd.log" 'listening on unix:' ||
     fail "chatd did not start"
 wait_file "$tmp/chatd.log" 'listening on 127\.0\.0\.1:' ||
@@ -164,6 +178,7 @@ mkfifo "$tmp/watch.in" || fail "mkfifo"
 $bounded "$CHAT" -n watcher --unix "$sock" <"$tmp/watch.in" \
     >"$tmp/watch.out" 2>"$tmp/watch.err" &
 watch_pid=$!
+pid_note watcher "$watch_pid"
 exec 3>"$tmp/watch.in"
 wait_file "$tmp/watch.out" '^-- guest[0-9]* is now known as watcher$' ||
     fail "the watcher did not get its nick"
@@ -212,22 +227,21 @@ ok "empty input exits 0"
 
 # 5. The server goes away under a pipe-mode client: exit 1, said so.
 kill -TERM "$chatd_pid"
-tries=100
-while kill -0 "$watch_pid" 2>/dev/null; do
-	tries=$((tries - 1))
-	[ "$tries" -le 0 ] && fail "the watcher still runs without a server"
-	sleep 0.1
-done
+wait_gone "$watch_pid" 100 || fail "the watcher still runs without a server"
 wait "$watch_pid"
 rc=$?
 watch_pid=
+pid_forget watcher
 [ "$rc" -eq 1 ] || fail "the watcher exited $rc when the server went away"
 grep -q "^chat: lost the connection to unix socket $sock" \
     "$tmp/watch.err" || fail "watcher stderr: $(cat "$tmp/watch.err")"
 ok "losing the server in pipe mode: exit 1, '$(cat "$tmp/watch.err")'"
 exec 3>&-
+# chatd flushes for at most 2 s, then exits.
+wait_gone "$chatd_pid" 100 || fail "chatd still runs 10 s after SIGTERM"
 wait "$chatd_pid"
 chatd_pid=
+pid_forget chatd
 
 # 6. The TCP port chatd had is free now: nothing listens there.
 printf 'hi\n' | $bounded "$CHAT" 127.0.0.1 "$port" >"$tmp/out" 2>"$tmp/err"

@@ -19,8 +19,15 @@
 # The tmux server is private (its own socket in a scratch directory) and
 # is the only one killed.  Needs CHAT and CHATD ("make check" exports
 # them).  Exit 0 pass, 1 fail, 77 skip when tmux is missing.
+#
+# Every wait is bounded, chatd's exit after SIGTERM included, and so is
+# the whole test: after CHAT_TTY_LIMIT seconds (default 120; it takes
+# about 5) a watchdog fails it and kills the tmux server, chatd and the
+# hostile server it started, by PID.
 
 set -u
+
+LIMIT=${CHAT_TTY_LIMIT:-120}
 
 tmp=
 chatd_pid=
@@ -36,6 +43,8 @@ if [ -z "${CHAT:-}" ] || [ -z "${CHATD:-}" ]; then
 	exit 1
 fi
 
+. "$(dirname "$0")/watchdog.sh"
+
 # Run from inside tmux, make check must still start its own server.
 unset TMUX TMUX_PANE
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chat_tty.XXXXXX") || exit 1
@@ -48,14 +57,17 @@ t() {
 	tmux -S "$tmp/tmux.sock" "$@"
 }
 
+# The watchdog goes last: until then it still bounds a hung kill-server.
 cleanup() {
 	[ "$tmux_up" = yes ] && t kill-server 2>/dev/null
 	[ -n "$chatd_pid" ] && kill -KILL "$chatd_pid" 2>/dev/null
 	[ -n "$hostile_pid" ] && kill -KILL "$hostile_pid" 2>/dev/null
+	watchdog_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
+watchdog_start chat_tty "$LIMIT" "$tmp" || exit 1
 
 fail() {
 	printf 'chat_tty: FAIL: %s\n' "$*" >&2
@@ -84,12 +96,23 @@ start_chatd() {
 	"$CHATD" --port 0 --bind 127.0.0.1 --unix "$sock" \
 	    >"$tmp/chatd.log" 2>&1 &
 	chatd_pid=$!
+	pid_note chatd "$chatd_pid"
 	tries=100
 	until grep -q 'listening on unix:' "$tmp/chatd.log" 2>/dev/null; do
 		tries=$((tries - 1))
 		[ "$tries" -le 0 ] && fail "chatd did not start"
 		sleep 0.1
 	done
+}
+
+# SIGTERM, then at most 10 s for chatd to exit (it flushes for 2 s).
+stop_chatd() {
+	kill -TERM "$chatd_pid"
+	wait_gone "$chatd_pid" 100 ||
+	    fail "chatd still runs 10 s after SIGTERM"
+	wait "$chatd_pid"
+	chatd_pid=
+	pid_forget chatd
 }
 
 # A client in a new tmux session NAME, 100x30, in a UTF-8 locale, with
@@ -109,6 +132,8 @@ EOF
 	t -u -f "$tmp/tmux.conf" new-session -d -x 100 -y 30 -s "$name" \
 	    "sh '$tmp/$name.sh'" || fail "tmux new-session $name"
 	tmux_up=yes
+	# The server exits with its last session: this may be a new one.
+	pid_note tmux "$(t display -p '#{pid}')"
 }
 
 # The whole pane with wrapped lines joined, and some scrollback.
@@ -223,9 +248,7 @@ ok "'漢字😀' on the input line: cursor at x=14 (8 + 2+2+2)"
 # dave, with --no-reconnect, exits 1 instead.
 start_chat dave -n dave --no-reconnect
 wait_input dave '[dave]'
-kill -TERM "$chatd_pid"
-wait "$chatd_pid"
-chatd_pid=
+stop_chatd
 wait_pane alice 'lost the connection to unix socket .*; reconnecting in 1 s$'
 wait_pane bob 'lost the connection to unix socket .*; reconnecting in 1 s$'
 t send-keys -t alice -l 'typed while down'
@@ -296,6 +319,7 @@ ok "a new client recalls the history with Up; Ctrl-D exits 0"
 if [ -n "${HOSTILE_SERVER:-}" ]; then
 	"$HOSTILE_SERVER" "$tmp/hostile.sock" >"$tmp/hostile.out" 2>&1 &
 	hostile_pid=$!
+	pid_note hostile "$hostile_pid"
 	tries=100
 	until grep -q '^ready$' "$tmp/hostile.out" 2>/dev/null; do
 		tries=$((tries - 1))
@@ -326,14 +350,11 @@ if [ -n "${HOSTILE_SERVER:-}" ]; then
 	t send-keys -t mallory Enter
 	rc=$(wait_exit mallory)
 	[ "$rc" = 0 ] || fail "mallory's chat exited $rc after /quit"
-	tries=100
-	while kill -0 "$hostile_pid" 2>/dev/null; do
-		tries=$((tries - 1))
-		[ "$tries" -le 0 ] && fail "the hostile server did not exit"
-		sleep 0.1
-	done
+	wait_gone "$hostile_pid" 100 ||
+	    fail "the hostile server still runs 10 s after the client's /quit"
 	wait "$hostile_pid"
 	hostile_pid=
+	pid_forget hostile
 fi
 
 echo "chat_tty: PASS"
