@@ -8,9 +8,11 @@
  * tested.  chat.c does the I/O.
  *
  * Nothing received is trusted: chatui_sanitize() turns any byte string
- * into valid UTF-8 without a control character, and chatui_render()
- * sanitises before it adds its own colour escapes, so the only escape
- * sequences a rendered line holds are the client's.
+ * into valid UTF-8 without a control character or a bidi control, and
+ * chatui_render() sanitises before it adds its own colour escapes, so
+ * the only escape sequences a rendered line holds are the client's.
+ * Our nick, which goes into the prompt, is kept sanitised, and
+ * chatui_prompt() sanitises it again.
  */
 #ifndef CHATD_CHATUI_H
 #define CHATD_CHATUI_H
@@ -94,8 +96,10 @@ unsigned	chatui_nick_colour(const char *nick, size_t len);
  * Copy in[0..len) to out as valid UTF-8 with no control character:
  * each invalid byte becomes U+FFFD, TAB a space, and every other C0
  * control, DEL and each C1 control (U+0080..U+009F, judged after
- * decoding) U+FFFD.  out holds CHATUI_SANITIZED_MAX(len) bytes.
- * Returns the bytes written.
+ * decoding) U+FFFD.  So does each bidi control, U+061C, U+200E, U+200F,
+ * U+202A..U+202E and U+2066..U+2069, which would let a line reorder
+ * itself on the reader's screen.  out holds CHATUI_SANITIZED_MAX(len)
+ * bytes.  Returns the bytes written.
  */
 size_t	chatui_sanitize(const char *in, size_t len, char *out);
 
@@ -129,10 +133,25 @@ enum chat_nick_event {
 /*
  * Follow our own nick: the welcome line names it, and a nick change
  * whose old name is ours renames it.  nick holds CHATUI_NICK_MAX + 1
- * bytes and is updated in place; other lines leave it alone.
+ * bytes and is updated in place; other lines leave it alone.  The nick
+ * is kept sanitised (chatui_sanitize()), as the lines show it, and a
+ * change's old name is compared after the same sanitising.  A nick
+ * longer than CHATUI_NICK_MAX bytes, before or after, is not taken.
  */
 enum chat_nick_event	chatui_track_nick(const char *line, size_t len,
 			    char *nick);
+
+/* Bytes of a prompt: "[", a nick cut and sanitised, "] " and a NUL. */
+#define CHATUI_PROMPT_MAX	(CHATUI_SANITIZED_MAX(CHATUI_NICK_MAX) + 4)
+
+/*
+ * The prompt for nick[0..len) into out (CHATUI_PROMPT_MAX bytes), NUL
+ * terminated: "[NICK] ", or "> " when len is 0.  Readline writes the
+ * prompt to the terminal as it is, so the nick is sanitised here
+ * whatever the caller did (and readline's own \001 and \002 markers go
+ * too); one longer than CHATUI_NICK_MAX bytes is cut there.
+ */
+void	chatui_prompt(const char *nick, size_t len, char *out);
 
 /*
  * The nick of a "-- OLD is now known as NEW" line in *new, or false

@@ -94,7 +94,7 @@ struct chat {
 	int			 history_new;	/* lines added this run */
 	bool			 rl_on;		/* line handler installed */
 	bool			 in_handler;	/* inside on_line() */
-	char			 prompt[CHATUI_NICK_MAX + 8];
+	char			 prompt[CHATUI_PROMPT_MAX];
 	bool			 prompt_dirty;	/* to be set at the next line */
 	bool			 leaving;
 	int			 status;	/* exit status when leaving */
@@ -387,14 +387,14 @@ note(struct chat *c, const char *fmt, ...)
 	show(c, buf, strlen(buf));
 }
 
-/* The prompt names our nick; print_above() puts it on the screen. */
+/*
+ * The prompt names our nick, which the server gave us: chatui_prompt()
+ * sanitises it.  print_above() puts it on the screen.
+ */
 static void
 set_prompt(struct chat *c)
 {
-	if (c->nick[0] != '\0')
-		snprintf(c->prompt, sizeof c->prompt, "[%s] ", c->nick);
-	else
-		snprintf(c->prompt, sizeof c->prompt, "> ");
+	chatui_prompt(c->nick, strlen(c->nick), c->prompt);
 	c->prompt_dirty = true;
 }
 
@@ -711,7 +711,7 @@ tty_start(struct chat *c)
 	c->history = history_path(&c->a);
 	if (c->history != NULL)
 		read_history(c->history);	/* none yet is fine */
-	snprintf(c->prompt, sizeof c->prompt, "> ");
+	chatui_prompt("", 0, c->prompt);
 	rl_callback_handler_install(c->prompt, on_line);
 	c->rl_on = true;
 }

@@ -1,6 +1,7 @@
 /*
  * chatui.c - the pure parts of chat: options, line kinds, colours,
- * sanitising, display width and the reconnect backoff.
+ * sanitising, display width, our nick and the prompt, and the reconnect
+ * backoff.
  *
  * chatui.h states the contract.  Everything here works on byte strings
  * with lengths, since a received line may hold a NUL.
@@ -298,6 +299,20 @@ put_replacement(char *out)
 	return utf8_encode(UTF8_REPLACEMENT, out);
 }
 
+/*
+ * The bidi controls: embeddings, overrides and isolates (U+202A..U+202E,
+ * U+2066..U+2069) and the marks (U+200E, U+200F, U+061C).  On a
+ * terminal that does bidi they reorder what is shown, so a line can
+ * read differently from what it says ("Trojan Source").  chatd relays
+ * them in text, so the client is where they stop.
+ */
+static bool
+is_bidi_control(uint32_t cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 size_t
 chatui_sanitize(const char *in, size_t len, char *out)
 {
@@ -313,7 +328,7 @@ chatui_sanitize(const char *in, size_t len, char *out)
 		}
 		if (cp == '\t')
 			out[o++] = ' ';
-		else if (utf8_is_control(cp))
+		else if (utf8_is_control(cp) || is_bidi_control(cp))
 			o += put_replacement(out + o);
 		else {
 			memcpy(out + o, in + i, n);
@@ -547,14 +562,41 @@ chatui_render(const char *line, size_t len, const char *stamp, bool colour)
 static const char welcome[] = "-- welcome to chatd, you are ";
 static const char known_as[] = " is now known as ";
 
+/*
+ * A nick as we keep it: sanitised, exactly as chatui_render() shows it
+ * in the lines above the prompt, into out (CHATUI_NICK_MAX + 1 bytes).
+ * False when it is empty or too long, before or after.
+ *
+ * Sanitised rather than refused: the tracked nick must follow the
+ * server's, or the next "-- OURS is now known as" would not be
+ * recognised and a welcome would leave us not ready.  The old nick of a
+ * change is sanitised the same way before it is compared, so following
+ * still works, and the prompt shows what the lines show, U+FFFD where a
+ * control was, never the control.  The real chatd sends no such nick.
+ */
 static bool
-copy_nick(char *nick, const char *s, size_t len)
+clean_nick(char *out, const char *s, size_t len)
 {
-	if (len == 0 || len > CHATUI_NICK_MAX || memchr(s, '\0', len) != NULL)
+	char	tmp[CHATUI_SANITIZED_MAX(CHATUI_NICK_MAX)];
+	size_t	n;
+
+	if (len == 0 || len > CHATUI_NICK_MAX)
 		return false;
-	memcpy(nick, s, len);
-	nick[len] = '\0';
+	if ((n = chatui_sanitize(s, len, tmp)) > CHATUI_NICK_MAX)
+		return false;
+	memcpy(out, tmp, n);
+	out[n] = '\0';
 	return true;
+}
+
+/* Whether the nick s[0..len) is ours, once sanitised as ours was. */
+static bool
+is_our_nick(const char *nick, const char *s, size_t len)
+{
+	char	clean[CHATUI_NICK_MAX + 1];
+
+	return nick[0] != '\0' && clean_nick(clean, s, len) &&
+	    strcmp(clean, nick) == 0;
 }
 
 bool
@@ -583,16 +625,32 @@ chatui_track_nick(const char *s, size_t len, char *nick)
 	size_t		 n, new_len, wlen = strlen(welcome);
 
 	if (starts(s, len, welcome) && (n = nick_span(s, len, wlen, ' ')) > 0)
-		return copy_nick(nick, s + wlen, n) ? CHAT_NICK_WELCOME :
+		return clean_nick(nick, s + wlen, n) ? CHAT_NICK_WELCOME :
 		    CHAT_NICK_NONE;
 	if (!chatui_nick_change(s, len, &new, &new_len))
 		return CHAT_NICK_NONE;
-	n = strlen(nick);
-	if (n == 0 || len < 3 + n + 1 || memcmp(s + 3, nick, n) != 0 ||
-	    s[3 + n] != ' ')
+	/* chatui_nick_change() found the old nick: 3 up to a space. */
+	n = nick_span(s, len, 3, ' ');
+	if (!is_our_nick(nick, s + 3, n))
 		return CHAT_NICK_NONE;
-	return copy_nick(nick, new, new_len) ? CHAT_NICK_CHANGED :
+	return clean_nick(nick, new, new_len) ? CHAT_NICK_CHANGED :
 	    CHAT_NICK_NONE;
+}
+
+void
+chatui_prompt(const char *nick, size_t len, char *out)
+{
+	size_t	n;
+
+	if (len == 0) {
+		memcpy(out, "> ", 3);
+		return;
+	}
+	if (len > CHATUI_NICK_MAX)
+		len = CHATUI_NICK_MAX;
+	out[0] = '[';
+	n = 1 + chatui_sanitize(nick, len, out + 1);
+	memcpy(out + n, "] ", 3);
 }
 
 /* ---- Reconnecting. ---- */

@@ -7,26 +7,34 @@
 # when the server cannot be reached or goes away, 2 on a usage error.
 #
 # Needs CHAT and CHATD (absolute paths; "make check" exports them).
-# Exit 0 pass, 1 fail.  Every wait is bounded.
+# Exit 0 pass, 1 fail.  Every wait is bounded, chatd's exit after
+# SIGTERM included, and so is the whole test: after CHAT_PIPE_LIMIT
+# seconds (default 60; it takes about 2) a watchdog fails it and kills
+# chatd, the hostile server and the watching client, by PID.
 
 set -u
+
+LIMIT=${CHAT_PIPE_LIMIT:-60}
 
 tmp=
 chatd_pid=
 watch_pid=
 hostile_pid=
 
+. "$(dirname "$0")/watchdog.sh"
+
 cleanup() {
 	[ -n "$watch_pid" ] && kill -KILL "$watch_pid" 2>/dev/null
 	[ -n "$hostile_pid" ] && kill -KILL "$hostile_pid" 2>/dev/null
 	[ -n "$chatd_pid" ] && kill -KILL "$chatd_pid" 2>/dev/null
+	watchdog_stop
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
 fail() {
-	echo "chat_pipe: FAIL: $*" >&2
+	printf 'chat_pipe: FAIL: %s\n' "$*" >&2
 	for f in chatd.log bot.out bot.err watch.out watch.err; do
 		if [ -n "$tmp" ] && [ -s "$tmp/$f" ]; then
 			echo "chat_pipe: --- $f" >&2
@@ -50,6 +58,7 @@ bounded=
 command -v timeout >/dev/null 2>&1 && bounded="timeout 20"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chat_pipe.XXXXXX") || fail "mktemp"
+watchdog_start chat_pipe "$LIMIT" "$tmp" || fail "no watchdog"
 sock=$tmp/chatd.sock
 esc=$(printf '\033')
 cr=$(printf '\r')
@@ -102,35 +111,60 @@ ok "no server on a UNIX socket: exit 1, '$(cat "$tmp/err")'"
 if [ -n "${HOSTILE_SERVER:-}" ]; then
 	"$HOSTILE_SERVER" "$tmp/hostile.sock" >"$tmp/hostile.out" 2>&1 &
 	hostile_pid=$!
+	pid_note hostile "$hostile_pid"
 	wait_file "$tmp/hostile.out" '^ready$' ||
 	    fail "the hostile server did not start"
 	$bounded "$CHAT" --unix "$tmp/hostile.sock" </dev/null \
 	    >"$tmp/h.out" 2>"$tmp/h.err"
 	rc=$?
+	wait_gone "$hostile_pid" 100 ||
+	    fail "the hostile server still runs 10 s after the client left"
 	wait "$hostile_pid"
 	hostile_pid=
+	pid_forget hostile
 	[ "$rc" -eq 0 ] || fail "chat against the hostile server exited $rc"
 	for b in '\033' '\007' '\177' '\r' '\233' '\302\233' '\377'; do
 		if LC_ALL=C grep -q "$(printf "$b")" "$tmp/h.out"; then
 			fail "byte(s) $b reached the output: $(od -c "$tmp/h.out")"
 		fi
 	done
+	# The bidi controls, each as its code point and its UTF-8 bytes.
+	for cp in '061C \330\234' '200E \342\200\216' '200F \342\200\217' \
+	    '202A \342\200\252' '202B \342\200\253' '202C \342\200\254' \
+	    '202D \342\200\255' '202E \342\200\256' '2066 \342\201\246' \
+	    '2067 \342\201\247' '2068 \342\201\250' '2069 \342\201\251'; do
+		if LC_ALL=C grep -qF "$(printf "${cp#* }")" "$tmp/h.out"; then
+			fail "U+${cp% *} reached the output: $(od -c "$tmp/h.out")"
+		fi
+	done
 	fffd=$(printf '\357\277\275')
-	for want in "<eve> ${fffd}[2J${fffd}[31mred${fffd}[0m" \
+	# The nicks of the welcome and of the nick change, as shown.
+	nick1="${fffd}]2;pwned${fffd}${fffd}2;c1${fffd}${fffd}guest1"
+	nick2="${fffd}]52;c;cHduZWQ=${fffd}${fffd}[2J${fffd}7m${fffd}eve${fffd}"
+	bidi="${fffd}RLO${fffd}PDF ${fffd}LRE ${fffd}LRI${fffd}PDI"
+	bidi="$bidi ${fffd}LRM ${fffd}RLM ${fffd}ALM"
+	# U+2029, U+202F, U+200D, U+206A and U+061D, next to the bidi ones.
+	kept=$(printf '\342\200\251 \342\200\257 \342\200\215 \342\201\252 \330\235')
+	for want in \
+	    "-- welcome to chatd, you are $nick1 (1 online; /help lists the commands)" \
+	    "-- $nick1 is now known as $nick2" \
+	    "<eve> bidi $bidi" "<eve> kept $kept" \
+	    "<eve> ${fffd}[2J${fffd}[31mred${fffd}[0m" \
 	    "<eve> c1 ${fffd}31m csi" "<eve> bare ${fffd}31m byte" \
 	    "<eve> bad ${fffd}${fffd} utf8 ${fffd}${fffd}" \
 	    "<eve> del ${fffd} and cr ${fffd} in the middle" \
 	    "!! ${fffd}[8mhidden" "<eve> 漢字 😀 fine"; do
-		grep -qxF "$want" "$tmp/h.out" ||
+		grep -qxF -- "$want" "$tmp/h.out" ||
 		    fail "no line '$want' in: $(cat "$tmp/h.out")"
 	done
-	ok "a hostile server's ESC, BEL, DEL, CR, C1, 0x9B and bad UTF-8" \
-	    "are printed as U+FFFD"
+	ok "a hostile server's ESC, BEL, DEL, CR, C1, 0x9B, bad UTF-8 and" \
+	    "bidi controls, in text and nicks, are printed as U+FFFD"
 fi
 
 # 4. A real chatd, on a UNIX socket and a free TCP port.
 "$CHATD" --port 0 --bind 127.0.0.1 --unix "$sock" >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
+pid_note chatd "$chatd_pid"
 wait_file "$tmp/chatd.log" 'listening on unix:' ||
     fail "chatd did not start"
 wait_file "$tmp/chatd.log" 'listening on 127\.0\.0\.1:' ||
@@ -144,6 +178,7 @@ mkfifo "$tmp/watch.in" || fail "mkfifo"
 $bounded "$CHAT" -n watcher --unix "$sock" <"$tmp/watch.in" \
     >"$tmp/watch.out" 2>"$tmp/watch.err" &
 watch_pid=$!
+pid_note watcher "$watch_pid"
 exec 3>"$tmp/watch.in"
 wait_file "$tmp/watch.out" '^-- guest[0-9]* is now known as watcher$' ||
     fail "the watcher did not get its nick"
@@ -192,22 +227,21 @@ ok "empty input exits 0"
 
 # 5. The server goes away under a pipe-mode client: exit 1, said so.
 kill -TERM "$chatd_pid"
-tries=100
-while kill -0 "$watch_pid" 2>/dev/null; do
-	tries=$((tries - 1))
-	[ "$tries" -le 0 ] && fail "the watcher still runs without a server"
-	sleep 0.1
-done
+wait_gone "$watch_pid" 100 || fail "the watcher still runs without a server"
 wait "$watch_pid"
 rc=$?
 watch_pid=
+pid_forget watcher
 [ "$rc" -eq 1 ] || fail "the watcher exited $rc when the server went away"
 grep -q "^chat: lost the connection to unix socket $sock" \
     "$tmp/watch.err" || fail "watcher stderr: $(cat "$tmp/watch.err")"
 ok "losing the server in pipe mode: exit 1, '$(cat "$tmp/watch.err")'"
 exec 3>&-
+# chatd flushes for at most 2 s, then exits.
+wait_gone "$chatd_pid" 100 || fail "chatd still runs 10 s after SIGTERM"
 wait "$chatd_pid"
 chatd_pid=
+pid_forget chatd
 
 # 6. The TCP port chatd had is free now: nothing listens there.
 printf 'hi\n' | $bounded "$CHAT" 127.0.0.1 "$port" >"$tmp/out" 2>"$tmp/err"

@@ -10,16 +10,28 @@
 #     socket, both clients reconnect by themselves with their nicks, and
 #     a line alice typed while the server was away is delivered;
 #  3. /quit, Ctrl-C and Ctrl-D leave with exit status 0, and the input
-#     history is kept across runs (up arrow in a new client).
+#     history is kept across runs (up arrow in a new client);
+#  4. against tests/hostile_server, whose welcome and nick change name
+#     the client with escapes, C1 and bidi controls, the prompt shows
+#     them as U+FFFD, and the pane's title and tmux's paste buffers
+#     (OSC 2, OSC 52) stay as they were; bidi controls in text too.
 #
 # The tmux server is private (its own socket in a scratch directory) and
 # is the only one killed.  Needs CHAT and CHATD ("make check" exports
 # them).  Exit 0 pass, 1 fail, 77 skip when tmux is missing.
+#
+# Every wait is bounded, chatd's exit after SIGTERM included, and so is
+# the whole test: after CHAT_TTY_LIMIT seconds (default 120; it takes
+# about 5) a watchdog fails it and kills the tmux server, chatd and the
+# hostile server it started, by PID.
 
 set -u
 
+LIMIT=${CHAT_TTY_LIMIT:-120}
+
 tmp=
 chatd_pid=
+hostile_pid=
 tmux_up=no
 
 if ! command -v tmux >/dev/null 2>&1; then
@@ -31,27 +43,35 @@ if [ -z "${CHAT:-}" ] || [ -z "${CHATD:-}" ]; then
 	exit 1
 fi
 
+. "$(dirname "$0")/watchdog.sh"
+
 # Run from inside tmux, make check must still start its own server.
 unset TMUX TMUX_PANE
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chat_tty.XXXXXX") || exit 1
 esc=$(printf '\033')
 sock=$tmp/chatd.sock
+# An OSC 52 from a pane makes a paste buffer: the hostile test sees it.
+echo 'set -g set-clipboard on' >"$tmp/tmux.conf"
 
 t() {
 	tmux -S "$tmp/tmux.sock" "$@"
 }
 
+# The watchdog goes last: until then it still bounds a hung kill-server.
 cleanup() {
 	[ "$tmux_up" = yes ] && t kill-server 2>/dev/null
 	[ -n "$chatd_pid" ] && kill -KILL "$chatd_pid" 2>/dev/null
+	[ -n "$hostile_pid" ] && kill -KILL "$hostile_pid" 2>/dev/null
+	watchdog_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
+watchdog_start chat_tty "$LIMIT" "$tmp" || exit 1
 
 fail() {
 	printf 'chat_tty: FAIL: %s\n' "$*" >&2
-	for s in alice bob carol dave; do
+	for s in alice bob carol dave mallory; do
 		if [ "$tmux_up" = yes ] && t has-session -t "$s" 2>/dev/null
 		then
 			echo "chat_tty: --- $s's pane:" >&2
@@ -76,6 +96,7 @@ start_chatd() {
 	"$CHATD" --port 0 --bind 127.0.0.1 --unix "$sock" \
 	    >"$tmp/chatd.log" 2>&1 &
 	chatd_pid=$!
+	pid_note chatd "$chatd_pid"
 	tries=100
 	until grep -q 'listening on unix:' "$tmp/chatd.log" 2>/dev/null; do
 		tries=$((tries - 1))
@@ -84,8 +105,19 @@ start_chatd() {
 	done
 }
 
+# SIGTERM, then at most 10 s for chatd to exit (it flushes for 2 s).
+stop_chatd() {
+	kill -TERM "$chatd_pid"
+	wait_gone "$chatd_pid" 100 ||
+	    fail "chatd still runs 10 s after SIGTERM"
+	wait "$chatd_pid"
+	chatd_pid=
+	pid_forget chatd
+}
+
 # A client in a new tmux session NAME, 100x30, in a UTF-8 locale, with
 # its history under $tmp/state; a wrapper records its exit status.
+# It connects to chatd's socket unless the arguments say --unix PATH.
 start_chat() {
 	name=$1
 	shift
@@ -94,12 +126,14 @@ LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME='$tmp/state' INPUTRC=/dev/null
 export LANG LC_ALL XDG_STATE_HOME INPUTRC
 unset NO_COLOR
 trap : INT	# Ctrl-C reaches this shell too: it must live to tell
-'$CHAT' $* --unix '$sock' 2>'$tmp/$name.err'
+'$CHAT' --unix '$sock' $* 2>'$tmp/$name.err'
 echo \$? >'$tmp/$name.rc'
 EOF
-	t -u -f /dev/null new-session -d -x 100 -y 30 -s "$name" \
+	t -u -f "$tmp/tmux.conf" new-session -d -x 100 -y 30 -s "$name" \
 	    "sh '$tmp/$name.sh'" || fail "tmux new-session $name"
 	tmux_up=yes
+	# The server exits with its last session: this may be a new one.
+	pid_note tmux "$(t display -p '#{pid}')"
 }
 
 # The whole pane with wrapped lines joined, and some scrollback.
@@ -214,9 +248,7 @@ ok "'漢字😀' on the input line: cursor at x=14 (8 + 2+2+2)"
 # dave, with --no-reconnect, exits 1 instead.
 start_chat dave -n dave --no-reconnect
 wait_input dave '[dave]'
-kill -TERM "$chatd_pid"
-wait "$chatd_pid"
-chatd_pid=
+stop_chatd
 wait_pane alice 'lost the connection to unix socket .*; reconnecting in 1 s$'
 wait_pane bob 'lost the connection to unix socket .*; reconnecting in 1 s$'
 t send-keys -t alice -l 'typed while down'
@@ -279,6 +311,51 @@ t send-keys -t carol C-d
 rc=$(wait_exit carol)
 [ "$rc" = 0 ] || fail "carol's chat exited $rc after Ctrl-D"
 ok "a new client recalls the history with Up; Ctrl-D exits 0"
+
+# 4. A hostile server names us with escapes, C1 and bidi controls, in
+# its welcome (OSC 2: the title) and then in a nick change (OSC 52: the
+# clipboard): the prompt shows them as U+FFFD, and neither the pane's
+# title nor tmux's paste buffers change.
+if [ -n "${HOSTILE_SERVER:-}" ]; then
+	"$HOSTILE_SERVER" "$tmp/hostile.sock" >"$tmp/hostile.out" 2>&1 &
+	hostile_pid=$!
+	pid_note hostile "$hostile_pid"
+	tries=100
+	until grep -q '^ready$' "$tmp/hostile.out" 2>/dev/null; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] && fail "the hostile server did not start"
+		sleep 0.1
+	done
+	start_chat mallory --unix "$tmp/hostile.sock"
+	fffd=$(printf '\357\277\275')
+	nick1="${fffd}]2;pwned${fffd}${fffd}2;c1${fffd}${fffd}guest1"
+	nick2="${fffd}]52;c;cHduZWQ=${fffd}${fffd}[2J${fffd}7m${fffd}eve${fffd}"
+	wait_pane mallory '<eve> 漢字 😀 fine$'
+	# A pane's title is the host name until something sets it.
+	title=$(t display -p -t mallory '#{pane_title}')
+	[ "$title" = "$(t display -p -t mallory '#{host}')" ] ||
+	    fail "the hostile nick set the pane's title to '$title'"
+	[ -z "$(t list-buffers)" ] ||
+	    fail "the hostile nick set the clipboard: $(t list-buffers)"
+	wait_input mallory "[$nick2]"
+	pane mallory | grep -q -F -- "-- welcome to chatd, you are $nick1 (" ||
+	    fail "no sanitised welcome in mallory's pane"
+	pane mallory | grep -q -F -- "-- $nick1 is now known as $nick2" ||
+	    fail "no sanitised nick change in mallory's pane"
+	pane mallory | grep -q -F -- "<eve> bidi ${fffd}RLO${fffd}PDF ${fffd}LRE" ||
+	    fail "bidi controls are not U+FFFD in mallory's pane"
+	ok "a hostile server's nicks: the prompt is '[$nick2]'," \
+	    "the title and the clipboard are untouched"
+	t send-keys -t mallory -l '/quit'
+	t send-keys -t mallory Enter
+	rc=$(wait_exit mallory)
+	[ "$rc" = 0 ] || fail "mallory's chat exited $rc after /quit"
+	wait_gone "$hostile_pid" 100 ||
+	    fail "the hostile server still runs 10 s after the client's /quit"
+	wait "$hostile_pid"
+	hostile_pid=
+	pid_forget hostile
+fi
 
 echo "chat_tty: PASS"
 exit 0

@@ -1,7 +1,8 @@
 /*
  * check_chat.c - unit tests for the pure parts of chat (chatui.c):
- * the command line, line kinds, colours, sanitising, display width,
- * rendering, following our own nick and the reconnect backoff.
+ * the command line, line kinds, colours, sanitising (bidi controls
+ * included), display width, rendering, following our own nick (a
+ * hostile server's too), the prompt and the reconnect backoff.
  *
  * Every check compares exact bytes, so a change of format fails here
  * before it reaches a terminal.
@@ -16,6 +17,7 @@
 
 #include "chatui.h"
 #include "check_run.h"
+#include "utf8.h"
 
 #define S(lit)		(lit), (sizeof (lit) - 1)
 #define FFFD		"\xef\xbf\xbd"
@@ -271,6 +273,73 @@ START_TEST(test_sanitize)
 }
 END_TEST
 
+/*
+ * The bidi controls (U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069) become U+FFFD; their neighbours stay.
+ */
+START_TEST(test_sanitize_bidi)
+{
+	clean(S("\xd8\x9b"), "\xd8\x9b");			/* U+061B */
+	clean(S("\xd8\x9c"), FFFD);				/* U+061C ALM */
+	clean(S("\xd8\x9d"), "\xd8\x9d");			/* U+061D */
+	clean(S("\xe2\x80\x8d"), "\xe2\x80\x8d");		/* U+200D ZWJ */
+	clean(S("\xe2\x80\x8e"), FFFD);			/* U+200E LRM */
+	clean(S("\xe2\x80\x8f"), FFFD);			/* U+200F RLM */
+	clean(S("\xe2\x80\x90"), "\xe2\x80\x90");		/* U+2010 */
+	clean(S("\xe2\x80\xa9"), "\xe2\x80\xa9");		/* U+2029 */
+	clean(S("\xe2\x80\xaa"), FFFD);			/* U+202A LRE */
+	clean(S("\xe2\x80\xab"), FFFD);			/* U+202B RLE */
+	clean(S("\xe2\x80\xac"), FFFD);			/* U+202C PDF */
+	clean(S("\xe2\x80\xad"), FFFD);			/* U+202D LRO */
+	clean(S("\xe2\x80\xae"), FFFD);			/* U+202E RLO */
+	clean(S("\xe2\x80\xaf"), "\xe2\x80\xaf");		/* U+202F */
+	clean(S("\xe2\x81\xa5"), "\xe2\x81\xa5");		/* U+2065 */
+	clean(S("\xe2\x81\xa6"), FFFD);			/* U+2066 LRI */
+	clean(S("\xe2\x81\xa7"), FFFD);			/* U+2067 RLI */
+	clean(S("\xe2\x81\xa8"), FFFD);			/* U+2068 FSI */
+	clean(S("\xe2\x81\xa9"), FFFD);			/* U+2069 PDI */
+	clean(S("\xe2\x81\xaa"), "\xe2\x81\xaa");		/* U+206A */
+	/* Trojan Source's "stretched string": one stand-in each. */
+	clean(S("if (access != \"user\xe2\x80\xae \xe2\x81\xa6// admin"
+	    "\xe2\x81\xa9 \xe2\x81\xa6\")"), "if (access != \"user" FFFD " "
+	    FFFD "// admin" FFFD " " FFFD "\")");
+	/* A ZWJ emoji sequence is left whole. */
+	clean(S("\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb"),
+	    "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb");
+}
+END_TEST
+
+/* Every code point from U+0000 to U+FFFF: replaced exactly when it should. */
+START_TEST(test_sanitize_bmp)
+{
+	char		in[4], out[16];
+	uint32_t	cp;
+	size_t		n, len;
+	bool		bidi, control;
+
+	for (cp = 0; cp <= 0xffff; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;	/* surrogates: not UTF-8 */
+		len = utf8_encode(cp, in);
+		n = chatui_sanitize(in, len, out);
+		bidi = cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+		    (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069);
+		control = (cp < 0x20 && cp != '\t') ||
+		    (cp >= 0x7f && cp <= 0x9f);
+		if (bidi || control) {
+			ck_assert_msg(n == 3 && memcmp(out, FFFD, 3) == 0,
+			    "U+%04X not replaced", (unsigned)cp);
+		} else if (cp == '\t') {
+			ck_assert_msg(n == 1 && out[0] == ' ', "TAB");
+		} else {
+			ck_assert_msg(n == len && memcmp(out, in, len) == 0,
+			    "U+%04X changed", (unsigned)cp);
+		}
+	}
+}
+END_TEST
+
 /* Whatever the bytes, the output has no byte below 0x20, no DEL. */
 START_TEST(test_sanitize_every_byte)
 {
@@ -406,6 +475,100 @@ START_TEST(test_track_nick)
 }
 END_TEST
 
+/*
+ * A hostile server's nicks are kept sanitised, as the lines show them,
+ * so that the prompt built from them holds no escape; a nick change is
+ * still followed, its old nick compared after the same sanitising.
+ */
+START_TEST(test_track_nick_hostile)
+{
+	char	nick[CHATUI_NICK_MAX + 1] = "";
+	char	line[512];
+	size_t	i, n;
+
+	ck_assert_int_eq(chatui_track_nick(S("-- welcome to chatd, you are "
+	    "\033]0;pwned\007x\xc2\x9d" "y (1 online)"), nick),
+	    CHAT_NICK_WELCOME);
+	ck_assert_str_eq(nick, FFFD "]0;pwned" FFFD "x" FFFD "y");
+	ck_assert_int_eq(chatui_track_nick(S("-- \033]0;pwned\007x\xc2\x9d"
+	    "y is now known as \xe2\x80\xae" "evil\xe2\x81\xa6\033[2J"),
+	    nick), CHAT_NICK_CHANGED);
+	ck_assert_str_eq(nick, FFFD "evil" FFFD FFFD "[2J");
+	/* Another's change, even one that looks like ours once shown. */
+	ck_assert_int_eq(chatui_track_nick(S("-- \xe2\x80\xae" "evil\xe2"
+	    "\x81\xa6\033[3J is now known as bob"), nick), CHAT_NICK_NONE);
+	ck_assert_str_eq(nick, FFFD "evil" FFFD FFFD "[2J");
+	/* The same, byte for byte but for what is replaced: ours. */
+	ck_assert_int_eq(chatui_track_nick(S("-- \xd8\x9c" "evil\x7f\xff"
+	    "[2J is now known as \xff\x00\x07\x7f\xc2\x80"), nick),
+	    CHAT_NICK_CHANGED);
+	ck_assert_str_eq(nick, FFFD FFFD FFFD FFFD FFFD);
+	ck_assert_int_eq(chatui_track_nick(S("-- welcome to chatd, you are "
+	    "\xe2\x80\x8f\xe2\x80\x8e" "ab\xd8\x9c (1 online)"), nick),
+	    CHAT_NICK_WELCOME);
+	ck_assert_str_eq(nick, FFFD FFFD "ab" FFFD);
+
+	/* 64 C1 controls fit in 128 bytes, but not once shown: refused. */
+	n = snprintf(line, sizeof line, "-- welcome to chatd, you are ");
+	for (i = 0; i < 64; i++) {
+		line[n++] = '\xc2';
+		line[n++] = '\x85';
+	}
+	memcpy(line + n, " (1 online)", 11);
+	n += 11;
+	ck_assert_int_eq(chatui_track_nick(line, n, nick), CHAT_NICK_NONE);
+	ck_assert_str_eq(nick, FFFD FFFD "ab" FFFD);
+}
+END_TEST
+
+static void
+prompt(const char *nick, size_t len, const char *want)
+{
+	char	out[CHATUI_PROMPT_MAX + 1];
+
+	memset(out, 'Z', sizeof out);
+	chatui_prompt(nick, len, out);
+	ck_assert_str_eq(out, want);
+	ck_assert_int_eq(out[CHATUI_PROMPT_MAX], 'Z');	/* stayed inside */
+}
+
+/* The prompt sanitises whatever nick it is given. */
+START_TEST(test_prompt)
+{
+	char	nick[CHATUI_NICK_MAX + 10], want[CHATUI_PROMPT_MAX];
+	size_t	i;
+
+	prompt(S(""), "> ");
+	prompt(S("alice"), "[alice] ");
+	prompt(S("日本"), "[日本] ");
+	prompt(S("\033]0;pwned\007"), "[" FFFD "]0;pwned" FFFD "] ");
+	prompt(S("\033]52;c;cHduZWQ=\033\\"),
+	    "[" FFFD "]52;c;cHduZWQ=" FFFD "\\] ");
+	prompt(S("a\xc2\x9b" "2J\x9b\x7f\xff"), "[a" FFFD "2J" FFFD FFFD FFFD
+	    "] ");
+	prompt(S("\001x\002"), "[" FFFD "x" FFFD "] ");	/* readline's */
+	prompt(S("\xe2\x80\xae" "evil\xe2\x81\xa6"), "[" FFFD "evil" FFFD
+	    "] ");
+	prompt(S("a\0b"), "[a" FFFD "b] ");
+	prompt(S("a\tb"), "[a b] ");
+
+	/* Too long: cut at CHATUI_NICK_MAX bytes. */
+	memset(nick, 'x', sizeof nick);
+	want[0] = '[';
+	memset(want + 1, 'x', CHATUI_NICK_MAX);
+	memcpy(want + 1 + CHATUI_NICK_MAX, "] ", 3);
+	prompt(nick, sizeof nick, want);
+
+	/* The longest prompt: every byte of the longest nick an ESC. */
+	memset(nick, '\033', sizeof nick);
+	for (i = 0; i < CHATUI_NICK_MAX; i++)
+		memcpy(want + 1 + 3 * i, FFFD, 3);
+	memcpy(want + 1 + 3 * CHATUI_NICK_MAX, "] ", 3);
+	ck_assert_uint_eq(strlen(want) + 1, CHATUI_PROMPT_MAX);
+	prompt(nick, sizeof nick, want);
+}
+END_TEST
+
 START_TEST(test_nick_change)
 {
 	const char	*new;
@@ -454,11 +617,15 @@ chat_suite(void)
 	tcase_add_test(tc, test_render_plain);
 	tcase_add_test(tc, test_render_colour);
 	tcase_add_test(tc, test_track_nick);
+	tcase_add_test(tc, test_track_nick_hostile);
+	tcase_add_test(tc, test_prompt);
 	tcase_add_test(tc, test_nick_change);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("text");
 	tcase_add_test(tc, test_sanitize);
+	tcase_add_test(tc, test_sanitize_bidi);
+	tcase_add_test(tc, test_sanitize_bmp);
 	tcase_add_test(tc, test_sanitize_every_byte);
 	tcase_add_test(tc, test_width);
 	suite_add_tcase(s, tc);
