@@ -155,6 +155,28 @@ void		 conn_run(struct worker *w, struct conn *c);
 bool		 conn_input(struct worker *w, struct conn *c, char *in,
 		    size_t len);
 
+/*
+ * n bytes of c's queue went out, and the socket took no more if blocked:
+ * take them off, keep the flow state, and release the held senders if c
+ * was the last one behind.  conn_flush() calls it after writev(2);
+ * fuzz/fuzz_session.c calls it without one.
+ */
+void		 conn_sent(struct worker *w, struct conn *c, size_t n,
+		    bool blocked);
+
+/* Drop c's queue (and mark it dead if dead), releasing as conn_sent(). */
+void		 conn_forget_output(struct worker *w, struct conn *c,
+		    bool dead);
+
+/*
+ * Handle the input the throttle or the back-pressure stashed, as a read
+ * does first.  Returns false if c stopped again or is closing.
+ */
+bool		 conn_resume_input(struct worker *w, struct conn *c);
+
+/* The acceptor's verdict: cut c if it is still stalled.  True if so. */
+bool		 conn_cut_if_stalled(struct conn *c);
+
 /* True if c has nothing left to send (for the shutdown drain). */
 bool		 conn_drained(struct conn *c);
 

@@ -171,7 +171,7 @@ conn_deliver(struct room_member *to, struct msg *const *msgs, size_t n,
 	struct conn		*c = conn_of(to);
 	struct wakeset		*ws = ctx;
 	struct flow_marks	 marks;
-	size_t			 i = 0;
+	size_t			 i = 0, bytes = 0;
 	bool			 push = false;
 
 	flow_marks_init(&marks, LIMIT(c->srv, sendq));
@@ -179,15 +179,21 @@ conn_deliver(struct room_member *to, struct msg *const *msgs, size_t n,
 	if (c->dead || c->kill_reason != KILL_NONE)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (sendq_push(&c->sq, msgs[i]) == -1) {
-			c->kill_reason = KILL_NOMEM;
-			break;
-		}
-	/* Only ever goes behind here, so no one waits to be released. */
-	(void)backlog_locked(c, &marks);
-	if (c->out_blocked && flow_cost(c->sq.bytes, c->sq.count) >
-	    marks.limit)
+		bytes += msgs[i]->len;
+	/* Blocked and past the limit: not catching up.  Its queue stays. */
+	if (c->out_blocked && flow_cost(c->sq.bytes + bytes, c->sq.count + n)
+	    > marks.limit) {
 		c->kill_reason = KILL_TOO_SLOW;
+		i = 0;
+	} else {
+		for (i = 0; i < n; i++)
+			if (sendq_push(&c->sq, msgs[i]) == -1) {
+				c->kill_reason = KILL_NOMEM;
+				break;
+			}
+		/* Only ever goes behind here: no one waits for a release. */
+		(void)backlog_locked(c, &marks);
+	}
 	if (c->kill_reason != KILL_NONE)
 		c->pending |= CONN_EV_KILL;
 	else if (c->out_blocked)
@@ -203,6 +209,28 @@ out:
 		msg_unref(msgs[i]);
 	if (push)
 		wakeset_add(ws, c);
+}
+
+/* The acceptor's verdict stands only if c is still stalled. */
+static bool
+cut_if_stalled_locked(struct conn *c)
+{
+	if (!c->behind || !c->out_blocked || c->kill_reason != KILL_NONE)
+		return false;
+	c->kill_reason = KILL_TOO_SLOW;
+	c->pending |= CONN_EV_KILL;
+	return true;
+}
+
+bool
+conn_cut_if_stalled(struct conn *c)
+{
+	bool	 cut;
+
+	pthread_mutex_lock(&c->mu);
+	cut = cut_if_stalled_locked(c);
+	pthread_mutex_unlock(&c->mu);
+	return cut;
 }
 
 bool
@@ -621,19 +649,27 @@ conn_input(struct worker *w, struct conn *c, char *in, size_t len)
 	return handle_input(w, c, in, len);
 }
 
+bool
+conn_resume_input(struct worker *w, struct conn *c)
+{
+	if (c->stash == NULL)
+		return !c->closing;
+	/* stash_input() keeps any remainder in place. */
+	if (!handle_input(w, c, c->stash, c->stash_len))
+		return false;
+	free(c->stash);
+	c->stash = NULL;
+	c->stash_len = 0;
+	return true;
+}
+
 static void
 conn_read(struct worker *w, struct conn *c)
 {
 	ssize_t	 n;
 
-	if (c->stash != NULL) {
-		/* stash_input() keeps any remainder in place. */
-		if (!handle_input(w, c, c->stash, c->stash_len))
-			return;
-		free(c->stash);
-		c->stash = NULL;
-		c->stash_len = 0;
-	}
+	if (!conn_resume_input(w, c))
+		return;
 	do {
 		n = read(c->fd, w->rbuf, read_chunk(w, c));
 	} while (n == -1 && errno == EINTR);
@@ -655,15 +691,48 @@ conn_read(struct worker *w, struct conn *c)
  * filled under the lock, written without it: deliverers keep appending
  * meanwhile, and only this thread removes from the head.
  */
-static void
-conn_flush(struct worker *w, struct conn *c)
+void
+conn_sent(struct worker *w, struct conn *c, size_t n, bool blocked)
 {
 	struct flow_marks	 marks;
-	size_t			 n;
-	ssize_t			 written;
 	bool			 release;
 
 	flow_marks_init(&marks, LIMIT(c->srv, sendq));
+	pthread_mutex_lock(&c->mu);
+	sendq_consume(&c->sq, n);
+	if (blocked)
+		set_blocked_locked(c, true);
+	release = backlog_locked(c, &marks);
+	pthread_mutex_unlock(&c->mu);
+	if (release)
+		server_release_held(w->srv, &w->wake);
+}
+
+void
+conn_forget_output(struct worker *w, struct conn *c, bool dead)
+{
+	struct flow_marks	 marks;
+	bool			 release;
+
+	flow_marks_init(&marks, LIMIT(c->srv, sendq));
+	pthread_mutex_lock(&c->mu);
+	if (dead)
+		c->dead = true;
+	sendq_clear(&c->sq);
+	set_blocked_locked(c, false);
+	/* Nothing queued (or dead): no longer behind. */
+	release = backlog_locked(c, &marks);
+	pthread_mutex_unlock(&c->mu);
+	if (release)
+		server_release_held(w->srv, &w->wake);
+}
+
+static void
+conn_flush(struct worker *w, struct conn *c)
+{
+	size_t	 n;
+	ssize_t	 written;
+
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
 		n = sendq_fill_iov(&c->sq, w->iov,
@@ -680,9 +749,7 @@ conn_flush(struct worker *w, struct conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				pthread_mutex_lock(&c->mu);
-				set_blocked_locked(c, true);
-				pthread_mutex_unlock(&c->mu);
+				conn_sent(w, c, 0, true);
 				c->want_out = true;
 				return;
 			}
@@ -696,13 +763,7 @@ conn_flush(struct worker *w, struct conn *c)
 				 * drop only its output, and let the read that
 				 * is armed take them and then see the end.
 				 */
-				pthread_mutex_lock(&c->mu);
-				sendq_clear(&c->sq);
-				set_blocked_locked(c, false);
-				release = backlog_locked(c, &marks);
-				pthread_mutex_unlock(&c->mu);
-				if (release)
-					server_release_held(w->srv, &w->wake);
+				conn_forget_output(w, c, false);
 				return;
 			}
 			c->close_reason = "write error";
@@ -711,12 +772,7 @@ conn_flush(struct worker *w, struct conn *c)
 		}
 		atomic_fetch_add_explicit(&w->srv->stats.bytes_out,
 		    (uint64_t)written, memory_order_relaxed);
-		pthread_mutex_lock(&c->mu);
-		sendq_consume(&c->sq, (size_t)written);
-		release = backlog_locked(c, &marks);
-		pthread_mutex_unlock(&c->mu);
-		if (release)
-			server_release_held(w->srv, &w->wake);
+		conn_sent(w, c, (size_t)written, false);
 	}
 }
 
@@ -772,13 +828,9 @@ kill_reason_text(enum conn_kill k)
 static void
 conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 {
-	struct linger		 lg = { 1, 0 };
-	struct flow_marks	 marks;
-	const char		*reason = NULL, *why;
-	size_t			 reason_len = 0;
-	bool			 release;
-
-	flow_marks_init(&marks, LIMIT(c->srv, sendq));
+	struct linger	 lg = { 1, 0 };
+	const char	*reason = NULL, *why;
+	size_t		 reason_len = 0;
 
 	if (kill == KILL_TOO_SLOW) {
 		/*
@@ -823,16 +875,9 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 		atomic_fetch_add_explicit(&w->srv->stats.too_slow, 1,
 		    memory_order_relaxed);
 
-	pthread_mutex_lock(&c->mu);
-	c->dead = true;
-	if (!sendq_empty(&c->sq) && kill == KILL_NONE)
+	if (!conn_drained(c) && kill == KILL_NONE)
 		kill = KILL_SHUTDOWN;
-	sendq_clear(&c->sq);
-	/* dead: no longer behind, whatever its queue held. */
-	release = backlog_locked(c, &marks);
-	pthread_mutex_unlock(&c->mu);
-	if (release)
-		server_release_held(w->srv, &w->wake);
+	conn_forget_output(w, c, true);
 
 	if (kill != KILL_NONE)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -904,12 +949,8 @@ conn_run(struct worker *w, struct conn *c)
 		c->pending = 0;
 		if (ev & CONN_EV_OUT)
 			set_blocked_locked(c, false);	/* flush below */
-		/* The acceptor's verdict stands only if it is still stalled. */
-		if ((ev & CONN_EV_SLOW) && c->behind && c->out_blocked &&
-		    c->kill_reason == KILL_NONE) {
-			c->kill_reason = KILL_TOO_SLOW;
+		if ((ev & CONN_EV_SLOW) && cut_if_stalled_locked(c))
 			ev |= CONN_EV_KILL;
-		}
 		kill = c->kill_reason;
 		pthread_mutex_unlock(&c->mu);
 
