@@ -3,7 +3,11 @@
  *
  * A struct server is built in memory with no socket, no epoll set and
  * no thread: a room, the limits (rate 0, so the throttle never parks a
- * client), the counters and a work queue that only /stats reads.  Two
+ * client), the counters and a work queue that only /stats reads.  The
+ * back-pressure is real: a client behind holds the senders, whose input
+ * waits (as it would in their sockets) until they are released, and a
+ * slow reader whose queue is full counts as blocked and is cut as the
+ * acceptor's sweep would once its time is up.  Two
  * or three connections (fd -1) join the room.  The input is cut into
  * chunks, each for one connection, and goes through conn_input(), the
  * read path minus the socket.  What a worker would then do is done by
@@ -30,6 +34,7 @@
 
 #include "conn.h"
 #include "fault.h"
+#include "flow.h"
 #include "fuzz.h"
 #include "log.h"
 #include "proto.h"
@@ -49,6 +54,9 @@ struct client {
 	size_t		 len;
 	size_t		 cap;
 	size_t		 lines;
+	/* Input the server would leave in the socket while c is held. */
+	char		*unread;
+	size_t		 unread_len;
 };
 
 struct session {
@@ -104,6 +112,22 @@ client_read(struct session *s, struct client *cl, const char *p, size_t n)
 }
 
 /*
+ * The most a queue may cost: a blocked one never passes --sendq; a busy
+ * one passes half of it only by what its senders had in hand, at most a
+ * batch and the replies to one line (/help's, the longest) each.
+ */
+static size_t
+queue_bound(struct session *s, struct conn *c)
+{
+	size_t	 sendq = LIMIT(&s->srv, sendq);
+
+	if (c->out_blocked)
+		return sendq;
+	return sendq / 2 + MAX_CONNS * (flow_batch_bytes(sendq, 1) +
+	    s->line_max + 4096);
+}
+
+/*
  * Send up to max bytes of the queue, as conn_flush() does with writev(2),
  * taking them off under the lock.
  */
@@ -116,7 +140,8 @@ drain(struct session *s, struct client *cl, size_t max)
 
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
-		FUZZ_ASSERT(c->sq.bytes <= LIMIT(&s->srv, sendq));
+		FUZZ_ASSERT(flow_cost(c->sq.bytes, c->sq.count) <=
+		    queue_bound(s, c));
 		n = sendq_fill_iov(&c->sq, iov, sizeof(s->w->iov) /
 		    sizeof(s->w->iov[0]));
 		pthread_mutex_unlock(&c->mu);
@@ -124,8 +149,13 @@ drain(struct session *s, struct client *cl, size_t max)
 			total += iov[i].iov_len;
 		if (n < sizeof(s->w->iov) / sizeof(s->w->iov[0]))
 			FUZZ_ASSERT(total == c->sq.bytes);
-		if (n == 0 || max == 0)
+		if (n == 0)
 			return;
+		/* A reader that takes less than all is a full socket. */
+		if (max == 0) {
+			conn_sent(s->w, c, 0, true);
+			return;
+		}
 		want = total < max ? total : max;
 		for (i = 0, sent = 0; sent < want; i++) {
 			n = iov[i].iov_len < want - sent ? iov[i].iov_len :
@@ -133,21 +163,21 @@ drain(struct session *s, struct client *cl, size_t max)
 			client_read(s, cl, iov[i].iov_base, n);
 			sent += n;
 		}
-		pthread_mutex_lock(&c->mu);
-		sendq_consume(&c->sq, sent);
-		pthread_mutex_unlock(&c->mu);
+		conn_sent(s->w, c, sent, sent < total);
 		max -= sent;
 	}
 }
 
+/* The slow reader's socket is full unless all read. */
 static void
 drain_all(struct session *s, bool all)
 {
 	size_t	 i;
 
 	for (i = 0; i < s->n; i++)
-		if (s->cl[i].c != NULL && (all || !s->slow || i != SLOW))
-			drain(s, &s->cl[i], SIZE_MAX);
+		if (s->cl[i].c != NULL)
+			drain(s, &s->cl[i], all || !s->slow || i != SLOW ?
+			    SIZE_MAX : 0);
 }
 
 /*
@@ -165,6 +195,9 @@ settle(struct session *s)
 		c = ws->conns[i];
 		pthread_mutex_lock(&c->mu);
 		FUZZ_ASSERT(c->owned && !c->dead);
+		/* Released (server_release_held): its worker reads again. */
+		if (c->pending & CONN_EV_GO)
+			c->held = false;
 		c->pending = 0;
 		c->owned = false;
 		pthread_mutex_unlock(&c->mu);
@@ -199,6 +232,8 @@ disconnect_client(struct session *s, struct client *cl)
 	size_t		 reason_len = c->quit_len;
 
 	drain(s, cl, SIZE_MAX);
+	/* What the drain released (c among them) runs before c goes. */
+	settle(s);
 	FUZZ_ASSERT(cl->len == 0);	/* whole lines only */
 	switch (c->kill_reason) {
 	case KILL_TOO_SLOW:
@@ -215,13 +250,15 @@ disconnect_client(struct session *s, struct client *cl)
 	if (c->member.joined)
 		room_leave(s->srv.room, &c->member, reason, reason_len,
 		    &s->w->wake);
-	pthread_mutex_lock(&c->mu);
-	c->dead = true;
-	sendq_clear(&c->sq);
-	pthread_mutex_unlock(&c->mu);
+	conn_forget_output(s->w, c, true);
+	/* As server_bury() does. */
+	server_unhold(&s->srv, c);
 	settle(s);
 	atomic_fetch_sub(&s->srv.nclients, 1);
 	conn_free(c);
+	free(cl->unread);
+	cl->unread = NULL;
+	cl->unread_len = 0;
 	cl->c = NULL;
 }
 
@@ -246,16 +283,37 @@ reap(struct session *s)
 	}
 }
 
-/* One chunk read from connection i's socket, in a buffer of its size. */
+/*
+ * Keep what a held connection would leave in its socket: the server
+ * reads it once the connection is released.
+ */
 static void
-input(struct session *s, size_t i, const uint8_t *p, size_t len)
+keep_unread(struct client *cl, const char *p, size_t len)
 {
-	struct conn	*c = s->cl[i].c;
+	char	*u;
+
+	if ((u = realloc(cl->unread, cl->unread_len + len)) == NULL)
+		fuzz_fail("out of memory");
+	memcpy(u + cl->unread_len, p, len);
+	cl->unread = u;
+	cl->unread_len += len;
+}
+
+/* What a worker does with c's input: its stash first, then the bytes. */
+static void
+feed(struct session *s, struct client *cl, const char *p, size_t len)
+{
+	struct conn	*c = cl->c;
 	char		*buf;
 
-	if ((buf = malloc(len)) == NULL)
+	if (c->held) {
+		keep_unread(cl, p, len);
+		return;
+	}
+	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
 		fuzz_fail("out of memory");
-	memcpy(buf, p, len);
+	if (len > 0)
+		memcpy(buf, p, len);
 	/* A worker owns the connection while it reads. */
 	pthread_mutex_lock(&c->mu);
 	c->owned = true;
@@ -263,17 +321,66 @@ input(struct session *s, size_t i, const uint8_t *p, size_t len)
 	/* Out of memory while handling the lines, if set up so. */
 	fault_arm(FAULT_MSG, s->failures);
 	fault_arm(FAULT_LINE, s->failures);
-	conn_input(s->w, c, buf, len);
+	if (conn_resume_input(s->w, c) && len > 0)
+		conn_input(s->w, c, buf, len);
+	else if (len > 0)
+		keep_unread(cl, buf, len);
 	fault_arm(FAULT_MSG, 0);
 	fault_arm(FAULT_LINE, 0);
 	free(buf);
 	settle(s);
 	pthread_mutex_lock(&c->mu);
+	if (c->pending & CONN_EV_GO)
+		c->held = false;
 	c->pending = 0;
 	c->owned = false;
 	pthread_mutex_unlock(&c->mu);
+}
+
+/*
+ * The acceptor's sweep with the time run out: a stalled reader is cut.
+ * Then every released connection reads what it left unread, until no
+ * one makes progress.
+ */
+static void
+settle_flow(struct session *s)
+{
+	struct client	*cl;
+	char		*u;
+	size_t		 i, len;
+	bool		 again = true;
+
+	while (again) {
+		again = false;
+		for (i = 0; i < s->n; i++)
+			if (s->cl[i].c != NULL)
+				conn_cut_if_stalled(s->cl[i].c);
+		reap(s);
+		for (i = 0; i < s->n; i++) {
+			cl = &s->cl[i];
+			if (cl->c->held || (cl->unread_len == 0 &&
+			    cl->c->stash == NULL))
+				continue;
+			u = cl->unread;
+			len = cl->unread_len;
+			cl->unread = NULL;
+			cl->unread_len = 0;
+			feed(s, cl, u, len);
+			free(u);
+			drain_all(s, false);
+			again = true;
+		}
+	}
+}
+
+/* One chunk read from connection i's socket, in a buffer of its size. */
+static void
+input(struct session *s, size_t i, const uint8_t *p, size_t len)
+{
+	feed(s, &s->cl[i], (const char *)p, len);
 	drain_all(s, false);
 	reap(s);
+	settle_flow(s);
 }
 
 /*
@@ -294,6 +401,7 @@ action(struct session *s, uint8_t c)
 	}
 	for (i = 0; i < s->n; i++)
 		drain(s, &s->cl[i], s->cl[i].c->sq.bytes / 2 + 1);
+	settle_flow(s);
 }
 
 /*
@@ -348,6 +456,9 @@ teardown(struct session *s)
 		drain_all(s, true);
 	}
 	FUZZ_ASSERT(room_count(s->srv.room) == 0);
+	/* Every client that fell behind was counted out again. */
+	FUZZ_ASSERT(atomic_load(&s->srv.nbehind) == 0);
+	FUZZ_ASSERT(s->srv.held == NULL);
 	for (i = 0; i < s->n; i++)
 		free(s->cl[i].line);
 	wakeset_free(&s->w->wake);
