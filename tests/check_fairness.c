@@ -1,0 +1,888 @@
+/*
+ * check_fairness.c - issue 10, against the real chatd (path in $CHATD):
+ * a client that keeps up is never cut off as too slow, however hard
+ * the others send; a client that does not read is cut within seconds;
+ * a reader that pauses for half a second is not; lines already read are
+ * never dropped.
+ *
+ * Every client of a scenario is served by one poll() loop in the test
+ * thread (struct pool): non-blocking sockets, each one drained whenever
+ * it is readable, so no reader here is slow unless the scenario makes
+ * it so.  Every line is checked whole against what was sent, in order,
+ * without gaps or duplicates.  Each scenario runs CHATD_TEST_LOOPS times
+ * (default 10), with a fresh daemon each time; a failure names the
+ * iteration and what was lost or wrong.
+ *
+ * Environment:
+ *   CHATD_TEST_LOOPS	 iterations of each scenario (default 10)
+ *   CHATD_TEST_SLOWDOWN multiplies every deadline (default 1, 5 under
+ *			 ASan, 10 under TSan)
+ *
+ * No test asserts a timing except as a generous liveness deadline; the
+ * latencies and durations are printed to the log.
+ */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check_net.h"
+#include "check_run.h"
+
+/* The sanitizer builds run the same tests, 5 to 20 times slower. */
+#if defined(__SANITIZE_THREAD__)
+#define DEFAULT_SLOWDOWN	10
+#elif defined(__SANITIZE_ADDRESS__)
+#define DEFAULT_SLOWDOWN	5
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DEFAULT_SLOWDOWN	10
+#elif __has_feature(address_sanitizer)
+#define DEFAULT_SLOWDOWN	5
+#endif
+#endif
+#ifndef DEFAULT_SLOWDOWN
+#define DEFAULT_SLOWDOWN	1
+#endif
+
+#define SENDQ		1048576	/* chatd's default --sendq */
+#define IN_CAP		(256 * 1024)	/* a client's input buffer */
+#define IO_BUDGET	(1024 * 1024)	/* bytes per client per poll round */
+#define STALL_MS	15000	/* nothing moved for this long: stuck */
+#define WELCOME_MS	10000	/* for every welcome */
+#define NEVER_RCVBUF	4096	/* a never-reader's SO_RCVBUF */
+#define SMALL_MSS	536	/* and its MSS, so chatd's socket buffer for
+				   it stays small too */
+
+static int	 loops;		/* CHATD_TEST_LOOPS */
+static int	 slowdown;	/* CHATD_TEST_SLOWDOWN */
+
+/* A deadline of ms in a plain build, scaled for the sanitizers. */
+#define SCALED(ms)	((int64_t)(ms) * slowdown)
+
+static int
+env_int(const char *name, int def, int min, int max)
+{
+	const char	*s = getenv(name);
+	char		*end;
+	long		 v;
+
+	if (s == NULL || *s == '\0')
+		return def;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < min || v > max) {
+		fprintf(stderr, "check_fairness: %s=%s is not a number from "
+		    "%d to %d; using %d\n", name, s, min, max, def);
+		return def;
+	}
+	return (int)v;
+}
+
+/*
+ * The daemon's arguments.
+ */
+struct args {
+	const char	*v[32];
+	size_t		 n;
+};
+
+static void
+args_add(struct args *a, ...)
+{
+	va_list		 ap;
+	const char	*s;
+
+	va_start(ap, a);
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		ck_assert_uint_lt(a->n, sizeof(a->v) / sizeof(a->v[0]) - 1);
+		a->v[a->n++] = s;
+	}
+	a->v[a->n] = NULL;
+	va_end(ap);
+}
+
+/*
+ * The clients: one poll() loop over all of them.
+ */
+struct pool;
+
+struct fc {
+	int		 fd;
+	int		 id;		/* index in the pool */
+	char		 nick[64];
+	bool		 welcomed;
+	bool		 welcome_only;	/* a never-reader: stop after it */
+	bool		 reading;	/* read whenever readable */
+	bool		 sends;		/* ask the refill function for more */
+	bool		 ended;
+	const char	*end_how;	/* "EOF", "reset", "error" */
+	int64_t		 end_ms;
+	int64_t		 connect_ms;
+	/* A slow reader: a few hundred bytes, then a pause of 1-2 ms. */
+	bool		 paced;
+	size_t		 read_max;
+	int		 read_gap_ms;
+	int64_t		 next_read_ms;
+	unsigned	 reads;
+	int		 max_inq;	/* most bytes seen waiting in its socket */
+	char		*in;
+	size_t		 in_len, in_cap;
+	char		*out;
+	size_t		 out_len, out_off, out_cap;
+};
+
+typedef void	line_fn(struct pool *, struct fc *, char *, size_t);
+typedef void	client_fn(struct pool *, struct fc *);
+
+struct pool {
+	struct tn_daemon	*d;
+	struct fc		**c;
+	size_t			 n, cap;
+	struct pollfd		*pfd;
+	struct fc		**pfc;
+	size_t			 pcap;
+	void			*ctx;
+	line_fn			*on_line;	/* every line after the welcome */
+	client_fn		*on_end;	/* the connection ended */
+	client_fn		*refill;	/* a sender's output ran low */
+	uint64_t		 moved;		/* bytes in and out, for stalls */
+	int			 iteration;
+	char			 err[4096];
+};
+
+static void	pool_fail(struct pool *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* The first failure is the one that counts. */
+static void
+pool_fail(struct pool *p, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (p->err[0] != '\0')
+		return;
+	if (p->iteration == 0)
+		n = snprintf(p->err, sizeof(p->err), "the unimpeded run: ");
+	else
+		n = snprintf(p->err, sizeof(p->err), "iteration %d of %d: ",
+		    p->iteration, loops);
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, sizeof(p->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static void
+pool_init(struct pool *p, struct tn_daemon *d, int iteration, void *ctx)
+{
+	memset(p, 0, sizeof(*p));
+	p->d = d;
+	p->iteration = iteration;
+	p->ctx = ctx;
+}
+
+static void
+pool_free(struct pool *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->n; i++) {
+		if (p->c[i]->fd != -1)
+			close(p->c[i]->fd);
+		free(p->c[i]->in);
+		free(p->c[i]->out);
+		free(p->c[i]);
+	}
+	free(p->c);
+	free(p->pfd);
+	free(p->pfc);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Connect to 127.0.0.1:port from src (NULL: any), with SO_RCVBUF and
+ * TCP_MAXSEG set first if not 0.  The client reads its welcome in the
+ * poll loop.
+ */
+static struct fc *
+pool_add(struct pool *p, int rcvbuf, int mss, const char *src)
+{
+	struct sockaddr_in	 sin;
+	struct fc		*c, **nc;
+	int			 fd, flags;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd != -1, "socket: %s", strerror(errno));
+	ck_assert_msg(rcvbuf == 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF,
+	    &rcvbuf, sizeof(rcvbuf)) == 0, "SO_RCVBUF: %s", strerror(errno));
+	ck_assert_msg(mss == 0 || setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG,
+	    &mss, sizeof(mss)) == 0, "TCP_MAXSEG: %s", strerror(errno));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	if (src != NULL) {
+		ck_assert_int_eq(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+		ck_assert_msg(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ==
+		    0, "bind %s: %s", src, strerror(errno));
+	}
+	sin.sin_port = htons(p->d->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		tn_dump_log(p->d, "connect failed");
+		ck_abort_msg("connect 127.0.0.1:%u: %s", p->d->port,
+		    strerror(errno));
+	}
+	ck_assert_msg((flags = fcntl(fd, F_GETFL)) != -1 && fcntl(fd,
+	    F_SETFL, flags | O_NONBLOCK) != -1, "fcntl: %s", strerror(errno));
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 32;
+		nc = realloc(p->c, p->cap * sizeof(*nc));
+		ck_assert_ptr_nonnull(nc);
+		p->c = nc;
+	}
+	c = calloc(1, sizeof(*c));
+	ck_assert_ptr_nonnull(c);
+	c->in_cap = IN_CAP;
+	c->in = malloc(c->in_cap);
+	ck_assert_ptr_nonnull(c->in);
+	c->fd = fd;
+	c->id = (int)p->n;
+	c->reading = true;
+	c->connect_ms = tn_now_ms();
+	snprintf(c->nick, sizeof(c->nick), "(client %d)", c->id);
+	p->c[p->n++] = c;
+	return c;
+}
+
+/* Queue bytes for c to send. */
+static void
+fc_append(struct fc *c, const void *data, size_t len)
+{
+	char	*no;
+
+	if (c->out_off > 0 && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len + len > c->out_cap) {
+		if (c->out_off > 0) {
+			memmove(c->out, c->out + c->out_off, c->out_len -
+			    c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+		}
+		if (c->out_len + len > c->out_cap) {
+			c->out_cap = (c->out_len + len) * 2;
+			no = realloc(c->out, c->out_cap);
+			ck_assert_ptr_nonnull(no);
+			c->out = no;
+		}
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+}
+
+static size_t
+fc_pending(const struct fc *c)
+{
+	return c->out_len - c->out_off;
+}
+
+static void
+fc_end(struct pool *p, struct fc *c, const char *how)
+{
+	if (c->ended)
+		return;
+	c->ended = true;
+	c->end_how = how;
+	c->end_ms = tn_now_ms();
+	c->reading = false;
+	close(c->fd);
+	c->fd = -1;
+	if (p->on_end != NULL)
+		p->on_end(p, c);
+}
+
+static void
+fc_line(struct pool *p, struct fc *c, char *line, size_t len)
+{
+	int	 online;
+
+	line[len] = '\0';	/* over the CR */
+	if (!c->welcomed) {
+		if (tn_parse_welcome(line, c->nick, sizeof(c->nick),
+		    &online) == -1) {
+			pool_fail(p, "client %d: expected the welcome, got "
+			    "\"%s\"", c->id, tn_quote(line, len));
+			return;
+		}
+		c->welcomed = true;
+		if (c->welcome_only)
+			c->reading = false;	/* and never again */
+		return;
+	}
+	p->on_line(p, c, line, len);
+}
+
+/* Hand the complete lines in c->in to fc_line(). */
+static void
+fc_lines(struct pool *p, struct fc *c)
+{
+	char	*s = c->in, *nl, *end = c->in + c->in_len;
+
+	while (s < end && (nl = memchr(s, '\n', (size_t)(end - s))) !=
+	    NULL) {
+		if (nl == s || nl[-1] != '\r') {
+			pool_fail(p, "%s: a line without CR before LF: "
+			    "\"%s\"", c->nick, tn_quote(s, (size_t)(nl - s)));
+			return;
+		}
+		fc_line(p, c, s, (size_t)(nl - s - 1));
+		s = nl + 1;
+		if (!c->reading && c->welcome_only)
+			break;		/* the rest is not read */
+	}
+	if (!c->reading && c->welcome_only)
+		s = end;
+	memmove(c->in, s, (size_t)(end - s));
+	c->in_len = (size_t)(end - s);
+}
+
+static void
+fc_read(struct pool *p, struct fc *c)
+{
+	size_t	 budget = c->paced ? c->read_max : IO_BUDGET, want;
+	ssize_t	 n;
+	int	 inq;
+
+	if (c->paced && ioctl(c->fd, FIONREAD, &inq) == 0 &&
+	    inq > c->max_inq)
+		c->max_inq = inq;
+	while (budget > 0 && !c->ended && p->err[0] == '\0') {
+		if (c->in_len == c->in_cap) {
+			pool_fail(p, "%s: a line longer than %zu bytes",
+			    c->nick, c->in_cap);
+			return;
+		}
+		want = c->in_cap - c->in_len;
+		if (want > budget)
+			want = budget;
+		n = recv(c->fd, c->in + c->in_len, want, 0);
+		if (n > 0) {
+			p->moved += (uint64_t)n;
+			c->in_len += (size_t)n;
+			budget -= (size_t)n;
+			fc_lines(p, c);
+			if (c->paced) {
+				c->reads++;
+				/* 100 to 400 bytes, then 1 or 2 ms. */
+				c->read_max = 100 + (c->reads * 97) % 301;
+				c->read_gap_ms = 1 + (int)(c->reads % 2);
+				c->next_read_ms = tn_now_ms() + c->read_gap_ms;
+				break;
+			}
+			if (!c->reading)
+				break;
+			continue;
+		}
+		if (n == 0) {
+			fc_end(p, c, "EOF");
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		fc_end(p, c, errno == ECONNRESET ? "reset" : "error");
+		return;
+	}
+}
+
+static void
+fc_write(struct pool *p, struct fc *c)
+{
+	size_t	 budget = IO_BUDGET;
+	ssize_t	 n;
+
+	while (budget > 0 && !c->ended) {
+		if (fc_pending(c) == 0 && c->sends && p->refill != NULL)
+			p->refill(p, c);
+		if (fc_pending(c) == 0)
+			return;
+		n = send(c->fd, c->out + c->out_off, fc_pending(c),
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			p->moved += (uint64_t)n;
+			budget = budget > (size_t)n ? budget - (size_t)n : 0;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		fc_end(p, c, errno == ECONNRESET || errno == EPIPE ? "reset" :
+		    "error");
+	}
+}
+
+/* One poll round: wait at most wait_ms, then read and write what can. */
+static void
+pump(struct pool *p, int wait_ms)
+{
+	struct fc	*c;
+	int64_t		 now = tn_now_ms();
+	size_t		 i, np = 0;
+	int		 r, err;
+	socklen_t	 len;
+
+	if (p->pcap < p->n) {
+		p->pcap = p->cap;
+		p->pfd = realloc(p->pfd, p->pcap * sizeof(*p->pfd));
+		p->pfc = realloc(p->pfc, p->pcap * sizeof(*p->pfc));
+		ck_assert(p->pfd != NULL && p->pfc != NULL);
+	}
+	for (i = 0; i < p->n; i++) {
+		c = p->c[i];
+		if (c->ended)
+			continue;
+		if (c->sends && fc_pending(c) == 0 && p->refill != NULL)
+			p->refill(p, c);
+		p->pfd[np].fd = c->fd;
+		p->pfd[np].events = POLLRDHUP;
+		if (c->reading && (!c->paced || now >= c->next_read_ms))
+			p->pfd[np].events |= POLLIN;
+		else if (c->reading && c->next_read_ms - now < wait_ms)
+			wait_ms = (int)(c->next_read_ms - now);
+		if (fc_pending(c) > 0)
+			p->pfd[np].events |= POLLOUT;
+		p->pfc[np++] = c;
+	}
+	r = poll(p->pfd, np, wait_ms);
+	if (r == -1 && errno != EINTR) {
+		pool_fail(p, "poll: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; r > 0 && i < np && p->err[0] == '\0'; i++) {
+		c = p->pfc[i];
+		if (p->pfd[i].revents == 0 || c->ended)
+			continue;
+		if (p->pfd[i].revents & POLLOUT)
+			fc_write(p, c);
+		if (c->ended)
+			continue;
+		if (p->pfd[i].revents & POLLIN) {
+			fc_read(p, c);
+			continue;
+		}
+		if ((p->pfd[i].revents & (POLLERR | POLLHUP | POLLRDHUP)) ==
+		    0)
+			continue;
+		if (c->reading && !c->paced) {
+			fc_read(p, c);	/* what is left, then the end */
+			continue;
+		}
+		/* Not reading (a never-reader, a pause): only the end. */
+		err = 0;
+		len = sizeof(err);
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		fc_end(p, c, err == ECONNRESET || (p->pfd[i].revents &
+		    POLLERR) ? "reset" : "EOF");
+	}
+}
+
+/* Run the loop until every client has its welcome. */
+static void
+pool_welcome(struct pool *p)
+{
+	int64_t	 deadline = tn_now_ms() + SCALED(WELCOME_MS);
+	size_t	 i;
+	bool	 all;
+
+	for (;;) {
+		all = true;
+		for (i = 0; i < p->n; i++)
+			if (!p->c[i]->welcomed && !p->c[i]->ended)
+				all = false;
+		if (all || p->err[0] != '\0')
+			break;
+		if (tn_now_ms() >= deadline) {
+			pool_fail(p, "not every client got its welcome within "
+			    "%" PRId64 " ms", SCALED(WELCOME_MS));
+			break;
+		}
+		pump(p, 10);
+	}
+	for (i = 0; i < p->n && p->err[0] == '\0'; i++)
+		if (p->c[i]->ended)
+			pool_fail(p, "client %d was closed (%s) before its "
+			    "welcome", p->c[i]->id, p->c[i]->end_how);
+}
+
+/* The nick in "<NICK> text", NUL-terminated in place; the text. */
+static char *
+chat_nick(char *line, char **nick)
+{
+	char	*gt;
+
+	if (line[0] != '<' || (gt = strstr(line, "> ")) == NULL)
+		return NULL;
+	*gt = '\0';
+	*nick = line + 1;
+	return gt + 2;
+}
+
+/* "-- NICK left..." : the nick, NUL-terminated in a copy; the reason. */
+static const char *
+left_notice(const char *line, char *nick, size_t size)
+{
+	const char	*sp;
+
+	if (strncmp(line, "-- ", 3) != 0 || (sp = strstr(line + 3,
+	    " left")) == NULL || (sp[5] != '\0' && sp[5] != ' '))
+		return NULL;
+	if ((size_t)(sp - line - 3) >= size)
+		return NULL;
+	memcpy(nick, line + 3, (size_t)(sp - line - 3));
+	nick[sp - line - 3] = '\0';
+	return sp[5] == '\0' ? "" : sp + 6;
+}
+
+static struct fc *
+find_nick(struct pool *p, const char *nick)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->c[i]->welcomed && strcmp(p->c[i]->nick, nick) == 0)
+			return p->c[i];
+	return NULL;
+}
+
+/* End an iteration: report, close the clients, stop the daemon. */
+static void
+pool_verdict(struct pool *p)
+{
+	struct tn_daemon	*d = p->d;
+	char			 err[sizeof(p->err)];
+
+	snprintf(err, sizeof(err), "%s", p->err);
+	if (err[0] != '\0')
+		tn_dump_log(d, err);
+	pool_free(p);
+	if (err[0] != '\0') {
+		tn_stop(d);
+		ck_abort_msg("%s", err);
+	}
+	stop(d);
+}
+
+/* Waits until done(ctx), a failure, the deadline or a stall. */
+static bool
+pool_run(struct pool *p, bool (*done)(struct pool *), int64_t deadline,
+    int wait_ms, const char *what)
+{
+	uint64_t	 moved = p->moved;
+	int64_t		 still = tn_now_ms();
+
+	while (p->err[0] == '\0' && !done(p)) {
+		if (tn_now_ms() >= deadline) {
+			pool_fail(p, "%s: deadline passed", what);
+			return false;
+		}
+		if (p->moved != moved) {
+			moved = p->moved;
+			still = tn_now_ms();
+		} else if (tn_now_ms() - still >= SCALED(STALL_MS)) {
+			pool_fail(p, "%s: nothing moved for %" PRId64 " ms",
+			    what, SCALED(STALL_MS));
+			return false;
+		}
+		pump(p, wait_ms);
+	}
+	return p->err[0] == '\0';
+}
+
+/*
+ * 1. Sixteen connections from one address (the most --max-per-ip
+ * allows under --limit-loopback) each send a burst of 40 lines of 4095
+ * bytes at once; every one of them reads, and so does a victim from
+ * another address that only reads.  All seventeen must get all 640
+ * lines, whole, each sender's in the order sent, and in one order for
+ * all; nobody is told "too slow" or closed.  With 0x01 bytes each line
+ * is relayed as 4095 U+FFFD, 12 KB: 7.9 MB for each reader.
+ */
+#define FL_SENDERS	16
+#define FL_LINES	40
+#define FL_LEN		4095
+#define FL_TOTAL	(FL_SENDERS * FL_LINES)
+#define FL_CLIENTS	(FL_SENDERS + 1)	/* the victim is the last */
+#define FL_DEADLINE	60000
+
+struct flood {
+	char		 byte;
+	char		*payload;	/* relayed text, after "<nick> " */
+	size_t		 payload_len;
+	int64_t		 t0;
+	int		 got[FL_CLIENTS][FL_SENDERS];
+	int		 n[FL_CLIENTS];
+	uint8_t		 order[FL_CLIENTS][FL_TOTAL];
+	bool		 end[FL_CLIENTS];	/* "<first sender> end" came */
+};
+
+static const char *
+flood_name(const struct fc *c)
+{
+	static char	 buf[4][100];
+	static unsigned	 next;
+	char		*b = buf[next++ % 4];
+
+	snprintf(b, sizeof(buf[0]), "%s %s", c->id == FL_CLIENTS - 1 ?
+	    "the victim" : "sender", c->nick);
+	return b;
+}
+
+/* What c got from each sender, for a failure message. */
+static const char *
+flood_counts(struct pool *p, struct fc *c)
+{
+	struct flood	*fl = p->ctx;
+	static char	 buf[1024];
+	size_t		 o = 0;
+	int		 s;
+
+	for (s = 0; s < FL_SENDERS && o < sizeof(buf) - 40; s++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s %d/%d",
+		    s ? ", " : "", p->c[s]->nick, fl->got[c->id][s], FL_LINES);
+	return buf;
+}
+
+static void
+flood_line(struct pool *p, struct fc *c, char *line, size_t len)
+{
+	struct flood	*fl = p->ctx;
+	struct fc	*from;
+	char		*nick, *text, who[64];
+	size_t		 tlen, i;
+	int		 s;
+
+	if (left_notice(line, who, sizeof(who)) != NULL) {
+		from = find_nick(p, who);
+		pool_fail(p, "%s got \"%s\"%s%s after %d of %d lines, %"
+		    PRId64 " ms after the bursts began", flood_name(c),
+		    line, from != NULL ? ": that is " : "", from != NULL ?
+		    flood_name(from) : "", fl->n[c->id], FL_TOTAL,
+		    tn_now_ms() - fl->t0);
+		return;
+	}
+	if (strncmp(line, "-- ", 3) == 0)
+		return;		/* joins */
+	if (fl->n[c->id] == FL_TOTAL && !fl->end[c->id] && (text =
+	    chat_nick(line, &nick)) != NULL && strcmp(nick, p->c[0]->nick) ==
+	    0 && strcmp(text, "end") == 0) {
+		fl->end[c->id] = true;
+		return;
+	}
+	if ((text = chat_nick(line, &nick)) == NULL ||
+	    (from = find_nick(p, nick)) == NULL || from->id >= FL_SENDERS) {
+		pool_fail(p, "%s got \"%s\" after %d of %d lines, %" PRId64
+		    " ms after the bursts began (per sender: %s)",
+		    flood_name(c), tn_quote(line, len), fl->n[c->id],
+		    FL_TOTAL, tn_now_ms() - fl->t0, flood_counts(p, c));
+		return;
+	}
+	s = from->id;
+	tlen = len - (size_t)(text - line);
+	if (tlen != fl->payload_len || memcmp(text, fl->payload, tlen) != 0) {
+		for (i = 0; i < tlen && i < fl->payload_len &&
+		    text[i] == fl->payload[i]; i++)
+			;
+		pool_fail(p, "%s: line %d from %s is not whole: %zu bytes of "
+		    "text, expected %zu, first difference at byte %zu",
+		    flood_name(c), fl->got[c->id][s] + 1, nick, tlen,
+		    fl->payload_len, i);
+		return;
+	}
+	if (fl->got[c->id][s] == FL_LINES) {
+		pool_fail(p, "%s got more than %d lines from %s",
+		    flood_name(c), FL_LINES, nick);
+		return;
+	}
+	fl->got[c->id][s]++;
+	fl->order[c->id][fl->n[c->id]++] = (uint8_t)s;
+}
+
+static void
+flood_end(struct pool *p, struct fc *c)
+{
+	struct flood	*fl = p->ctx;
+
+	pool_fail(p, "%s: connection closed (%s) after %d of %d lines, "
+	    "%" PRId64 " ms after the bursts began (per sender: %s)",
+	    flood_name(c), c->end_how, fl->n[c->id], FL_TOTAL,
+	    c->end_ms - fl->t0, flood_counts(p, c));
+}
+
+static bool
+flood_done(struct pool *p)
+{
+	struct flood	*fl = p->ctx;
+	int		 i;
+
+	for (i = 0; i < FL_CLIENTS; i++)
+		if (fl->n[i] < FL_TOTAL)
+			return false;
+	return true;
+}
+
+/* Everyone is still there: the first sender's "end" came to all. */
+static bool
+flood_ended(struct pool *p)
+{
+	struct flood	*fl = p->ctx;
+	int		 i;
+
+	for (i = 0; i < FL_CLIENTS; i++)
+		if (!fl->end[i])
+			return false;
+	return true;
+}
+
+/* pool_run() gave up waiting, rather than seeing something wrong. */
+static bool
+flood_stuck(const struct pool *p)
+{
+	return strstr(p->err, ": deadline passed") != NULL ||
+	    strstr(p->err, ": nothing moved for ") != NULL;
+}
+
+static void
+flood_once(int it, char byte, const char *name)
+{
+	struct args	 a = { .n = 0 };
+	struct pool	 p;
+	struct flood	*fl;
+	char		 line[FL_LEN + 1];
+	int		 i, j, k;
+
+	fl = calloc(1, sizeof(*fl));
+	ck_assert_ptr_nonnull(fl);
+	fl->byte = byte;
+	fl->payload_len = byte < 0x20 ? FL_LEN * 3 : FL_LEN;
+	fl->payload = malloc(fl->payload_len);
+	ck_assert_ptr_nonnull(fl->payload);
+	for (i = 0; i < FL_LEN; i++)
+		if (byte < 0x20)
+			memcpy(fl->payload + i * 3, "\xef\xbf\xbd", 3);
+		else
+			fl->payload[i] = byte;
+	args_add(&a, "--workers", "2", "--limit-loopback", "--rate", "1000",
+	    "--burst", "2000", NULL);
+	pool_init(&p, start(a.v), it, fl);
+	p.on_line = flood_line;
+	p.on_end = flood_end;
+	for (i = 0; i < FL_SENDERS; i++)
+		pool_add(&p, 0, 0, NULL);
+	/* Another address: the sixteen use up 127.0.0.1's. */
+	pool_add(&p, 0, 0, "127.0.0.2");
+	pool_welcome(&p);
+	memset(line, byte, FL_LEN);
+	line[FL_LEN] = '\n';
+	for (i = 0; i < FL_SENDERS && p.err[0] == '\0'; i++)
+		for (j = 0; j < FL_LINES; j++)
+			fc_append(p.c[i], line, sizeof(line));
+	fl->t0 = tn_now_ms();
+	if (pool_run(&p, flood_done, fl->t0 + SCALED(FL_DEADLINE), 100,
+	    name)) {
+		fc_append(p.c[0], "end\n", 4);
+		pool_run(&p, flood_ended, tn_now_ms() + SCALED(WELCOME_MS),
+		    100, "after all the lines, the first sender's \"end\"");
+		for (i = 1; i < FL_CLIENTS && p.err[0] == '\0'; i++) {
+			for (k = 0; k < FL_TOTAL; k++)
+				if (fl->order[i][k] != fl->order[0][k])
+					break;
+			if (k < FL_TOTAL)
+				pool_fail(&p, "%s and %s saw the lines in "
+				    "different orders: line %d is from %s and "
+				    "from %s", p.c[0]->nick, p.c[i]->nick,
+				    k + 1, p.c[fl->order[0][k]]->nick,
+				    p.c[fl->order[i][k]]->nick);
+		}
+	} else if (flood_stuck(&p)) {
+		for (i = 0; i < FL_CLIENTS && fl->n[i] == FL_TOTAL; i++)
+			;
+		if (i < FL_CLIENTS)
+			snprintf(p.err + strlen(p.err), sizeof(p.err) -
+			    strlen(p.err), "; %s has %d of %d lines (per "
+			    "sender: %s)", flood_name(p.c[i]), fl->n[i],
+			    FL_TOTAL, flood_counts(&p, p.c[i]));
+	}
+	if (p.err[0] == '\0')
+		printf("%s: iteration %d: all %d clients got all %d lines in "
+		    "%" PRId64 " ms\n", name, it, FL_CLIENTS, FL_TOTAL,
+		    tn_now_ms() - fl->t0);
+	pool_verdict(&p);
+	free(fl->payload);
+	free(fl);
+}
+
+START_TEST(test_flood_one_address)
+{
+	int	 it;
+
+	for (it = 1; it <= loops; it++)
+		flood_once(it, 0x01, "flood_one_address");
+}
+END_TEST
+
+START_TEST(test_flood_one_address_ascii)
+{
+	int	 it;
+
+	for (it = 1; it <= loops; it++)
+		flood_once(it, 'a', "flood_one_address_ascii");
+}
+END_TEST
+
+int
+main(void)
+{
+	/* Seconds per iteration, generous; times loops and slowdown. */
+	struct {
+		const char	*name;
+		const TTest	*fn;
+		int		 per_loop;
+	} t[] = {
+		{ "flood_one_address", test_flood_one_address, 30 },
+		{ "flood_one_address_ascii", test_flood_one_address_ascii,
+		    30 },
+	};
+	struct net_test	 tests[sizeof(t) / sizeof(t[0])];
+	size_t		 i;
+
+	loops = env_int("CHATD_TEST_LOOPS", 10, 1, 100000);
+	slowdown = env_int("CHATD_TEST_SLOWDOWN", DEFAULT_SLOWDOWN, 1, 1000);
+	printf("check_fairness: %d loops, deadlines x%d\n", loops,
+	    slowdown);
+	tn_raise_nofile();
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		tests[i].name = t[i].name;
+		tests[i].fn = t[i].fn;
+		tests[i].timeout = (t[i].per_loop * (loops + 1) + 30) *
+		    slowdown;
+	}
+	return net_main(NET_SUITE("fairness", tests, NULL, NULL));
+}
