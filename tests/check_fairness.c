@@ -17,6 +17,10 @@
  *   CHATD_TEST_LOOPS	 iterations of each scenario (default 10)
  *   CHATD_TEST_SLOWDOWN multiplies every deadline (default 1, 5 under
  *			 ASan, 10 under TSan)
+ *   CHATD_TEST_OLD_SERVER=1
+ *			 leave out what only the server of issue 10
+ *			 understands (NEW_SERVER_ARGS below), to run these
+ *			 tests against a chatd that predates it
  *
  * No test asserts a timing except as a generous liveness deadline; the
  * latencies and durations are printed to the log.
@@ -72,6 +76,7 @@
 
 static int	 loops;		/* CHATD_TEST_LOOPS */
 static int	 slowdown;	/* CHATD_TEST_SLOWDOWN */
+static bool	 old_server;	/* CHATD_TEST_OLD_SERVER */
 
 /* A deadline of ms in a plain build, scaled for the sanitizers. */
 #define SCALED(ms)	((int64_t)(ms) * slowdown)
@@ -115,6 +120,21 @@ args_add(struct args *a, ...)
 	}
 	a->v[a->n] = NULL;
 	va_end(ap);
+}
+
+/*
+ * What only the server of issue 10 understands, all in one place:
+ * --slow-timeout MS, how long a recipient may stay behind with its
+ * socket full.  CHATD_TEST_OLD_SERVER=1 drops it (the scenarios then
+ * run with the old server's own slow-consumer rule).
+ */
+#define NEW_SERVER_ARGS(ms)	"--slow-timeout", (ms)
+
+static void
+args_slow_timeout(struct args *a, const char *ms)
+{
+	if (!old_server)
+		args_add(a, NEW_SERVER_ARGS(ms), NULL);
 }
 
 /*
@@ -532,6 +552,24 @@ pool_welcome(struct pool *p)
 			    "welcome", p->c[i]->id, p->c[i]->end_how);
 }
 
+/*
+ * A never-reader: reads its welcome (to learn its nick), then nothing.
+ * Small socket buffers on both sides, as on a slow link: chatd's queue
+ * for it fills after a few kilobytes in the kernel, not megabytes.
+ */
+static struct fc *
+pool_add_never(struct pool *p)
+{
+	struct fc	*c;
+
+	c = pool_add(p, NEVER_RCVBUF, SMALL_MSS, NULL);
+	c->welcome_only = true;
+	c->in_cap = 256;	/* the welcome, and no more */
+	c->in = realloc(c->in, c->in_cap);
+	ck_assert_ptr_nonnull(c->in);
+	return c;
+}
+
 /* The nick in "<NICK> text", NUL-terminated in place; the text. */
 static char *
 chat_nick(char *line, char **nick)
@@ -857,6 +895,175 @@ START_TEST(test_flood_one_address_ascii)
 }
 END_TEST
 
+/*
+ * 2. --rate 0: one of five readers sends 20,000 numbered lines of 500
+ * bytes as fast as it can, reading all the while.  Each of the five
+ * gets all 20,000 in order and is never cut.  A sixth client, with a
+ * small receive buffer, never reads: it is cut as too slow (the others
+ * are told so), within 15 s.
+ */
+#define NRL_READERS	5
+#define NRL_LINES	20000
+#define NRL_LEN		500
+#define NRL_CUT_MS	15000
+#define NRL_DEADLINE	120000
+
+struct nrl {
+	int64_t		 t0;
+	int		 sent;
+	int		 next[NRL_READERS];
+	bool		 saw_left[NRL_READERS];
+	struct fc	*never;
+};
+
+/* Line seq of the sender, without its end; its length. */
+static size_t
+nrl_text(int seq, char *buf)
+{
+	int	 n, k;
+
+	n = snprintf(buf, 16, "n%05d ", seq);
+	for (k = n; k < NRL_LEN; k++)
+		buf[k] = (char)('a' + (seq + k) % 26);
+	buf[NRL_LEN] = '\0';
+	return NRL_LEN;
+}
+
+static void
+nrl_refill(struct pool *p, struct fc *c)
+{
+	struct nrl	*x = p->ctx;
+	char		 buf[NRL_LEN + 2];
+	size_t		 len;
+
+	while (x->sent < NRL_LINES && fc_pending(c) < 256 * 1024) {
+		len = nrl_text(x->sent++, buf);
+		buf[len++] = '\n';
+		fc_append(c, buf, len);
+	}
+}
+
+static void
+nrl_line(struct pool *p, struct fc *c, char *line, size_t len)
+{
+	struct nrl	*x = p->ctx;
+	char		*nick, *text, who[64], want[NRL_LEN + 1];
+	const char	*why;
+
+	if ((why = left_notice(line, who, sizeof(who))) != NULL) {
+		if (x->never != NULL && strcmp(who, x->never->nick) == 0 &&
+		    strcmp(why, "(too slow)") == 0 && !x->saw_left[c->id]) {
+			x->saw_left[c->id] = true;
+			return;
+		}
+		pool_fail(p, "reader %s got \"%s\" after %d of %d lines",
+		    c->nick, line, x->next[c->id], NRL_LINES);
+		return;
+	}
+	if (strncmp(line, "-- ", 3) == 0)
+		return;
+	if ((text = chat_nick(line, &nick)) == NULL ||
+	    strcmp(nick, p->c[0]->nick) != 0) {
+		pool_fail(p, "reader %s got \"%s\" after %d of %d lines",
+		    c->nick, tn_quote(line, len), x->next[c->id], NRL_LINES);
+		return;
+	}
+	if (x->next[c->id] == NRL_LINES) {
+		pool_fail(p, "reader %s got a line after all %d: \"%.40s\"",
+		    c->nick, NRL_LINES, text);
+		return;
+	}
+	nrl_text(x->next[c->id], want);
+	if (strcmp(text, want) != 0) {
+		pool_fail(p, "reader %s: line %d: expected \"%.12s...\" (%d "
+		    "bytes), got \"%.12s...\" (%zu bytes)", c->nick,
+		    x->next[c->id], want, NRL_LEN, tn_quote(text, strlen(text)),
+		    strlen(text));
+		return;
+	}
+	x->next[c->id]++;
+}
+
+static void
+nrl_end(struct pool *p, struct fc *c)
+{
+	struct nrl	*x = p->ctx;
+
+	if (c == x->never)
+		return;
+	pool_fail(p, "reader %s: connection closed (%s) after %d of %d "
+	    "lines, %" PRId64 " ms after the flood began", c->nick,
+	    c->end_how, x->next[c->id], NRL_LINES, c->end_ms - x->t0);
+}
+
+static bool
+nrl_done(struct pool *p)
+{
+	struct nrl	*x = p->ctx;
+	int		 i;
+
+	if (!x->never->ended) {
+		if (tn_now_ms() - x->t0 >= SCALED(NRL_CUT_MS))
+			pool_fail(p, "the never-reader %s was not cut within "
+			    "%" PRId64 " ms (the readers got %d of %d lines)",
+			    x->never->nick, SCALED(NRL_CUT_MS), x->next[1],
+			    NRL_LINES);
+		return false;
+	}
+	for (i = 0; i < NRL_READERS; i++)
+		if (x->next[i] < NRL_LINES || !x->saw_left[i])
+			return false;
+	return true;
+}
+
+START_TEST(test_no_rate_limit_flood)
+{
+	struct args	 a = { .n = 0 };
+	struct pool	 p;
+	struct nrl	 x;
+	int		 it, i;
+
+	args_add(&a, "--workers", "2", "--rate", "0", "--sendq", "1048576",
+	    NULL);
+	args_slow_timeout(&a, "1000");
+	for (it = 1; it <= loops; it++) {
+		memset(&x, 0, sizeof(x));
+		pool_init(&p, start(a.v), it, &x);
+		p.on_line = nrl_line;
+		p.on_end = nrl_end;
+		p.refill = nrl_refill;
+		for (i = 0; i < NRL_READERS; i++)
+			pool_add(&p, 0, 0, NULL);
+		pool_welcome(&p);
+		x.never = pool_add_never(&p);
+		pool_welcome(&p);
+		x.t0 = tn_now_ms();
+		if (p.err[0] == '\0')
+			p.c[0]->sends = true;
+		if (!pool_run(&p, nrl_done, x.t0 + SCALED(NRL_DEADLINE), 100,
+		    "no_rate_limit_flood") && strstr(p.err, "never-reader") ==
+		    NULL) {
+			snprintf(p.err + strlen(p.err), sizeof(p.err) -
+			    strlen(p.err), "; sent %d, readers got", x.sent);
+			for (i = 0; i < NRL_READERS; i++)
+				snprintf(p.err + strlen(p.err), sizeof(p.err) -
+				    strlen(p.err), " %d%s", x.next[i],
+				    x.saw_left[i] ? "" : " (no leave notice)");
+			snprintf(p.err + strlen(p.err), sizeof(p.err) -
+			    strlen(p.err), "; never-reader %s", x.never->ended ?
+			    "cut" : "not cut");
+		}
+		if (p.err[0] == '\0')
+			printf("no_rate_limit_flood: iteration %d: %d lines to "
+			    "each of %d readers in %" PRId64 " ms; the "
+			    "never-reader cut (%s) after %" PRId64 " ms\n", it,
+			    NRL_LINES, NRL_READERS, tn_now_ms() - x.t0,
+			    x.never->end_how, x.never->end_ms - x.t0);
+		pool_verdict(&p);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -869,14 +1076,19 @@ main(void)
 		{ "flood_one_address", test_flood_one_address, 30 },
 		{ "flood_one_address_ascii", test_flood_one_address_ascii,
 		    30 },
+		{ "no_rate_limit_flood", test_no_rate_limit_flood, 40 },
 	};
 	struct net_test	 tests[sizeof(t) / sizeof(t[0])];
+	const char	*old;
 	size_t		 i;
 
 	loops = env_int("CHATD_TEST_LOOPS", 10, 1, 100000);
 	slowdown = env_int("CHATD_TEST_SLOWDOWN", DEFAULT_SLOWDOWN, 1, 1000);
-	printf("check_fairness: %d loops, deadlines x%d\n", loops,
-	    slowdown);
+	old = getenv("CHATD_TEST_OLD_SERVER");
+	old_server = old != NULL && *old != '\0' && strcmp(old, "0") != 0;
+	printf("check_fairness: %d loops, deadlines x%d%s\n", loops, slowdown,
+	    old_server ? ", without --slow-timeout (CHATD_TEST_OLD_SERVER)" :
+	    "");
 	tn_raise_nofile();
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		tests[i].name = t[i].name;
