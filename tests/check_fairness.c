@@ -81,6 +81,15 @@ static bool	 old_server;	/* CHATD_TEST_OLD_SERVER */
 /* A deadline of ms in a plain build, scaled for the sanitizers. */
 #define SCALED(ms)	((int64_t)(ms) * slowdown)
 
+static int64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int
 env_int(const char *name, int def, int min, int max)
 {
@@ -654,6 +663,14 @@ pool_run(struct pool *p, bool (*done)(struct pool *), int64_t deadline,
 	return p->err[0] == '\0';
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t	 x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * 1. Sixteen connections from one address (the most --max-per-ip
  * allows under --limit-loopback) each send a burst of 40 lines of 4095
@@ -1064,6 +1081,303 @@ START_TEST(test_no_rate_limit_flood)
 }
 END_TEST
 
+/*
+ * 3. --rate 0 and the default --slow-timeout: ten senders send as fast
+ * as they can for about 2 s, reading all the while, and so do three
+ * more readers.  A sender keeps at most PR_WINDOW bytes of its lines
+ * on the way (sent, its own echo not yet back): without a bound the
+ * kernel's socket buffers would swallow tens of megabytes in the first
+ * milliseconds, the run would be over before the pause began, and the
+ * test thread would have gigabytes to read.  Ten windows of 256 KB are
+ * still more than --sendq, so chatd must hold the senders back; they
+ * also set the latencies printed (2.5 MB queued ahead of each line).  One more reader stops reading for 0.5 s in the middle
+ * (its SO_RCVBUF is 64 KB, so its socket is full during the pause) and
+ * then goes on: it is not cut and misses nothing.  A never-reader
+ * beside them is cut.  The lines carry their send time: the three
+ * readers' delivery latency is printed, not checked.
+ */
+#define PR_SENDERS	10
+#define PR_READERS	3
+#define PR_PAUSED	(PR_SENDERS + PR_READERS)
+#define PR_CLIENTS	(PR_PAUSED + 1)	/* and then the never-reader */
+#define PR_MAX_LINES	100000		/* per sender, at most */
+#define PR_LEN		120
+#define PR_WINDOW	(256 * 1024)	/* per sender, on the way */
+#define PR_RUN_MS	2000
+#define PR_PAUSE_AT_MS	750
+#define PR_PAUSE_MS	500
+#define PR_PAUSED_RCVBUF 65536
+#define PR_CUT_MS	15000
+#define PR_DEADLINE	120000
+
+struct pr {
+	int64_t		 t0;
+	bool		 sending;
+	int		 sent[PR_SENDERS];
+	int		 next[PR_CLIENTS][PR_SENDERS];
+	bool		 saw_left[PR_CLIENTS];
+	int64_t		 pause_from, pause_to;
+	int		 paused_inq;
+	struct fc	*never;
+	uint32_t	*lat;		/* us, the three readers */
+	size_t		 nlat, lat_cap;
+};
+
+/* "ABC...ZABC...": the padding of every line is a piece of it. */
+static char	 pr_pattern[PR_LEN + 32];
+
+/* Sender s's line seq stamped t, without its end, into buf. */
+static size_t
+pr_text(int s, int seq, long long t, char *buf)
+{
+	int	 n;
+
+	n = snprintf(buf, PR_LEN, "s%d %d %lld ", s, seq, t);
+	memcpy(buf + n, pr_pattern + (s * 7 + seq + n) % 26,
+	    (size_t)(PR_LEN - n));
+	buf[PR_LEN] = '\0';
+	return PR_LEN;
+}
+
+/* A decimal number ending in a space; the rest, or NULL. */
+static const char *
+pr_number(const char *p, long long *v)
+{
+	const char	*q = p;
+
+	*v = 0;
+	while (*q >= '0' && *q <= '9' && q - p < 18)
+		*v = *v * 10 + (*q++ - '0');
+	return q > p && *q == ' ' ? q + 1 : NULL;
+}
+
+static void
+pr_refill(struct pool *p, struct fc *c)
+{
+	struct pr	*x = p->ctx;
+	char		 buf[PR_LEN + 2];
+	size_t		 len;
+	long long	 t = now_us();
+
+	/* A little at a time: the stamps stay close to the writes. */
+	while (x->sending && x->sent[c->id] < PR_MAX_LINES &&
+	    fc_pending(c) < 8192 && (size_t)(x->sent[c->id] -
+	    x->next[c->id][c->id]) * (PR_LEN + 2) < PR_WINDOW) {
+		len = pr_text(c->id, x->sent[c->id]++, t, buf);
+		buf[len++] = '\n';
+		fc_append(c, buf, len);
+	}
+}
+
+/* Who c is, for a message. */
+static const char *
+pr_who(struct pool *p, struct fc *c)
+{
+	struct pr	*x = p->ctx;
+	static char	 buf[4][100];
+	static unsigned	 next;
+	char		*b = buf[next++ % 4];
+
+	snprintf(b, sizeof(buf[0]), "%s %s", c == x->never ? "the "
+	    "never-reader" : c->id == PR_PAUSED ? "the paused reader" :
+	    c->id < PR_SENDERS ? "sender" : "reader", c->nick);
+	return b;
+}
+
+static void
+pr_line(struct pool *p, struct fc *c, char *line, size_t len)
+{
+	struct pr	*x = p->ctx;
+	char		*nick, *text, who[64];
+	const char	*why, *q;
+	struct fc	*from;
+	long long	 v, seq, t;
+	int		 s, *next = x->next[c->id];
+	size_t		 n;
+
+	if ((why = left_notice(line, who, sizeof(who))) != NULL) {
+		if (strcmp(who, x->never->nick) == 0 &&
+		    strcmp(why, "(too slow)") == 0 && !x->saw_left[c->id]) {
+			x->saw_left[c->id] = true;
+			return;
+		}
+		from = find_nick(p, who);
+		pool_fail(p, "%s got \"%s\"%s%s, %" PRId64 " ms after the "
+		    "senders began%s", pr_who(p, c), line, from != NULL ?
+		    ": that is " : "", from != NULL ? pr_who(p, from) : "",
+		    tn_now_ms() - x->t0, from != NULL && from->id == PR_PAUSED &&
+		    x->pause_from != 0 && x->pause_to == 0 ? ", during its "
+		    "pause" : "");
+		return;
+	}
+	if (strncmp(line, "-- ", 3) == 0)
+		return;
+	/* "<NICK> sS SEQ T PAD": cheaply, there are millions of them. */
+	if ((text = chat_nick(line, &nick)) == NULL ||
+	    (from = find_nick(p, nick)) == NULL || from->id >= PR_SENDERS ||
+	    text[0] != 's' || (q = pr_number(text + 1, &v)) == NULL ||
+	    v != from->id || (q = pr_number(q, &seq)) == NULL ||
+	    (q = pr_number(q, &t)) == NULL) {
+		pool_fail(p, "%s got \"%s\"", pr_who(p, c),
+		    tn_quote(line, len));
+		return;
+	}
+	s = from->id;
+	n = (size_t)(q - text);
+	if (seq != next[s] || len - (size_t)(text - line) != PR_LEN ||
+	    memcmp(q, pr_pattern + (s * 7 + seq + (long long)n) % 26,
+	    PR_LEN - n) != 0) {
+		pool_fail(p, "%s: from %s expected line %d, got line %lld%s: "
+		    "\"%.40s\"", pr_who(p, c), nick, next[s], seq, seq == next[s] ?
+		    " not whole" : "", tn_quote(text, strlen(text)));
+		return;
+	}
+	next[s]++;
+	if (c->id >= PR_SENDERS && c->id < PR_PAUSED) {
+		if (x->nlat == x->lat_cap) {
+			x->lat_cap = x->lat_cap ? x->lat_cap * 2 : 65536;
+			x->lat = realloc(x->lat, x->lat_cap * sizeof(*x->lat));
+			ck_assert_ptr_nonnull(x->lat);
+		}
+		x->lat[x->nlat++] = (uint32_t)(now_us() - t);
+	}
+}
+
+static void
+pr_end(struct pool *p, struct fc *c)
+{
+	struct pr	*x = p->ctx;
+	int		 s, got = 0, sent = 0;
+
+	if (c == x->never)
+		return;
+	for (s = 0; s < PR_SENDERS; s++) {
+		got += x->next[c->id][s];
+		sent += x->sent[s];
+	}
+	pool_fail(p, "%s: connection closed (%s) %" PRId64 " ms after the "
+	    "senders began, with %d of the %d lines they had written%s",
+	    pr_who(p, c), c->end_how, c->end_ms - x->t0, got, sent,
+	    c->id == PR_PAUSED && x->pause_from != 0 && x->pause_to == 0 ?
+	    " (in its pause)" : "");
+}
+
+static bool
+pr_done(struct pool *p)
+{
+	struct pr	*x = p->ctx;
+	int		 i, s;
+
+	if (x->sending)
+		return false;
+	if (!x->never->ended) {
+		if (tn_now_ms() - x->t0 >= SCALED(PR_CUT_MS))
+			pool_fail(p, "the never-reader %s was not cut within "
+			    "%" PRId64 " ms", x->never->nick,
+			    SCALED(PR_CUT_MS));
+		return false;
+	}
+	for (i = 0; i < PR_CLIENTS - 1; i++) {
+		if (!x->saw_left[i])
+			return false;
+		for (s = 0; s < PR_SENDERS; s++)
+			if (x->next[i][s] < x->sent[s])
+				return false;
+	}
+	return true;
+}
+
+static void
+pr_missing(struct pool *p)
+{
+	struct pr	*x = p->ctx;
+	size_t		 o = strlen(p->err);
+	int		 i, s;
+
+	for (i = 0; i < PR_CLIENTS - 1; i++)
+		for (s = 0; s < PR_SENDERS; s++)
+			if (x->next[i][s] < x->sent[s]) {
+				snprintf(p->err + o, sizeof(p->err) - o, "; %s "
+				    "has %d of %s's %d lines", pr_who(p,
+				    p->c[i]), x->next[i][s], p->c[s]->nick,
+				    x->sent[s]);
+				return;
+			}
+	for (i = 0; i < PR_CLIENTS - 1; i++)
+		if (!x->saw_left[i]) {
+			snprintf(p->err + o, sizeof(p->err) - o, "; %s has not "
+			    "seen \"-- %s left (too slow)\"", pr_who(p, p->c[i]),
+			    x->never->nick);
+			return;
+		}
+}
+
+START_TEST(test_paused_reader)
+{
+	struct args	 a = { .n = 0 };
+	struct pool	 p;
+	struct pr	 x;
+	struct fc	*paused;
+	int64_t		 now;
+	int		 it, i, total;
+
+	for (i = 0; i < (int)sizeof(pr_pattern); i++)
+		pr_pattern[i] = (char)('A' + i % 26);
+	args_add(&a, "--workers", "2", "--rate", "0", NULL);
+	for (it = 1; it <= loops; it++) {
+		memset(&x, 0, sizeof(x));
+		pool_init(&p, start(a.v), it, &x);
+		p.on_line = pr_line;
+		p.on_end = pr_end;
+		p.refill = pr_refill;
+		for (i = 0; i < PR_SENDERS + PR_READERS; i++)
+			pool_add(&p, 0, 0, NULL);
+		paused = pool_add(&p, PR_PAUSED_RCVBUF, 0, NULL);
+		x.never = pool_add_never(&p);
+		pool_welcome(&p);
+		for (i = 0; i < PR_SENDERS && p.err[0] == '\0'; i++)
+			p.c[i]->sends = true;
+		x.sending = true;
+		x.t0 = tn_now_ms();
+		while (p.err[0] == '\0' && x.sending) {
+			now = tn_now_ms();
+			if (x.pause_from == 0 && now - x.t0 >= PR_PAUSE_AT_MS) {
+				paused->reading = false;
+				x.pause_from = now;
+			}
+			if (x.pause_from != 0 && x.pause_to == 0 && now -
+			    x.pause_from >= PR_PAUSE_MS) {
+				ioctl(paused->fd, FIONREAD, &x.paused_inq);
+				paused->reading = true;
+				x.pause_to = now;
+			}
+			if (now - x.t0 >= PR_RUN_MS && x.pause_to != 0)
+				x.sending = false;
+			pump(&p, 5);
+		}
+		if (!pool_run(&p, pr_done, x.t0 + SCALED(PR_DEADLINE), 50,
+		    "paused_reader") && (strstr(p.err, ": deadline passed") ||
+		    strstr(p.err, ": nothing moved for ")))
+			pr_missing(&p);
+		if (p.err[0] == '\0') {
+			qsort(x.lat, x.nlat, sizeof(*x.lat), cmp_u32);
+			for (i = 0, total = 0; i < PR_SENDERS; i++)
+				total += x.sent[i];
+			printf("paused_reader: iteration %d p50 %.1f ms p99 "
+			    "%.1f ms, never-reader cut after %" PRId64 " ms "
+			    "(%d lines of %d bytes from %d senders; the paused "
+			    "reader had %d bytes waiting after %" PRId64
+			    " ms)\n", it, x.nlat ? x.lat[x.nlat / 2] / 1000.0 :
+			    0, x.nlat ? x.lat[x.nlat * 99 / 100] / 1000.0 : 0,
+			    x.never->end_ms - x.t0, total, PR_LEN, PR_SENDERS,
+			    x.paused_inq, x.pause_to - x.pause_from);
+		}
+		free(x.lat);
+		pool_verdict(&p);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1077,6 +1391,7 @@ main(void)
 		{ "flood_one_address_ascii", test_flood_one_address_ascii,
 		    30 },
 		{ "no_rate_limit_flood", test_no_rate_limit_flood, 40 },
+		{ "paused_reader", test_paused_reader, 40 },
 	};
 	struct net_test	 tests[sizeof(t) / sizeof(t[0])];
 	const char	*old;
