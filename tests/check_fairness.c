@@ -1378,6 +1378,304 @@ START_TEST(test_paused_reader)
 }
 END_TEST
 
+/*
+ * 4. --slow-timeout 1000: a sender sends K numbered lines, one every
+ * millisecond, to three readers (and reads them too); meanwhile a new
+ * never-reader connects every 300 ms until the readers have every line.
+ * The readers get every line in order, and the run ends within ten
+ * times an unimpeded run (measured first, without never-readers):
+ * never-readers that keep coming cannot hold the room up for ever.  The
+ * never-readers that were owed more than --sendq plus a margin for the
+ * kernel's buffers must have been cut, and the readers told "too slow".
+ */
+#define NR_READERS	4	/* the sender is the first */
+#define NR_LINES	3000
+#define NR_LEN		2000
+#define NR_PACE_US	1000
+#define NR_EVERY_MS	300
+#define NR_OWED		(2 * SENDQ)	/* must be cut past this */
+#define NR_CUT_MS	6000	/* after the readers are done */
+#define NR_JOINS_MAX	4000
+
+static int64_t	 nr_unimpeded;	/* ms, for the log */
+
+struct nr {
+	int64_t		 t0_us;
+	int		 sent;
+	int		 next[NR_READERS];
+	uint64_t	 relayed;	/* bytes reader 1 got so far */
+	struct {
+		char	 nick[64];
+		uint64_t at;		/* relayed when it joined */
+		char	 left[32];	/* the reason it left with */
+	}		*joins;
+	size_t		 njoins;
+	size_t		 nnever;	/* never-readers connected */
+	size_t		 ncut;
+};
+
+static size_t
+nr_text(int seq, char *buf)
+{
+	int	 n, k;
+
+	n = snprintf(buf, 16, "k%d ", seq);
+	for (k = n; k < NR_LEN; k++)
+		buf[k] = (char)('a' + (seq * 3 + k) % 26);
+	buf[NR_LEN] = '\0';
+	return NR_LEN;
+}
+
+static void
+nr_refill(struct pool *p, struct fc *c)
+{
+	struct nr	*x = p->ctx;
+	char		 buf[NR_LEN + 2];
+	size_t		 len;
+	int64_t		 due = (now_us() - x->t0_us) / NR_PACE_US + 1;
+
+	while (x->sent < NR_LINES && x->sent < due) {
+		len = nr_text(x->sent++, buf);
+		buf[len++] = '\n';
+		fc_append(c, buf, len);
+	}
+}
+
+static void
+nr_line(struct pool *p, struct fc *c, char *line, size_t len)
+{
+	struct nr	*x = p->ctx;
+	char		*nick, *text, who[64], want[NR_LEN + 1];
+	const char	*why;
+	size_t		 i;
+	int		 j;
+
+	if ((why = left_notice(line, who, sizeof(who))) != NULL) {
+		/* Reader 1 saw the join before: one order for all. */
+		for (i = 0; i < x->njoins; i++)
+			if (strcmp(x->joins[i].nick, who) == 0)
+				break;
+		for (j = 0; j < NR_READERS; j++)
+			if (strcmp(p->c[j]->nick, who) == 0)
+				break;
+		if (j < NR_READERS || (c->id == 1 && i == x->njoins)) {
+			pool_fail(p, "reader %s got \"%s\" after %d lines",
+			    c->nick, line, x->next[c->id]);
+			return;
+		}
+		if (c->id == 1)
+			snprintf(x->joins[i].left, sizeof(x->joins[i].left),
+			    "%s", why);
+		return;
+	}
+	if (strncmp(line, "-- ", 3) == 0) {
+		if (c->id == 1 && strstr(line, " joined") != NULL) {
+			ck_assert_uint_lt(x->njoins, NR_JOINS_MAX);
+			snprintf(x->joins[x->njoins].nick,
+			    sizeof(x->joins[0].nick), "%.*s",
+			    (int)(strstr(line, " joined") - line - 3),
+			    line + 3);
+			x->joins[x->njoins++].at = x->relayed;
+		}
+		return;
+	}
+	if ((text = chat_nick(line, &nick)) == NULL ||
+	    strcmp(nick, p->c[0]->nick) != 0) {
+		pool_fail(p, "reader %s got \"%s\" after %d of %d lines",
+		    c->nick, tn_quote(line, len), x->next[c->id], NR_LINES);
+		return;
+	}
+	nr_text(x->next[c->id], want);
+	if (x->next[c->id] == NR_LINES || strcmp(text, want) != 0) {
+		pool_fail(p, "reader %s: line %d: expected \"%.12s...\", got "
+		    "\"%.12s...\" (%zu bytes)", c->nick, x->next[c->id],
+		    x->next[c->id] == NR_LINES ? "(none)" : want,
+		    tn_quote(text, strlen(text)), strlen(text));
+		return;
+	}
+	x->next[c->id]++;
+	if (c->id == 1)
+		x->relayed += len + 2;
+}
+
+static void
+nr_end(struct pool *p, struct fc *c)
+{
+	struct nr	*x = p->ctx;
+
+	if (c->welcome_only) {
+		x->ncut++;
+		return;
+	}
+	pool_fail(p, "reader %s: connection closed (%s) after %d of %d "
+	    "lines", c->nick, c->end_how, x->next[c->id], NR_LINES);
+}
+
+static bool
+nr_done(struct pool *p)
+{
+	struct nr	*x = p->ctx;
+	int		 i;
+
+	for (i = 0; i < NR_READERS; i++)
+		if (x->next[i] < NR_LINES)
+			return false;
+	return true;
+}
+
+/* The join of never-reader c, as reader 1 saw it, or NULL. */
+static size_t
+nr_join(struct nr *x, struct fc *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < x->njoins; i++)
+		if (strcmp(x->joins[i].nick, c->nick) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+/* The never-readers owed enough are cut, and the readers were told. */
+static bool
+nr_cut_done(struct pool *p)
+{
+	struct nr	*x = p->ctx;
+	struct fc	*c;
+	size_t		 i, j;
+
+	for (i = NR_READERS; i < p->n; i++) {
+		c = p->c[i];
+		if (!c->welcomed && !c->ended)
+			return false;	/* its join is still on the way */
+		if ((j = nr_join(x, c)) == SIZE_MAX)
+			return false;
+		if (!c->ended && x->relayed - x->joins[j].at >= NR_OWED)
+			return false;
+		if (c->ended && x->joins[j].left[0] == '\0')
+			return false;
+	}
+	return true;
+}
+
+/* One run; never-readers join every NR_EVERY_MS if with_never. */
+static int64_t
+nr_once(int it, bool with_never, int64_t deadline_ms)
+{
+	struct args	 a = { .n = 0 };
+	struct pool	 p;
+	struct nr	 x;
+	struct fc	*c;
+	int64_t		 t0, next_never, elapsed, cut_sum = 0;
+	uint64_t	 moved;
+	int64_t		 still;
+	size_t		 i, j, max_never, owed_cut = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.joins = calloc(NR_JOINS_MAX, sizeof(*x.joins));
+	ck_assert_ptr_nonnull(x.joins);
+	args_add(&a, "--workers", "2", "--rate", "0", NULL);
+	args_slow_timeout(&a, "1000");
+	pool_init(&p, start(a.v), it, &x);
+	p.on_line = nr_line;
+	p.on_end = nr_end;
+	p.refill = nr_refill;
+	for (i = 0; i < NR_READERS; i++)
+		pool_add(&p, 0, 0, NULL);
+	pool_welcome(&p);
+	/* Enough never-readers to outlast the deadline, if they hold it. */
+	max_never = (size_t)(deadline_ms / NR_EVERY_MS) + 10;
+	if (max_never > NR_JOINS_MAX - NR_READERS - 1)
+		max_never = NR_JOINS_MAX - NR_READERS - 1;
+	t0 = tn_now_ms();
+	x.t0_us = now_us();
+	next_never = t0;
+	moved = p.moved;
+	still = t0;
+	if (p.err[0] == '\0')
+		p.c[0]->sends = true;
+	while (p.err[0] == '\0' && !nr_done(&p)) {
+		if (tn_now_ms() - t0 >= deadline_ms) {
+			pool_fail(&p, "the readers did not have all %d lines "
+			    "within %" PRId64 " ms, ten times the %s: they had "
+			    "%d, %d, %d and %d, the sender had sent %d; %zu "
+			    "never-readers had come, %zu were cut", NR_LINES,
+			    deadline_ms, slowdown > 1 ? "unimpeded run's time "
+			    "(scaled)" : "unimpeded run's time", x.next[0],
+			    x.next[1], x.next[2], x.next[3], x.sent,
+			    x.nnever, x.ncut);
+			break;
+		}
+		if (p.moved != moved) {
+			moved = p.moved;
+			still = tn_now_ms();
+		} else if (tn_now_ms() - still >= SCALED(STALL_MS)) {
+			pool_fail(&p, "nothing moved for %" PRId64 " ms",
+			    SCALED(STALL_MS));
+			break;
+		}
+		if (with_never && tn_now_ms() >= next_never && x.nnever <
+		    max_never) {
+			pool_add_never(&p);
+			x.nnever++;
+			next_never += NR_EVERY_MS;
+		}
+		pump(&p, 1);
+	}
+	elapsed = tn_now_ms() - t0;
+	if (p.err[0] == '\0' && with_never &&
+	    !pool_run(&p, nr_cut_done, tn_now_ms() + SCALED(NR_CUT_MS), 20,
+	    "never_readers_one_after_another, after the readers were done")) {
+		for (i = NR_READERS; i < p.n; i++) {
+			c = p.c[i];
+			j = nr_join(&x, c);
+			snprintf(p.err + strlen(p.err), sizeof(p.err) -
+			    strlen(p.err), "; %s: %s, owed %" PRIu64 " bytes, "
+			    "left: %s", c->nick, c->ended ? "cut" : "not cut",
+			    j == SIZE_MAX ? 0 : x.relayed - x.joins[j].at,
+			    j == SIZE_MAX ? "(no join seen)" :
+			    x.joins[j].left[0] ? x.joins[j].left : "(no notice)");
+		}
+	}
+	for (i = NR_READERS; i < p.n && p.err[0] == '\0'; i++) {
+		c = p.c[i];
+		j = nr_join(&x, c);
+		if (c->ended && strcmp(x.joins[j].left, "(too slow)") != 0)
+			pool_fail(&p, "never-reader %s left with \"%s\", not "
+			    "\"(too slow)\"", c->nick, x.joins[j].left);
+		if (c->ended) {
+			cut_sum += c->end_ms - c->connect_ms;
+			owed_cut += x.relayed - x.joins[j].at >= NR_OWED;
+		}
+	}
+	if (p.err[0] == '\0' && with_never)
+		printf("never_readers_one_after_another: iteration %d: %d "
+		    "lines in %" PRId64 " ms, unimpeded %" PRId64 " ms (x%.1f); "
+		    "%zu never-readers, %zu cut (%zu of them owed more than %d "
+		    "bytes), %" PRId64 " ms from connect to cut on average\n",
+		    it, NR_LINES, elapsed, nr_unimpeded, nr_unimpeded > 0 ?
+		    (double)elapsed / (double)nr_unimpeded : 0.0, x.nnever,
+		    x.ncut, owed_cut, NR_OWED, x.ncut ? cut_sum /
+		    (int64_t)x.ncut : 0);
+	free(x.joins);
+	pool_verdict(&p);
+	return elapsed;
+}
+
+START_TEST(test_never_readers_one_after_another)
+{
+	int64_t	 unimpeded, deadline;
+	int	 it;
+
+	unimpeded = nr_unimpeded = nr_once(0, false, SCALED(120000));
+	deadline = 10 * unimpeded * slowdown;
+	printf("never_readers_one_after_another: unimpeded, %d lines in "
+	    "%" PRId64 " ms; deadline with never-readers %" PRId64 " ms\n",
+	    NR_LINES, unimpeded, deadline);
+	for (it = 1; it <= loops; it++)
+		nr_once(it, true, deadline);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1392,6 +1690,8 @@ main(void)
 		    30 },
 		{ "no_rate_limit_flood", test_no_rate_limit_flood, 40 },
 		{ "paused_reader", test_paused_reader, 40 },
+		{ "never_readers_one_after_another",
+		    test_never_readers_one_after_another, 60 },
 	};
 	struct net_test	 tests[sizeof(t) / sizeof(t[0])];
 	const char	*old;
