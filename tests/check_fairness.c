@@ -1676,6 +1676,178 @@ START_TEST(test_never_readers_one_after_another)
 }
 END_TEST
 
+/*
+ * 5. A reader with SO_RCVBUF 2048 (and a small MSS, so that chatd's
+ * socket buffer for it stays small as well) reads 100 to 400 bytes at
+ * a time with 1-2 ms pauses, while another client sends 2,000 lines of
+ * 1 to 400 bytes (deterministic pseudo-random): chatd's socket to it
+ * is full most of the time, and its writes come up short.  It must get
+ * every line whole and in order.  All of it stays far below half of
+ * --sendq, so the reader is within every limit.
+ */
+#define SB_LINES	2000
+#define SB_TEXT_MAX	360	/* random bytes after the number, at most */
+#define SB_RCVBUF	2048
+#define SB_LIMIT	(400 * 1024)	/* total relayed, at most */
+#define SB_DEADLINE	120000
+
+struct sb {
+	uint64_t	 seed;
+	int		 sent;
+	int		 next[2];
+	uint64_t	 total;		/* bytes relayed to each */
+};
+
+static uint64_t
+sb_rand(uint64_t *s)
+{
+	/* xorshift64* */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+/* Line seq of iteration seed, without its end, in buf. */
+static size_t
+sb_text(uint64_t seed, int seq, char *buf)
+{
+	static const char	 set[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;!?-+=*()";
+	uint64_t		 s = seed * 1000003 + (uint64_t)seq + 1;
+	size_t			 n, len, k;
+
+	sb_rand(&s);
+	n = (size_t)snprintf(buf, 16, "%d", seq);
+	len = (size_t)(sb_rand(&s) % (SB_TEXT_MAX + 1));
+	if (len > 0) {
+		buf[n++] = ' ';
+		for (k = 0; k < len; k++)
+			buf[n++] = set[sb_rand(&s) % (sizeof(set) - 1)];
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static void
+sb_refill(struct pool *p, struct fc *c)
+{
+	struct sb	*x = p->ctx;
+	char		 buf[SB_TEXT_MAX + 32];
+	size_t		 len;
+
+	while (x->sent < SB_LINES && fc_pending(c) < 64 * 1024) {
+		len = sb_text(x->seed, x->sent++, buf);
+		buf[len++] = '\n';
+		fc_append(c, buf, len);
+	}
+}
+
+static void
+sb_line(struct pool *p, struct fc *c, char *line, size_t len)
+{
+	struct sb	*x = p->ctx;
+	char		*nick, *text, want[SB_TEXT_MAX + 32];
+	const char	*who = c->id == 0 ? "the sender" : "the slow reader";
+
+	if (strncmp(line, "-- ", 3) == 0 && left_notice(line, want,
+	    sizeof(want)) == NULL)
+		return;		/* a join */
+	if ((text = chat_nick(line, &nick)) == NULL ||
+	    strcmp(nick, p->c[0]->nick) != 0) {
+		pool_fail(p, "%s got \"%s\" after %d of %d lines", who,
+		    tn_quote(line, len), x->next[c->id], SB_LINES);
+		return;
+	}
+	if (x->next[c->id] == SB_LINES) {
+		pool_fail(p, "%s got a line after all %d: \"%s\"", who,
+		    SB_LINES, tn_quote(text, strlen(text)));
+		return;
+	}
+	sb_text(x->seed, x->next[c->id], want);
+	if (strcmp(text, want) != 0) {
+		pool_fail(p, "%s: line %d (seed %" PRIu64 "): expected "
+		    "\"%s\" (%zu bytes), got \"%s\" (%zu bytes)", who,
+		    x->next[c->id], x->seed, tn_quote(want, strlen(want)),
+		    strlen(want), tn_quote(text, strlen(text)), strlen(text));
+		return;
+	}
+	x->next[c->id]++;
+}
+
+static void
+sb_end(struct pool *p, struct fc *c)
+{
+	struct sb	*x = p->ctx;
+
+	pool_fail(p, "%s: connection closed (%s) after %d of %d lines",
+	    c->id == 0 ? "the sender" : "the slow reader", c->end_how,
+	    x->next[c->id], SB_LINES);
+}
+
+static bool
+sb_done(struct pool *p)
+{
+	struct sb	*x = p->ctx;
+
+	return x->next[0] == SB_LINES && x->next[1] == SB_LINES;
+}
+
+START_TEST(test_slow_small_buffer_reader)
+{
+	struct args	 a = { .n = 0 };
+	struct pool	 p;
+	struct sb	 x;
+	struct fc	*slow;
+	char		 buf[SB_TEXT_MAX + 32];
+	int64_t		 t0;
+	int		 it, i, rcvbuf;
+	socklen_t	 len;
+
+	args_add(&a, "--workers", "2", "--rate", "0", NULL);
+	for (it = 1; it <= loops; it++) {
+		memset(&x, 0, sizeof(x));
+		x.seed = (uint64_t)it;
+		pool_init(&p, start(a.v), it, &x);
+		p.on_line = sb_line;
+		p.on_end = sb_end;
+		p.refill = sb_refill;
+		pool_add(&p, 0, 0, NULL);
+		slow = pool_add(&p, SB_RCVBUF, SMALL_MSS, NULL);
+		pool_welcome(&p);
+		for (i = 0; i < SB_LINES; i++)
+			x.total += sb_text(x.seed, i, buf) +
+			    strlen(p.c[0]->nick) + 5;
+		ck_assert_msg(x.total < SB_LIMIT, "the lines add up to %"
+		    PRIu64 " bytes, more than %d", x.total, SB_LIMIT);
+		rcvbuf = 0;
+		len = sizeof(rcvbuf);
+		if (p.err[0] == '\0') {
+			getsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+			    &len);
+			slow->paced = true;
+			slow->read_max = 300;
+			p.c[0]->sends = true;
+		}
+		t0 = tn_now_ms();
+		if (!pool_run(&p, sb_done, t0 + SCALED(SB_DEADLINE), 20,
+		    "slow_small_buffer_reader"))
+			snprintf(p.err + strlen(p.err), sizeof(p.err) -
+			    strlen(p.err), "; the sender sent %d, got %d; "
+			    "the slow reader got %d", x.sent, x.next[0],
+			    x.next[1]);
+		if (p.err[0] == '\0')
+			printf("slow_small_buffer_reader: iteration %d: %d "
+			    "lines, %" PRIu64 " bytes, in %" PRId64 " ms, %u "
+			    "reads; at most %d bytes waited in its socket "
+			    "(SO_RCVBUF %d)\n", it, SB_LINES, x.total,
+			    tn_now_ms() - t0, slow->reads, slow->max_inq,
+			    rcvbuf);
+		pool_verdict(&p);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1692,6 +1864,8 @@ main(void)
 		{ "paused_reader", test_paused_reader, 40 },
 		{ "never_readers_one_after_another",
 		    test_never_readers_one_after_another, 60 },
+		{ "slow_small_buffer_reader", test_slow_small_buffer_reader,
+		    30 },
 	};
 	struct net_test	 tests[sizeof(t) / sizeof(t[0])];
 	const char	*old;
