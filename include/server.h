@@ -160,6 +160,9 @@ void	server_throttle(struct server *srv, struct conn *c, uint64_t until_ms);
  */
 bool	server_hold(struct server *srv, struct conn *c);
 
+/* Take c off the held senders, if it is there (it is going). */
+void	server_unhold(struct server *srv, struct conn *c);
+
 /* No one is behind any more: hand every held sender to ws, to run. */
 void	server_release_held(struct server *srv, struct wakeset *ws);
 

@@ -512,6 +512,15 @@ server_hold(struct server *srv, struct conn *c)
 }
 
 void
+server_unhold(struct server *srv, struct conn *c)
+{
+	pthread_mutex_lock(&srv->conns_mu);
+	if (c->in_held)
+		held_unlink(srv, c);
+	pthread_mutex_unlock(&srv->conns_mu);
+}
+
+void
 server_release_held(struct server *srv, struct wakeset *ws)
 {
 	struct conn	*c;
