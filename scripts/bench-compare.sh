@@ -13,6 +13,9 @@
 #   --chatd PATH      chatd binary (default: $CHATD, else build/src/chatd,
 #                     else src/chatd, relative to the repository root)
 #   --chat-bench PATH chat-bench binary (default: $CHAT_BENCH, likewise)
+#   --baseline PATH   compare chatd with another chatd binary (say, a
+#                     build of the previous commit) instead of Redis:
+#                     the same loads, alternating, the ratio new/old
 #   -h, --help        print this help
 #
 # The loads are the full scenarios of scripts/stress.sh:
@@ -44,6 +47,8 @@ die() {
 
 quick=no
 runs=3
+peer=redis
+baseline_bin=
 out=
 chatd_bin=$(find_binary "${CHATD:-}" chatd)
 bench_bin=$(find_binary "${CHAT_BENCH:-}" chat-bench)
@@ -59,6 +64,8 @@ while [ $# -gt 0 ]; do
 		chatd_bin=$2; shift ;;
 	--chat-bench) [ $# -ge 2 ] || die_usage "--chat-bench needs a path"
 		bench_bin=$2; shift ;;
+	--baseline) [ $# -ge 2 ] || die_usage "--baseline needs a path"
+		baseline_bin=$2; peer=baseline; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) die_usage "unknown option '$1'" ;;
 	esac
@@ -66,6 +73,8 @@ while [ $# -gt 0 ]; do
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die_usage "bad --runs '$runs'"
 [ -x "$chatd_bin" ] || die "no chatd at $chatd_bin (build it, or use --chatd)"
+[ "$peer" = redis ] || [ -x "$baseline_bin" ] ||
+    die "no chatd at $baseline_bin (--baseline)"
 [ -x "$bench_bin" ] ||
     die "no chat-bench at $bench_bin (build it, or use --chat-bench)"
 
@@ -170,14 +179,16 @@ chatd_port() {
 # start_server chatd|redis SCENARIO: a fresh server; sets server_pid
 # and port.
 start_server() {
-	local kind=$1 scenario=$2 tries extra
+	local kind=$1 scenario=$2 tries extra bin
 	server_kind=$kind
 	port=
 	case $kind in
-	chatd)
+	chatd|baseline)
 		extra=()
 		[ "$scenario" = c10k ] && extra=(--max-clients "$C10K_N")
-		"$chatd_bin" "${chatd_args[@]}" "${extra[@]}" \
+		bin=$chatd_bin
+		[ "$kind" = baseline ] && bin=$baseline_bin
+		"$bin" "${chatd_args[@]}" "${extra[@]}" \
 		    </dev/null >"$tmp/server.log" 2>&1 &
 		server_pid=$!
 		if ! wait_for 50 chatd_port || [ -z "$port" ]; then
@@ -322,7 +333,7 @@ total() {
 
 # ---------------------------------------------------------------- main
 
-install_redis
+[ "$peer" = redis ] && install_redis
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-compare.XXXXXX") || die "mktemp"
 chatd_args=(--port 0 --bind 127.0.0.1 --rate 0 -w "$WORKERS")
@@ -334,18 +345,27 @@ started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 machine="$(nproc) CPUs ($model), $(awk '/^MemTotal/ {
     printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
 chatd_version=$("$chatd_bin" -V 2>&1 | head -n 1)
-redis_version=$(redis-server --version | head -n 1)
+if [ "$peer" = redis ]; then
+	peer_desc="$(command -v redis-server) ($(redis-server --version |
+	    head -n 1))"
+else
+	peer_desc="$baseline_bin ($("$baseline_bin" -V 2>&1 | head -n 1))"
+fi
 
 echo "date:     $started"
 echo "machine:  $machine"
 echo "chatd:    $chatd_bin ($chatd_version)"
-echo "redis:    $(command -v redis-server) ($redis_version)"
+printf '%-9s %s\n' "$peer:" "$peer_desc"
 echo "runs:     $runs per scenario and server, alternating," \
     "$([ "$quick" = yes ] && echo quick || echo full) loads"
 echo "commands (PORT and PID are each run's own):"
 cmds=()
 cmds+=("$chatd_bin ${chatd_args[*]}   (c10k: --max-clients $C10K_N)")
-cmds+=("redis-server --port PORT --bind 127.0.0.1 --save '' --appendonly no --daemonize no --maxclients 20000")
+if [ "$peer" = redis ]; then
+	cmds+=("redis-server --port PORT --bind 127.0.0.1 --save '' --appendonly no --daemonize no --maxclients 20000")
+else
+	cmds+=("$baseline_bin ${chatd_args[*]}   (c10k: --max-clients $C10K_N)")
+fi
 for s in "${scenarios[@]}"; do
 	cmds+=("${s%%|*}: $bench_bin [--proto redis] -p PORT ${s#*|} $BENCH_COMMON --server-pid PID")
 done
@@ -360,7 +380,7 @@ for s in "${scenarios[@]}"; do
 	name=${s%%|*}
 	opts=${s#*|}
 	for ((r = 1; r <= runs; r++)); do
-		for kind in chatd redis; do
+		for kind in chatd "$peer"; do
 			run_one "$name" "$kind" "$r" "$opts" ||
 			    incomplete=$((incomplete + 1))
 		done
@@ -376,7 +396,7 @@ add_row() {
 	# shellcheck disable=SC2046
 	c=$(median $(values "$scenario" chatd "$field"))
 	# shellcheck disable=SC2046
-	r=$(median $(values "$scenario" redis "$field"))
+	r=$(median $(values "$scenario" "$peer" "$field"))
 	ratio=$(awk -v c="$c" -v r="$r" 'BEGIN {
 	    if (c == "-" || r == "-" || r + 0 == 0) print "-";
 	    else printf "%.2f", c / r }')
@@ -400,7 +420,7 @@ for s in "${scenarios[@]}"; do
 done
 
 printf '%-9s %-48s %14s %14s %12s\n' scenario metric "chatd median" \
-    "redis median" chatd/redis
+    "$peer median" "chatd/$peer"
 for row in "${rows[@]}"; do
 	IFS='|' read -r a b c d e <<<"$row"
 	printf '%-9s %-48s %14s %14s %12s\n' "$a" "$b" "$c" "$d" "$e"
@@ -411,7 +431,7 @@ echo
 notes=()
 for s in "${scenarios[@]}"; do
 	name=${s%%|*}
-	for kind in chatd redis; do
+	for kind in chatd "$peer"; do
 		lost=$(total "$name" "$kind" lost)
 		disc=$(total "$name" "$kind" disconnects)
 		reord=$(total "$name" "$kind" reordered)
@@ -432,22 +452,22 @@ fi
 
 if [ -n "$out" ]; then
 	{
-		echo "## chatd and Redis pub/sub (\`scripts/bench-compare.sh\`)"
+		echo "## chatd and $peer (\`scripts/bench-compare.sh\`)"
 		echo
 		echo "**Date:** $started.  **Machine:** $machine; client and" \
 		    "servers on the same machine over loopback."
 		echo "chatd: $chatd_version, \`-w $WORKERS\`;" \
-		    "Redis: $redis_version."
+		    "$peer: $peer_desc."
 		echo
 		echo "**Commands** (PORT and PID are each run's own; every run" \
 		    "gets a fresh server; $runs runs per scenario and server," \
-		    "alternating chatd and Redis; the median is shown):"
+		    "alternating chatd and $peer; the median is shown):"
 		echo
 		for c in "${cmds[@]}"; do
 			echo "    $c"
 		done
 		echo
-		echo "| scenario | metric | chatd median | Redis median | chatd/Redis |"
+		echo "| scenario | metric | chatd median | $peer median | chatd/$peer |"
 		echo "|---|---|---:|---:|---:|"
 		for row in "${rows[@]}"; do
 			IFS='|' read -r a b c d e <<<"$row"
