@@ -19,12 +19,11 @@
 # bound is 1200 x 256 KiB = 307,200 kB.  Not the defaults: 10,000 x
 # 1 MiB is 10 GB, a bound that no RSS on this machine could break, and
 # a never-reader would need megabytes of traffic before its sendq is
-# full.  Not 64 KiB either: that is a quarter of a second of the
-# readers' traffic below, and on this shared 2-vCPU machine the readers
-# were cut off as too slow by stalls that long even without a single
-# never-reader.  With 256 KiB a reader has a second of slack, and each
-# never-reader still fills its sendq and is cut off within seconds,
-# which is the mechanism the bound rests on.
+# half full.  With 256 KiB each never-reader is behind within half a
+# second of the readers' traffic, holds the senders (doc/SECURITY.md
+# §2.1) and is cut off once it has been stalled for --slow-timeout, or
+# at once when the never-readers have spent the hold budget: the
+# mechanism the bound rests on.
 #
 # 1. The readers alone: chat-bench, 100 clients, 10 senders, open loop
 #    250 msg/s of 1 KiB (about 256 KB/s to every client), 8 s measured.
