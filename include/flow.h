@@ -46,14 +46,36 @@ struct flow_marks {
 	size_t	 limit;		/* --sendq: a blocked recipient is cut */
 };
 
-void	 flow_marks_init(struct flow_marks *m, size_t sendq);
+/*
+ * The three below run for every recipient of every line, under the room
+ * lock: inline, so they cost a few instructions and no call.
+ */
+static inline void
+flow_marks_init(struct flow_marks *m, size_t sendq)
+{
+	m->limit = sendq;
+	m->high = sendq / 2;
+	m->low = sendq / 4;
+}
 
 /* The cost of a queue of lines holding bytes in all. */
-size_t	 flow_cost(size_t bytes, size_t lines);
+static inline size_t
+flow_cost(size_t bytes, size_t lines)
+{
+	return bytes + lines * FLOW_LINE_OVERHEAD;
+}
 
-/* Whether a recipient is behind now, given whether it was. */
-bool	 flow_behind(bool was_behind, size_t cost,
-	    const struct flow_marks *m);
+/*
+ * Whether a recipient is behind now, given whether it was.  Two marks,
+ * so a queue near one of them does not flap.
+ */
+static inline bool
+flow_behind(bool was_behind, size_t cost, const struct flow_marks *m)
+{
+	if (was_behind)
+		return cost > m->low;
+	return cost >= m->high;
+}
 
 /*
  * Bytes of relayed lines a worker gathers before it hands them to the

@@ -6,29 +6,6 @@
 #define BATCH_MIN	4096
 #define BATCH_MAX	(32 * 1024)
 
-void
-flow_marks_init(struct flow_marks *m, size_t sendq)
-{
-	m->limit = sendq;
-	m->high = sendq / 2;
-	m->low = sendq / 4;
-}
-
-size_t
-flow_cost(size_t bytes, size_t lines)
-{
-	return bytes + lines * FLOW_LINE_OVERHEAD;
-}
-
-bool
-flow_behind(bool was_behind, size_t cost, const struct flow_marks *m)
-{
-	/* Two marks, so a queue near one of them does not flap. */
-	if (was_behind)
-		return cost > m->low;
-	return cost >= m->high;
-}
-
 /*
  * Every worker may add a batch past the high-water mark before it sees
  * that the senders must stop; a quarter of the sendq shared out between
