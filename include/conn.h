@@ -12,7 +12,10 @@
  * queue of max-clients entries never fills.
  *
  * Other threads touch a connection only through conn_deliver() (append
- * to its send queue) and conn_schedule() (note an event).
+ * to its send queue), conn_schedule() (note an event) and, for the
+ * acceptor's back-pressure sweep, conn_stalled() (read its flow state).
+ * The flow state (behind, out_blocked, the stall clock) is under mu,
+ * and the count of connections behind is the server's (flow.h).
  */
 #ifndef CHATD_CONN_H
 #define CHATD_CONN_H
