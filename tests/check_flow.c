@@ -3,8 +3,12 @@
  * the stall clock, the hold budget and what a line costs.
  */
 #include <check.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "flow.h"
+#include "msg.h"
 #include "check_run.h"
 
 START_TEST(test_marks)
@@ -197,6 +201,42 @@ START_TEST(test_budget_long_run_share)
 }
 END_TEST
 
+/*
+ * The cost of a queued line is its length and FLOW_LINE_OVERHEAD, so its
+ * allocation must not hold the threefold room kept for sanitising: a
+ * 4,000-byte line of letters is 4 KB, not 12.  Below the scratch space
+ * (16 KiB) and above it.
+ */
+START_TEST(test_msg_sized)
+{
+	static const size_t	 lens[] = { 10, 4000, 8000 };
+	struct msg		*m;
+	char			*text;
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		n = lens[i];
+		ck_assert_ptr_nonnull(text = malloc(n));
+		memset(text, 'a', n);
+		m = msg_format(REPLY_CHAT, "nick", 4, text, n);
+		ck_assert_ptr_nonnull(m);
+		ck_assert_uint_eq(m->len, n + strlen("<nick> \r\n"));
+		ck_assert_msg(malloc_usable_size(m) <= sizeof(*m) + m->len + 64 +
+		    32, "a %zu-byte line takes %zu bytes", n,
+		    malloc_usable_size(m));
+		msg_unref(m);
+		/* Control bytes do grow threefold, and fit. */
+		memset(text, 0x01, n);
+		m = msg_format(REPLY_CHAT, "nick", 4, text, n);
+		ck_assert_ptr_nonnull(m);
+		ck_assert_uint_eq(m->len, 3 * n + strlen("<nick> \r\n"));
+		ck_assert_uint_ge(malloc_usable_size(m), sizeof(*m) + m->len);
+		msg_unref(m);
+		free(text);
+	}
+}
+END_TEST
+
 static Suite *
 flow_suite(void)
 {
@@ -212,6 +252,7 @@ flow_suite(void)
 	tcase_add_test(tc, test_should_cut);
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_budget_long_run_share);
+	tcase_add_test(tc, test_msg_sized);
 	suite_add_tcase(s, tc);
 	return s;
 }
