@@ -30,7 +30,9 @@
 #             (default server settings)
 #   slow      100 clients that never read beside 100 that do, --sendq
 #             65536: every never-reader is cut off as too slow, the
-#             readers lose nothing and p99 stays under 200 ms
+#             readers lose nothing and p99 stays under 5 s (never-readers
+#             may hold the senders for about 2.3 s at a stretch:
+#             doc/SECURITY.md, section 2.1)
 #   flood     one client sends 2000 lines at once to a --rate 20
 #             --burst 40 server: it is throttled, not dropped, and the
 #             others are unaffected
@@ -139,7 +141,12 @@ fi
 WARMUP=1
 DRAIN=5
 LAT_P99_MS=500		# latency: p99 bound
-SLOW_P99_MS=200		# slow, flood: the readers' p99 bound
+SLOW_P99_MS=200		# flood: the readers' p99 bound
+# slow: the readers' p99 bound.  Stalled never-readers hold the senders
+# until the hold budget (2 x --slow-timeout, drained at 7/8 while held)
+# is spent, about 2.3 s at a stretch, and their backlog drains after;
+# holding without end would give tens of seconds.
+SLOW_HOLD_P99_MS=5000
 SLOW_SIZE=1024		# slow: message size; 2 MB/s per client fills the
 			# kernel's ~4 MB of socket buffers in about 2 s
 FLOOD_RATE=20		# flood: the server's --rate and --burst
@@ -595,7 +602,7 @@ sc_slow() {
 	bench slow 20 -n "$SLOW_N" -s "$SLOW_S" -r "$SLOW_R" \
 	    --size "$SLOW_SIZE" || return
 	check_bench slow "$SLOW_N"
-	p99_under slow "$SLOW_P99_MS"
+	p99_under slow "$SLOW_HOLD_P99_MS"
 	# Give the last cut-offs a moment to reach the log.
 	wait_for 50 all_cut_off
 	cut=$(log_count "disconnected: too slow")
@@ -603,7 +610,7 @@ sc_slow() {
 	    prob "$cut clients cut off as too slow, want $SLOW_NR"
 	fig "$cut of $SLOW_NR never-readers cut off as too slow," \
 	    "$SLOW_N readers at $SLOW_R msg/s of $SLOW_SIZE bytes" \
-	    "(p99 bound $SLOW_P99_MS ms): $(bench_figs slow)"
+	    "(p99 bound $SLOW_HOLD_P99_MS ms): $(bench_figs slow)"
 	stop_helpers
 }
 

@@ -242,6 +242,8 @@ close_listeners(struct server *srv)
 		unlink(srv->opt.unix_path);
 }
 
+static void	wake_acceptor(struct server *srv);
+
 static void
 push_or_die(struct server *srv, struct conn *c)
 {
@@ -492,7 +494,7 @@ held_unlink(struct server *srv, struct conn *c)
 bool
 server_hold(struct server *srv, struct conn *c)
 {
-	bool	 held = false;
+	bool	 held = false, first = false;
 
 	pthread_mutex_lock(&srv->conns_mu);
 	/*
@@ -501,6 +503,7 @@ server_hold(struct server *srv, struct conn *c)
 	 */
 	if (atomic_load(&srv->nbehind) > 0 && !c->in_held) {
 		c->in_held = held = true;
+		first = srv->held == NULL;
 		c->held_prev = NULL;
 		c->held_next = srv->held;
 		if (srv->held != NULL)
@@ -508,6 +511,13 @@ server_hold(struct server *srv, struct conn *c)
 		srv->held = c;
 	}
 	pthread_mutex_unlock(&srv->conns_mu);
+	/*
+	 * The acceptor may be asleep for a whole tick: it must start
+	 * sweeping for stalled recipients now, or a hold that began after
+	 * it last looked would last that tick at least.
+	 */
+	if (first)
+		wake_acceptor(srv);
 	return held;
 }
 
