@@ -13,7 +13,7 @@
  *
  * Other threads touch a connection only through conn_deliver() (append
  * to its send queue), conn_schedule() (note an event) and, for the
- * acceptor's back-pressure sweep, conn_stalled() (read its flow state).
+ * acceptor's back-pressure sweep, conn_stall() (read its flow state).
  * The flow state (behind, out_blocked, the stall clock) is under mu,
  * and the count of connections behind is the server's (flow.h).
  */
@@ -184,11 +184,11 @@ bool		 conn_cut_if_stalled(struct conn *c);
 bool		 conn_drained(struct conn *c);
 
 /*
- * For the acceptor's sweep while someone is behind: whether c is
- * stalled now (blocked while behind), and for how long in all since it
- * last caught up.
+ * For the acceptor's sweep while someone is behind: whether c is behind,
+ * and a copy of its stall clock (blocked while behind) for
+ * flow_should_cut().
  */
-bool		 conn_stalled(struct conn *c, uint64_t now, uint64_t *ms);
+bool		 conn_stall(struct conn *c, struct flow_stall *st);
 
 /*
  * A wakeset holds up to cap connections; chatd sizes it for every client,

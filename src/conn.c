@@ -234,15 +234,15 @@ conn_cut_if_stalled(struct conn *c)
 }
 
 bool
-conn_stalled(struct conn *c, uint64_t now, uint64_t *ms)
+conn_stall(struct conn *c, struct flow_stall *st)
 {
-	bool	 stalled;
+	bool	 behind;
 
 	pthread_mutex_lock(&c->mu);
-	stalled = c->behind && flow_stalled_now(&c->stall);
-	*ms = c->behind ? flow_stall_ms(&c->stall, now) : 0;
+	behind = c->behind;
+	*st = c->stall;
 	pthread_mutex_unlock(&c->mu);
-	return stalled;
+	return behind;
 }
 
 bool

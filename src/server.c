@@ -552,10 +552,10 @@ server_release_held(struct server *srv, struct wakeset *ws)
 static void
 sweep_stalled(struct server *srv, uint64_t now)
 {
-	unsigned	 timeout = LIMIT(srv, slow_timeout);
-	struct conn	*c;
-	uint64_t	 ms;
-	bool		 held = false, spent;
+	unsigned		 timeout = LIMIT(srv, slow_timeout);
+	struct conn		*c;
+	struct flow_stall	 st;
+	bool			 held = false, spent;
 
 	if (!server_behind(srv)) {
 		flow_budget_update(&srv->hold_budget, false, timeout, now);
@@ -566,10 +566,11 @@ sweep_stalled(struct server *srv, uint64_t now)
 	srv->next_flow_ms = now + FLOW_TICK_MS;
 	pthread_mutex_lock(&srv->conns_mu);
 	for (c = srv->conns; c != NULL && !held; c = c->next)
-		held = conn_stalled(c, now, &ms);
+		held = conn_stall(c, &st) && flow_stalled_now(&st);
 	spent = flow_budget_update(&srv->hold_budget, held, timeout, now);
 	for (c = srv->conns; c != NULL && held; c = c->next)
-		if (conn_stalled(c, now, &ms) && (spent || ms >= timeout) &&
+		if (conn_stall(c, &st) &&
+		    flow_should_cut(&st, now, timeout, spent) &&
 		    conn_schedule(c, CONN_EV_SLOW))
 			push_or_die(srv, c);
 	pthread_mutex_unlock(&srv->conns_mu);
