@@ -825,12 +825,39 @@ kill_reason_text(enum conn_kill k)
  * which frees it once no epoll event can still name it.  An abortive
  * close (SO_LINGER 0) frees a slow client's kernel buffers at once.
  */
+/*
+ * Leave the room, telling the others why; nothing if c has left.  A
+ * closing client leaves before its last flush, so the line that ends it
+ * ("-- bye", "!! disconnected: idle") is the last it is sent.
+ */
+static void
+conn_leave(struct worker *w, struct conn *c, enum conn_kill kill)
+{
+	const char	*reason;
+	size_t		 reason_len;
+
+	if (!c->member.joined)
+		return;
+	if (kill != KILL_NONE) {
+		reason = kill_reason_text(kill);
+		reason_len = strlen(reason);
+	} else {
+		/* A /quit reason goes to the room, never to the log. */
+		reason = c->quit_reason;
+		reason_len = c->quit_len;
+		if (reason == NULL && c->leave_reason != NULL) {
+			reason = c->leave_reason;
+			reason_len = strlen(reason);
+		}
+	}
+	room_leave(w->srv->room, &c->member, reason, reason_len, &w->wake);
+}
+
 static void
 conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 {
 	struct linger	 lg = { 1, 0 };
-	const char	*reason = NULL, *why;
-	size_t		 reason_len = 0;
+	const char	*why;
 
 	if (kill == KILL_TOO_SLOW) {
 		/*
@@ -847,23 +874,11 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 		    sizeof(bye) - 1 - (midline ? 0 : 2)) < 0)
 			errno = 0;
 	}
-	if (kill != KILL_NONE) {
-		reason = why = kill_reason_text(kill);
-		reason_len = strlen(reason);
-	} else {
-		/* A /quit reason goes to the room, never to the log. */
-		reason = c->quit_reason;
-		reason_len = c->quit_len;
-		if (reason == NULL && c->leave_reason != NULL) {
-			reason = c->leave_reason;
-			reason_len = strlen(reason);
-		}
+	if (kill != KILL_NONE)
+		why = kill_reason_text(kill);
+	else
 		why = c->close_reason != NULL ? c->close_reason : "closed";
-	}
-
-	if (c->member.joined)
-		room_leave(w->srv->room, &c->member, reason, reason_len,
-		    &w->wake);
+	conn_leave(w, c, kill);
 	/* The client's own words never reach the log: they may hold escapes. */
 	if (c->log_suppressed > 0)
 		log_info("%s %s disconnected: %s (%u renames not logged)",
@@ -973,6 +988,8 @@ conn_run(struct worker *w, struct conn *c)
 		/* After the read: a line in it means the client is not idle. */
 		if (ev & CONN_EV_IDLE)
 			conn_idle(w, c);
+		if (c->closing)
+			conn_leave(w, c, KILL_NONE);
 		/* Lines this read queued for others go out in one push. */
 		server_wake(w->srv, &w->wake);
 		conn_flush(w, c);
