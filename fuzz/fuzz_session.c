@@ -373,11 +373,29 @@ settle_flow(struct session *s)
 	}
 }
 
+/*
+ * A client whose socket takes data is busy, not slow: whatever its queue
+ * holds, the sweep's verdict must not cut it.  The verdict is asked of
+ * every client, as the sweep would, and a blocked one may be cut.
+ */
+static void
+check_busy_not_cut(struct session *s)
+{
+	size_t	 i;
+	bool	 blocked;
+
+	for (i = 0; i < s->n; i++) {
+		blocked = s->cl[i].c->out_blocked;
+		FUZZ_ASSERT(!conn_cut_if_stalled(s->cl[i].c) || blocked);
+	}
+}
+
 /* One chunk read from connection i's socket, in a buffer of its size. */
 static void
 input(struct session *s, size_t i, const uint8_t *p, size_t len)
 {
 	feed(s, &s->cl[i], (const char *)p, len);
+	check_busy_not_cut(s);
 	drain_all(s, false);
 	reap(s);
 	settle_flow(s);
