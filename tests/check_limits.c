@@ -468,6 +468,50 @@ START_TEST(test_flood_counts_output)
 }
 END_TEST
 
+/*
+ * 10. A private line is charged like a room line: three /msg of 4000
+ * control bytes each make chatd send 12 KB, so the third waits for the
+ * bucket, as in 9.
+ */
+START_TEST(test_flood_counts_private)
+{
+	static const char *const args[] = { "--rate", "4", "--burst", "20",
+	    NULL };
+	struct tn_daemon	*d;
+	struct tn_client	*a, *b;
+	char			 line[TN_LINE_MAX], *msgs, *p;
+	int64_t			 t[3];
+	size_t			 one;
+	int			 i, n;
+
+	d = start(args);
+	a = join(d);
+	b = join(d);
+	EXPECTF(a, "-- %s joined", b->nick);
+	one = strlen("/msg ") + strlen(b->nick) + 1 + 4000 + 1;
+	ck_assert_ptr_nonnull(msgs = malloc(3 * one));
+	for (i = 0, p = msgs; i < 3; i++, p += one) {
+		n = sprintf(p, "/msg %s ", b->nick);
+		memset(p + n, 0x01, 4000);
+		p[one - 1] = '\n';
+	}
+	ck_assert_msg(tn_send(a, msgs, 3 * one) == 0, "%s", tn_error());
+	free(msgs);
+	for (i = 0; i < 3; i++) {
+		n = tn_readline(b, line, sizeof line, 20000);
+		t[i] = tn_now_ms();
+		ck_assert_msg(n == (int)(strlen(a->nick) + 3 + 4000 * 3),
+		    "private line %d: \"%.40s...\" is %d bytes", i,
+		    tn_quote(line, n > 0 ? (size_t)n : 0), n);
+	}
+	ck_assert_msg(t[2] - t[1] >= 1000, "the third 12 KB private line "
+	    "came %" PRId64 " ms after the second", t[2] - t[1]);
+	tn_close(a);
+	tn_close(b);
+	stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -481,6 +525,7 @@ main(void)
 		{ "keepalive", test_keepalive, 0 },
 		{ "rename_log_bounded", test_rename_log_bounded, 0 },
 		{ "flood_counts_output", test_flood_counts_output, 0 },
+		{ "flood_counts_private", test_flood_counts_private, 0 },
 	};
 
 	return net_main(NET_SUITE("limits", tests, NULL, NULL));
