@@ -57,6 +57,7 @@ struct client {
 	/* Input the server would leave in the socket while c is held. */
 	char		*unread;
 	size_t		 unread_len;
+	size_t		 blocked_cost;	/* its queue's cost when it blocked */
 };
 
 struct session {
@@ -112,19 +113,35 @@ client_read(struct session *s, struct client *cl, const char *p, size_t n)
 }
 
 /*
- * The most a queue may cost: a blocked one never passes --sendq; a busy
- * one passes half of it only by what its senders had in hand, at most a
- * batch and the replies to one line (/help's, the longest) each.
+ * The most a queue may cost.  A busy one passes half of --sendq only by
+ * what its senders had in hand, at most a batch and the replies to one
+ * line (/help's, the longest) each.  A blocked one takes no line that
+ * would put it past --sendq, so it holds at most that, or what it held
+ * as a busy client when its socket filled.
  */
 static size_t
-queue_bound(struct session *s, struct conn *c)
+queue_bound(struct session *s, struct client *cl)
 {
 	size_t	 sendq = LIMIT(&s->srv, sendq);
 
-	if (c->out_blocked)
-		return sendq;
+	if (cl->c->out_blocked)
+		return sendq > cl->blocked_cost ? sendq : cl->blocked_cost;
 	return sendq / 2 + MAX_CONNS * (flow_batch_bytes(sendq, 1) +
 	    s->line_max + 4096);
+}
+
+/* The socket took sent bytes and no more: c is blocked from here. */
+static void
+note_blocked(struct session *s, struct client *cl, size_t sent)
+{
+	struct conn	*c = cl->c;
+
+	if (!c->out_blocked || sent > 0) {
+		conn_sent(s->w, c, sent, true);
+		pthread_mutex_lock(&c->mu);
+		cl->blocked_cost = flow_cost(c->sq.bytes, c->sq.count);
+		pthread_mutex_unlock(&c->mu);
+	}
 }
 
 /*
@@ -141,7 +158,7 @@ drain(struct session *s, struct client *cl, size_t max)
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
 		FUZZ_ASSERT(flow_cost(c->sq.bytes, c->sq.count) <=
-		    queue_bound(s, c));
+		    queue_bound(s, cl));
 		n = sendq_fill_iov(&c->sq, iov, sizeof(s->w->iov) /
 		    sizeof(s->w->iov[0]));
 		pthread_mutex_unlock(&c->mu);
@@ -153,7 +170,7 @@ drain(struct session *s, struct client *cl, size_t max)
 			return;
 		/* A reader that takes less than all is a full socket. */
 		if (max == 0) {
-			conn_sent(s->w, c, 0, true);
+			note_blocked(s, cl, 0);
 			return;
 		}
 		want = total < max ? total : max;
@@ -163,7 +180,10 @@ drain(struct session *s, struct client *cl, size_t max)
 			client_read(s, cl, iov[i].iov_base, n);
 			sent += n;
 		}
-		conn_sent(s->w, c, sent, sent < total);
+		if (sent < total)
+			note_blocked(s, cl, sent);
+		else
+			conn_sent(s->w, c, sent, false);
 		max -= sent;
 	}
 }
