@@ -414,6 +414,31 @@ START_TEST(test_rename_log_bounded)
 END_TEST
 
 /*
+ * Read three lines of 4000 control bytes relayed from "from" (each
+ * "<from> " or "*from* " and 12,000 bytes), and require the third to
+ * come at least a second after the second: the debt the first two ran
+ * up holds it back.
+ */
+static void
+expect_third_held(struct tn_client *b, const struct tn_client *from,
+    const char *what)
+{
+	char	 line[TN_LINE_MAX];
+	int64_t	 t[3];
+	int	 i, n;
+
+	for (i = 0; i < 3; i++) {
+		n = tn_readline(b, line, sizeof line, 20000);
+		t[i] = tn_now_ms();
+		ck_assert_msg(n == (int)(strlen(from->nick) + 3 + 4000 * 3),
+		    "%s %d: \"%.40s...\" is %d bytes", what, i,
+		    tn_quote(line, n > 0 ? (size_t)n : 0), n);
+	}
+	ck_assert_msg(t[2] - t[1] >= 1000, "the third 12 KB %s came %" PRId64
+	    " ms after the second", what, t[2] - t[1]);
+}
+
+/*
  * 9. The flood bucket charges by what a line makes chatd relay: a line
  * of 4000 control bytes (12 KB relayed) costs 12 tokens, so with
  * --rate 4 --burst 20 the third such line waits for seconds, while a
@@ -427,9 +452,8 @@ START_TEST(test_flood_counts_output)
 	    NULL };
 	struct tn_daemon	*d;
 	struct tn_client	*a, *b;
-	char			 big[3 * 4001 + 1], line[TN_LINE_MAX];
-	int64_t			 t[3];
-	int			 i, n;
+	char			 big[3 * 4001 + 1];
+	int			 i;
 
 	d = start(args);
 	a = join(d);
@@ -447,21 +471,12 @@ START_TEST(test_flood_counts_output)
 	/* The bucket is empty now: wait until it is full again (5 s). */
 	usleep(5200 * 1000);
 	ck_assert_msg(tn_send(a, big, sizeof big - 1) == 0, "%s", tn_error());
-	for (i = 0; i < 3; i++) {
-		n = tn_readline(b, line, sizeof line, 20000);
-		t[i] = tn_now_ms();
-		ck_assert_msg(n > 0, "big line %d did not come (%d)", i, n);
-		ck_assert_msg(n == (int)(strlen(a->nick) + 3 + 4000 * 3),
-		    "big line %d: \"%.40s...\" is %d bytes", i,
-		    tn_quote(line, (size_t)n), n);
-	}
 	/*
 	 * 13 tokens each (12,006 bytes is 12 KiB and a bit): the first
 	 * leaves 7, the second -6, and the third waits for 7 more, at 4 a
 	 * second.  Counted by lines, all three would have gone at once.
 	 */
-	ck_assert_msg(t[2] - t[1] >= 1000, "the third 12 KB line came "
-	    "%" PRId64 " ms after the second", t[2] - t[1]);
+	expect_third_held(b, a, "room line");
 	tn_close(a);
 	tn_close(b);
 	stop(d);
@@ -479,8 +494,7 @@ START_TEST(test_flood_counts_private)
 	    NULL };
 	struct tn_daemon	*d;
 	struct tn_client	*a, *b;
-	char			 line[TN_LINE_MAX], *msgs, *p;
-	int64_t			 t[3];
+	char			*msgs, *p;
 	size_t			 one;
 	int			 i, n;
 
@@ -497,15 +511,7 @@ START_TEST(test_flood_counts_private)
 	}
 	ck_assert_msg(tn_send(a, msgs, 3 * one) == 0, "%s", tn_error());
 	free(msgs);
-	for (i = 0; i < 3; i++) {
-		n = tn_readline(b, line, sizeof line, 20000);
-		t[i] = tn_now_ms();
-		ck_assert_msg(n == (int)(strlen(a->nick) + 3 + 4000 * 3),
-		    "private line %d: \"%.40s...\" is %d bytes", i,
-		    tn_quote(line, n > 0 ? (size_t)n : 0), n);
-	}
-	ck_assert_msg(t[2] - t[1] >= 1000, "the third 12 KB private line "
-	    "came %" PRId64 " ms after the second", t[2] - t[1]);
+	expect_third_held(b, a, "private line");
 	tn_close(a);
 	tn_close(b);
 	stop(d);
