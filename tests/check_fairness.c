@@ -1119,6 +1119,7 @@ struct pr {
 	bool		 saw_left[PR_CLIENTS];
 	int64_t		 pause_from, pause_to;
 	int		 paused_inq;
+	int		 pauses;		/* done so far */
 	struct fc	*never;
 	uint32_t	*lat;		/* us, the three readers */
 	size_t		 nlat, lat_cap;
@@ -1197,7 +1198,7 @@ pr_line(struct pool *p, struct fc *c, char *line, size_t len)
 	size_t		 n;
 
 	if ((why = left_notice(line, who, sizeof(who))) != NULL) {
-		if (strcmp(who, x->never->nick) == 0 &&
+		if (x->never != NULL && strcmp(who, x->never->nick) == 0 &&
 		    strcmp(why, "(too slow)") == 0 && !x->saw_left[c->id]) {
 			x->saw_left[c->id] = true;
 			return;
@@ -1271,7 +1272,7 @@ pr_done(struct pool *p)
 
 	if (x->sending)
 		return false;
-	if (!x->never->ended) {
+	if (x->never != NULL && !x->never->ended) {
 		if (tn_now_ms() - x->t0 >= SCALED(PR_CUT_MS))
 			pool_fail(p, "the never-reader %s was not cut within "
 			    "%" PRId64 " ms", x->never->nick,
@@ -1279,7 +1280,7 @@ pr_done(struct pool *p)
 		return false;
 	}
 	for (i = 0; i < PR_CLIENTS - 1; i++) {
-		if (!x->saw_left[i])
+		if (x->never != NULL && !x->saw_left[i])
 			return false;
 		for (s = 0; s < PR_SENDERS; s++)
 			if (x->next[i][s] < x->sent[s])
@@ -1304,7 +1305,7 @@ pr_missing(struct pool *p)
 				    x->sent[s]);
 				return;
 			}
-	for (i = 0; i < PR_CLIENTS - 1; i++)
+	for (i = 0; i < PR_CLIENTS - 1 && x->never != NULL; i++)
 		if (!x->saw_left[i]) {
 			snprintf(p->err + o, sizeof(p->err) - o, "; %s has not "
 			    "seen \"-- %s left (too slow)\"", pr_who(p, p->c[i]),
@@ -1313,17 +1314,25 @@ pr_missing(struct pool *p)
 		}
 }
 
-START_TEST(test_paused_reader)
+/*
+ * One run of the paused-reader scenario: the reader pauses npauses
+ * times for PR_PAUSE_MS, every every_ms from PR_PAUSE_AT_MS, with or
+ * without a never-reader beside it.
+ */
+static void
+pr_run(const char *name, int npauses, int every_ms, bool with_never)
 {
 	struct args	 a = { .n = 0 };
 	struct pool	 p;
 	struct pr	 x;
 	struct fc	*paused;
-	int64_t		 now;
+	int64_t		 now, run_ms;
 	int		 it, i, total;
 
 	for (i = 0; i < (int)sizeof(pr_pattern); i++)
 		pr_pattern[i] = (char)('A' + i % 26);
+	run_ms = PR_PAUSE_AT_MS + (int64_t)(npauses - 1) * every_ms +
+	    PR_PAUSE_MS + (PR_RUN_MS - PR_PAUSE_AT_MS - PR_PAUSE_MS);
 	args_add(&a, "--workers", "2", "--rate", "0", NULL);
 	for (it = 1; it <= loops; it++) {
 		memset(&x, 0, sizeof(x));
@@ -1334,7 +1343,7 @@ START_TEST(test_paused_reader)
 		for (i = 0; i < PR_SENDERS + PR_READERS; i++)
 			pool_add(&p, 0, 0, NULL);
 		paused = pool_add(&p, PR_PAUSED_RCVBUF, 0, NULL);
-		x.never = pool_add_never(&p);
+		x.never = with_never ? pool_add_never(&p) : NULL;
 		pool_welcome(&p);
 		for (i = 0; i < PR_SENDERS && p.err[0] == '\0'; i++)
 			p.c[i]->sends = true;
@@ -1342,40 +1351,62 @@ START_TEST(test_paused_reader)
 		x.t0 = tn_now_ms();
 		while (p.err[0] == '\0' && x.sending) {
 			now = tn_now_ms();
-			if (x.pause_from == 0 && now - x.t0 >= PR_PAUSE_AT_MS) {
+			if (x.pauses < npauses && paused->reading && now - x.t0 >=
+			    PR_PAUSE_AT_MS + (int64_t)x.pauses * every_ms) {
 				paused->reading = false;
 				x.pause_from = now;
+				x.pause_to = 0;
 			}
-			if (x.pause_from != 0 && x.pause_to == 0 && now -
-			    x.pause_from >= PR_PAUSE_MS) {
+			if (!paused->reading && now - x.pause_from >=
+			    PR_PAUSE_MS) {
 				ioctl(paused->fd, FIONREAD, &x.paused_inq);
 				paused->reading = true;
 				x.pause_to = now;
+				x.pauses++;
 			}
-			if (now - x.t0 >= PR_RUN_MS && x.pause_to != 0)
+			if (now - x.t0 >= run_ms && x.pauses == npauses)
 				x.sending = false;
 			pump(&p, 5);
 		}
 		if (!pool_run(&p, pr_done, x.t0 + SCALED(PR_DEADLINE), 50,
-		    "paused_reader") && (strstr(p.err, ": deadline passed") ||
+		    name) && (strstr(p.err, ": deadline passed") ||
 		    strstr(p.err, ": nothing moved for ")))
 			pr_missing(&p);
 		if (p.err[0] == '\0') {
 			qsort(x.lat, x.nlat, sizeof(*x.lat), cmp_u32);
 			for (i = 0, total = 0; i < PR_SENDERS; i++)
 				total += x.sent[i];
-			printf("paused_reader: iteration %d p50 %.1f ms p99 "
-			    "%.1f ms, never-reader cut after %" PRId64 " ms "
-			    "(%d lines of %d bytes from %d senders; the paused "
-			    "reader had %d bytes waiting after %" PRId64
-			    " ms)\n", it, x.nlat ? x.lat[x.nlat / 2] / 1000.0 :
-			    0, x.nlat ? x.lat[x.nlat * 99 / 100] / 1000.0 : 0,
-			    x.never->end_ms - x.t0, total, PR_LEN, PR_SENDERS,
-			    x.paused_inq, x.pause_to - x.pause_from);
+			printf("%s: iteration %d p50 %.1f ms p99 %.1f ms",
+			    name, it, x.nlat ? x.lat[x.nlat / 2] / 1000.0 : 0,
+			    x.nlat ? x.lat[x.nlat * 99 / 100] / 1000.0 : 0);
+			if (x.never != NULL)
+				printf(", never-reader cut after %" PRId64 " ms",
+				    x.never->end_ms - x.t0);
+			printf(" (%d lines of %d bytes from %d senders; %d "
+			    "pauses, the last with %d bytes waiting after %"
+			    PRId64 " ms)\n", total, PR_LEN, PR_SENDERS,
+			    x.pauses, x.paused_inq, x.pause_to - x.pause_from);
 		}
 		free(x.lat);
 		pool_verdict(&p);
 	}
+}
+
+START_TEST(test_paused_reader)
+{
+	pr_run("paused_reader", 1, 0, true);
+}
+END_TEST
+
+/*
+ * 3a. The same reader pauses four times for 0.5 s, 0.75 s apart, with
+ * no never-reader: stalled for 2 s in all, but it catches up between
+ * pauses, and each catch-up starts its stall time again from nothing,
+ * so it is never cut.
+ */
+START_TEST(test_paused_reader_repeatedly)
+{
+	pr_run("paused_reader_repeatedly", 4, 750, false);
 }
 END_TEST
 
@@ -1880,6 +1911,8 @@ main(void)
 		    30 },
 		{ "no_rate_limit_flood", test_no_rate_limit_flood, 40 },
 		{ "paused_reader", test_paused_reader, 40 },
+		{ "paused_reader_repeatedly", test_paused_reader_repeatedly,
+		    50 },
 		{ "never_readers_one_after_another",
 		    test_never_readers_one_after_another, 60 },
 		{ "slow_small_buffer_reader", test_slow_small_buffer_reader,
