@@ -1,0 +1,79 @@
+/*
+ * event.h - what a room orders: one chat event, built once, shared by
+ * reference between the members' send paths, the history ring and the
+ * history database writer.
+ *
+ * An event is immutable once it has its sequence number, except for its
+ * rendered forms, which a front-end builds on first need under the
+ * room's lock (so each wire format is formatted once per event, however
+ * many recipients use it).  References are atomic: the last event_unref()
+ * frees the event and its rendered forms.
+ */
+#ifndef CHATD_EVENT_H
+#define CHATD_EVENT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+enum event_kind {
+	EV_SAY,		/* text */
+	EV_ME,		/* text */
+	EV_JOIN,
+	EV_PART,	/* text: the reason, may be empty */
+	EV_QUIT,	/* text: the reason, may be empty */
+	EV_NICK,	/* nick: the old name, text: the new one */
+	EV_TOPIC,	/* text: the new topic, empty if cleared */
+	EV_NOTICE	/* text: a server notice to the room (shutdown) */
+};
+
+/* The wire formats an event may be rendered to (see the front-ends). */
+enum event_format {
+	FMT_LINE,		/* protocol v1/v2, the recipient's current room */
+	FMT_LINE_LABELLED,	/* protocol v2, "#room " first */
+	FMT_COUNT
+};
+
+#define ROOM_NAME_MAX_BYTES	(1 + 50 * 4)	/* '#' and 50 code points */
+
+struct event {
+	atomic_uint	 refs;
+	enum event_kind	 kind;
+	uint64_t	 seq;		/* the room's sequence number, from 1 */
+	uint64_t	 time_ms;	/* wall clock, ms since the epoch */
+	const char	*room;		/* these three point into data[] and */
+	const char	*nick;		/* are NUL-terminated */
+	const char	*text;
+	uint16_t	 room_len;
+	uint16_t	 nick_len;
+	uint32_t	 text_len;
+	/* Under the room's lock; NULL until first needed. */
+	struct msg	*rendered[FMT_COUNT];
+	char		 data[];
+};
+
+/*
+ * A new event with one reference, its strings copied; NULL on ENOMEM.
+ * text must be valid UTF-8 (it was checked on input); it is sanitised
+ * only when rendered.
+ */
+struct event	*event_new(enum event_kind kind, uint64_t seq,
+		    uint64_t time_ms, const char *room, size_t room_len,
+		    const char *nick, size_t nick_len, const char *text,
+		    size_t text_len);
+
+static inline struct event *
+event_ref(struct event *ev)
+{
+	atomic_fetch_add_explicit(&ev->refs, 1, memory_order_relaxed);
+	return ev;
+}
+
+void		 event_unref(struct event *ev);
+
+/* Wall-clock milliseconds since the epoch, for event times. */
+uint64_t	 event_clock_ms(void);
+
+#endif /* CHATD_EVENT_H */

@@ -1,0 +1,64 @@
+/*
+ * event.c - refcounted chat events.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "event.h"
+#include "fault.h"
+
+struct event *
+event_new(enum event_kind kind, uint64_t seq, uint64_t time_ms,
+    const char *room, size_t room_len, const char *nick, size_t nick_len,
+    const char *text, size_t text_len)
+{
+	struct event	*ev;
+	char		*p;
+
+	if (room_len > UINT16_MAX || nick_len > UINT16_MAX ||
+	    text_len > UINT32_MAX)
+		return NULL;
+	if (fault_fail(FAULT_MSG) || (ev = calloc(1, sizeof(*ev) + room_len +
+	    nick_len + text_len + 3)) == NULL)
+		return NULL;
+	atomic_init(&ev->refs, 1);
+	ev->kind = kind;
+	ev->seq = seq;
+	ev->time_ms = time_ms;
+	p = ev->data;
+	ev->room = p;
+	memcpy(p, room, room_len);
+	p += room_len + 1;
+	ev->nick = p;
+	memcpy(p, nick, nick_len);
+	p += nick_len + 1;
+	ev->text = p;
+	memcpy(p, text, text_len);
+	ev->room_len = (uint16_t)room_len;
+	ev->nick_len = (uint16_t)nick_len;
+	ev->text_len = (uint32_t)text_len;
+	return ev;
+}
+
+void
+event_unref(struct event *ev)
+{
+	size_t	 i;
+
+	if (atomic_fetch_sub_explicit(&ev->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (i = 0; i < FMT_COUNT; i++)
+		if (ev->rendered[i] != NULL)
+			msg_unref(ev->rendered[i]);
+	free(ev);
+}
+
+uint64_t
+event_clock_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
