@@ -1,6 +1,7 @@
 /*
- * proto.h - wire protocol v1: one input line to a command, replies to
- * formatted output lines.  Pure: no sockets, no allocation, no state.
+ * proto.h - the line protocol (v2: v1 plus rooms and history): one input
+ * line to a command, replies to formatted output lines.  Pure: no
+ * sockets, no allocation, no state.
  *
  * Input lines reach proto_parse() already framed (no CR/LF) and already
  * checked to be valid UTF-8.  Output lines end with CRLF and carry user
@@ -29,23 +30,33 @@ enum cmd_kind {
 	CMD_QUIT,	/* /quit [REASON]; text may be empty */
 	CMD_HELP,	/* /help */
 	CMD_STATS,	/* /stats */
+	CMD_JOIN,	/* /join #room: target, not yet checked */
+	CMD_PART,	/* /part [#room]; target may be empty */
+	CMD_ROOMS,	/* /rooms */
+	CMD_TOPIC,	/* /topic [TEXT]; empty text asks for the topic */
+	CMD_HISTORY,	/* /history [N]; count is 0 without N */
 	CMD_UNKNOWN,	/* /foo: name holds "foo" */
-	CMD_USAGE	/* a known command with missing arguments: name */
+	CMD_USAGE	/* a known command with missing or bad arguments */
 };
 
 /*
  * Pointers in a command point into the parsed line.  Command names are
  * case-insensitive.  Arguments are separated by runs of spaces or TABs;
  * TEXT keeps everything after the separator, including inner spaces.
+ * The one-name arguments (/nick NAME, /join and /part's room) are the
+ * rest of the line without its trailing blanks, so a name with a blank
+ * inside is refused by the name's check, not cut short.  N of /history
+ * is a positive decimal that fits an unsigned long, else CMD_USAGE.
  */
 struct command {
 	enum cmd_kind	 kind;
 	const char	*name;		/* command word without '/' */
 	size_t		 name_len;
-	const char	*target;	/* NICK of /nick and /msg */
+	const char	*target;	/* NICK, MSG; room of JOIN, PART */
 	size_t		 target_len;
-	const char	*text;		/* SAY, ME, MSG, QUIT */
+	const char	*text;		/* SAY, ME, MSG, QUIT, TOPIC */
 	size_t		 text_len;
+	unsigned long	 count;		/* N of /history; 0: none given */
 };
 
 void		 proto_parse(const char *line, size_t len, struct command *cmd);
@@ -62,7 +73,21 @@ const char	*proto_usage(const char *name, size_t name_len);
  */
 const char	*nick_check(const char *nick, size_t len);
 
-/* Nicknames compare equal regardless of ASCII case. */
+/*
+ * Room names: '#' then 1..max_chars code points of valid UTF-8 (the
+ * '#' not counted), without a space of any kind, a comma, a control or
+ * a format character; anything else goes ("#c++", "#a.b", letters of
+ * any script).  Returns NULL if valid, otherwise a short reason for
+ * the line "!! invalid room name: REASON".  Reads name[0..len) only.
+ */
+const char	*room_name_check(const char *name, size_t len,
+		    size_t max_chars);
+
+/*
+ * Nicknames compare equal regardless of ASCII case.  Room names do too,
+ * '#' included: nick_equal() and nick_hash() are their equality and
+ * hash as well, so "#Lobby" and "#lobby" are one room.
+ */
 bool		 nick_equal(const char *a, size_t alen, const char *b, size_t blen);
 /*
  * A hash consistent with nick_equal().  seed perturbs it, so that no

@@ -1,11 +1,12 @@
 /*
- * proto.c - wire protocol v1: input lines to commands, replies to lines.
+ * proto.c - the line protocol: input lines to commands, replies to lines.
  *
  * Everything here works on (pointer, length) pairs: lines are not NUL
  * terminated and may hold any byte but CR and LF.
  */
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,11 @@ static const struct proto_cmd proto_cmds[] = {
 	{ "quit",	CMD_QUIT,	"/quit [REASON]" },
 	{ "help",	CMD_HELP,	"/help" },
 	{ "stats",	CMD_STATS,	"/stats" },
+	{ "join",	CMD_JOIN,	"/join #room" },
+	{ "part",	CMD_PART,	"/part [#room]" },
+	{ "rooms",	CMD_ROOMS,	"/rooms" },
+	{ "topic",	CMD_TOPIC,	"/topic [TEXT]" },
+	{ "history",	CMD_HISTORY,	"/history [N]" },
 };
 
 const char *const proto_help_lines[] = {
@@ -37,6 +43,11 @@ const char *const proto_help_lines[] = {
 	"/msg NICK TEXT    send TEXT to NICK only",
 	"/me TEXT          describe what you do",
 	"/who              list who is online",
+	"/join #room       join #room (made if new) and talk there",
+	"/part [#room]     leave #room, or the room you talk in",
+	"/rooms            list the rooms",
+	"/topic [TEXT]     show the room's topic, or set it (- clears it)",
+	"/history [N]      show the room's last N lines",
 	"/quit [REASON]    leave the chat",
 	"/stats            show the server's figures",
 	"/help             show this list",
@@ -49,8 +60,8 @@ struct range {
 	uint32_t	hi;
 };
 
-/* White space other than ASCII: a nickname must be one visible word. */
-static const struct range nick_spaces[] = {
+/* White space other than ASCII: a name must be one visible word. */
+static const struct range nonascii_spaces[] = {
 	{ 0x0085, 0x0085 }, { 0x00a0, 0x00a0 }, { 0x1680, 0x1680 },
 	{ 0x2000, 0x200a }, { 0x2028, 0x2029 }, { 0x202f, 0x202f },
 	{ 0x205f, 0x205f }, { 0x3000, 0x3000 },
@@ -58,9 +69,9 @@ static const struct range nick_spaces[] = {
 
 /*
  * Format characters (Cf): invisible, and the bidi ones reorder the rest
- * of the line, so two different nicknames could look the same.
+ * of the line, so two different names could look the same.
  */
-static const struct range nick_formats[] = {
+static const struct range format_chars[] = {
 	{ 0x00ad, 0x00ad }, { 0x0600, 0x0605 }, { 0x061c, 0x061c },
 	{ 0x06dd, 0x06dd }, { 0x070f, 0x070f }, { 0x0890, 0x0891 },
 	{ 0x08e2, 0x08e2 }, { 0x180e, 0x180e }, { 0x200b, 0x200f },
@@ -68,6 +79,17 @@ static const struct range nick_formats[] = {
 	{ 0xfeff, 0xfeff }, { 0xfff9, 0xfffb }, { 0x110bd, 0x110bd },
 	{ 0x110cd, 0x110cd }, { 0x13430, 0x1343f }, { 0x1bca0, 0x1bca3 },
 	{ 0x1d173, 0x1d17a }, { 0xe0001, 0xe0001 }, { 0xe0020, 0xe007f },
+};
+
+/*
+ * What nick_check() and room_name_check() refuse in any name: the same
+ * classes for both, so a name that looks like one word is one word.
+ */
+enum char_class {
+	CHAR_OK,
+	CHAR_SPACE,	/* any kind of blank, TAB included */
+	CHAR_CONTROL,	/* C0 but TAB, DEL, C1 */
+	CHAR_FORMAT	/* invisible (Cf): bidi controls, joiners, ... */
 };
 
 /* What goes around the nickname, per reply kind. */
@@ -92,9 +114,12 @@ static const char *skip_word(const char *, const char *);
 static int	 ascii_lower(int);
 static bool	 name_is(const char *, size_t, const char *);
 static const struct proto_cmd *proto_lookup(const char *, size_t);
+static const char *trim_end(const char *, const char *);
+static bool	 parse_count(const char *, const char *, unsigned long *);
 static void	 parse_args(const struct proto_cmd *, const char *,
 		     const char *, struct command *);
 static bool	 in_ranges(uint32_t, const struct range *, size_t);
+static enum char_class char_class(uint32_t);
 static bool	 nick_char_ok(uint32_t);
 static char	*append(char *, const char *, size_t);
 
@@ -172,6 +197,7 @@ proto_parse(const char *line, size_t len, struct command *cmd)
 	cmd->kind = CMD_NONE;
 	cmd->name = cmd->target = cmd->text = end;
 	cmd->name_len = cmd->target_len = cmd->text_len = 0;
+	cmd->count = 0;
 
 	if (proto_is_blank(line, len))
 		return;
@@ -195,6 +221,40 @@ proto_parse(const char *line, size_t len, struct command *cmd)
 	parse_args(pc, skip_seps(p, end), end, cmd);
 }
 
+/* Where the trailing blanks of p[0..end) start. */
+static const char *
+trim_end(const char *p, const char *end)
+{
+	while (end > p && is_sep(end[-1]))
+		end--;
+	return end;
+}
+
+/*
+ * A positive decimal number, digits only, that fits: false for "", "0",
+ * "+5", "5x" or 2^64.  Leading zeros are harmless ("007" is 7).
+ */
+static bool
+parse_count(const char *p, const char *end, unsigned long *count)
+{
+	unsigned long	 n = 0, digit;
+
+	if (p == end)
+		return false;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		digit = (unsigned long)(*p - '0');
+		if (n > (ULONG_MAX - digit) / 10)
+			return false;
+		n = n * 10 + digit;
+	}
+	if (n == 0)
+		return false;
+	*count = n;
+	return true;
+}
+
 /* p is where the arguments start, past the separators. */
 static void
 parse_args(const struct proto_cmd *pc, const char *p, const char *end,
@@ -205,16 +265,16 @@ parse_args(const struct proto_cmd *pc, const char *p, const char *end,
 	cmd->kind = pc->kind;
 	switch (pc->kind) {
 	case CMD_NICK:
+	case CMD_JOIN:
+	case CMD_PART:
 		/*
 		 * Everything up to the trailing blanks: a name with a space
-		 * in it is then refused by nick_check(), not cut short.
+		 * in it is then refused by its check, not cut short.
 		 */
-		q = end;
-		while (q > p && is_sep(q[-1]))
-			q--;
+		q = trim_end(p, end);
 		cmd->target = p;
 		cmd->target_len = (size_t)(q - p);
-		if (cmd->target_len == 0)
+		if (cmd->target_len == 0 && pc->kind != CMD_PART)
 			cmd->kind = CMD_USAGE;
 		break;
 	case CMD_MSG:
@@ -228,13 +288,19 @@ parse_args(const struct proto_cmd *pc, const char *p, const char *end,
 		break;
 	case CMD_ME:
 	case CMD_QUIT:
+	case CMD_TOPIC:
 		cmd->text = p;
 		cmd->text_len = (size_t)(end - p);
 		if (pc->kind == CMD_ME && cmd->text_len == 0)
 			cmd->kind = CMD_USAGE;
 		break;
+	case CMD_HISTORY:
+		q = trim_end(p, end);
+		if (q != p && !parse_count(p, q, &cmd->count))
+			cmd->kind = CMD_USAGE;
+		break;
 	default:
-		/* /who and /help take no arguments and ignore any given. */
+		/* /who, /rooms and /help take no arguments, ignore any. */
 		break;
 	}
 }
@@ -262,16 +328,24 @@ in_ranges(uint32_t cp, const struct range *r, size_t n)
 	return false;
 }
 
+static enum char_class
+char_class(uint32_t cp)
+{
+	if (cp == ' ' || cp == '\t' ||
+	    in_ranges(cp, nonascii_spaces, nitems(nonascii_spaces)))
+		return CHAR_SPACE;
+	if (utf8_is_control(cp))
+		return CHAR_CONTROL;
+	if (in_ranges(cp, format_chars, nitems(format_chars)))
+		return CHAR_FORMAT;
+	return CHAR_OK;
+}
+
 static bool
 nick_char_ok(uint32_t cp)
 {
-	if (cp >= 0x80) {
-		if (utf8_is_control(cp))
-			return false;
-		if (in_ranges(cp, nick_spaces, nitems(nick_spaces)))
-			return false;
-		return !in_ranges(cp, nick_formats, nitems(nick_formats));
-	}
+	if (cp >= 0x80)
+		return char_class(cp) == CHAR_OK;
 	if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
 	    (cp >= '0' && cp <= '9'))
 		return true;
@@ -322,6 +396,49 @@ nick_check(const char *nick, size_t len)
 			    "character U+%04" PRIX32 " not allowed", cp);
 			return reason;
 		}
+	}
+	return NULL;
+}
+
+const char *
+room_name_check(const char *name, size_t len, size_t max_chars)
+{
+	/* Per thread, as in nick_check(): valid until the next call. */
+	static _Thread_local char	 reason[64];
+	static const char *const	 what[] = {
+		[CHAR_SPACE] =		"a space",
+		[CHAR_CONTROL] =	"a control character",
+		[CHAR_FORMAT] =		"a format character",
+	};
+	enum char_class			 class;
+	size_t				 off, n, count = 0;
+	uint32_t			 cp;
+
+	if (len == 0)
+		return "empty";
+	if (name[0] != '#')
+		return "must start with #";
+	if (len == 1)
+		return "empty";
+
+	for (off = 1; off < len; off += n) {
+		if (++count > max_chars) {
+			snprintf(reason, sizeof reason,
+			    "too long (max %zu characters)", max_chars);
+			return reason;
+		}
+		if ((n = utf8_decode(name + off, len - off, &cp)) == 0)
+			return "invalid UTF-8";
+		if (cp == ',')
+			return "contains a comma";
+		if (cp == ' ')
+			return "contains a space";
+		if ((class = char_class(cp)) == CHAR_OK)
+			continue;
+		/* Named by code point: most of these are invisible. */
+		snprintf(reason, sizeof reason, "contains %s (U+%04" PRIX32
+		    ")", what[class], cp);
+		return reason;
 	}
 	return NULL;
 }

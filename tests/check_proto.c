@@ -1,9 +1,10 @@
 /*
  * check_proto.c - unit tests for the wire protocol: parsing, nickname
- * rules and reply formatting.
+ * and room name rules and reply formatting.
  */
 
 #include <check.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,9 @@ START_TEST(test_parse_usage)
 		{ "/msg  ",		"msg",	"/msg NICK TEXT" },
 		{ "/msg bob",		"msg",	"/msg NICK TEXT" },
 		{ "/MSG bob \t ",	"MSG",	"/msg NICK TEXT" },
+		{ "/join",		"join",	"/join #room" },
+		{ "/JOIN \t ",		"JOIN",	"/join #room" },
+		{ "/history 0",		"history", "/history [N]" },
 	};
 	struct command	c;
 	const char	*usage;
@@ -241,6 +245,10 @@ START_TEST(test_parse_usage)
 	}
 	ck_assert_str_eq(proto_usage("QUIT", 4), "/quit [REASON]");
 	ck_assert_str_eq(proto_usage("who", 3), "/who");
+	ck_assert_str_eq(proto_usage("Part", 4), "/part [#room]");
+	ck_assert_str_eq(proto_usage("rooms", 5), "/rooms");
+	ck_assert_str_eq(proto_usage("TOPIC", 5), "/topic [TEXT]");
+	ck_assert_str_eq(proto_usage("history", 7), "/history [N]");
 	/* Callers print it unchecked. */
 	ck_assert_ptr_nonnull(proto_usage("frobnicate", 10));
 }
@@ -272,6 +280,200 @@ START_TEST(test_parse_unknown)
 	ck_assert_int_eq(parse("/m x").kind, CMD_UNKNOWN);
 	/* Case folding is ASCII only: U+0130 is not 'i'. */
 	ck_assert_int_eq(parse("/n\xc4\xb0" "ck bob").kind, CMD_UNKNOWN);
+}
+END_TEST
+
+/* v1 commands leave the v2 field alone: count is 0, not the poison. */
+START_TEST(test_parse_v1_count)
+{
+	static const char *const lines[] = {
+		"hi", "//x", "", "/nick bob", "/me waves", "/who", "/msg a b",
+		"/quit", "/help", "/stats", "/foo 5", "/nick", "/history5",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		ck_assert_msg(parse(lines[i]).count == 0, "\"%s\": count %lu",
+		    lines[i], parse(lines[i]).count);
+}
+END_TEST
+
+START_TEST(test_parse_join)
+{
+	static const char	 line[] = "/join #a";
+	struct command		 c;
+
+	proto_parse(line, strlen(line), &c);
+	ck_assert_int_eq(c.kind, CMD_JOIN);
+	ck_assert_field(c.name, c.name_len, "join");
+	ck_assert_field(c.target, c.target_len, "#a");
+	ck_assert_ptr_eq(c.target, line + 6);
+	ck_assert_uint_eq(c.text_len, 0);
+	ck_assert_uint_eq(c.count, 0);
+
+	c = parse("/JOIN\t \t#Rust \t ");
+	ck_assert_int_eq(c.kind, CMD_JOIN);
+	ck_assert_field(c.name, c.name_len, "JOIN");
+	ck_assert_field(c.target, c.target_len, "#Rust");
+
+	c = parse("/Join #caf\xc3\xa9");
+	ck_assert_int_eq(c.kind, CMD_JOIN);
+	ck_assert_field(c.target, c.target_len, "#caf\xc3\xa9");
+
+	/* Not checked here: room_name_check() refuses it, whole. */
+	c = parse("/join lobby");
+	ck_assert_int_eq(c.kind, CMD_JOIN);
+	ck_assert_field(c.target, c.target_len, "lobby");
+	c = parse("/join #a #b ");
+	ck_assert_int_eq(c.kind, CMD_JOIN);
+	ck_assert_field(c.target, c.target_len, "#a #b");
+	ck_assert_str_eq(room_name_check(c.target, c.target_len, 50),
+	    "contains a space");
+
+	ck_assert_int_eq(parse("/joint #a").kind, CMD_UNKNOWN);
+	ck_assert_int_eq(parse("/jo #a").kind, CMD_UNKNOWN);
+	ck_assert_int_eq(parse("//join #a").kind, CMD_SAY);
+}
+END_TEST
+
+START_TEST(test_parse_part)
+{
+	struct command	c;
+
+	c = parse("/part");
+	ck_assert_int_eq(c.kind, CMD_PART);
+	ck_assert_field(c.name, c.name_len, "part");
+	ck_assert_uint_eq(c.target_len, 0);
+
+	c = parse("/PART \t ");
+	ck_assert_int_eq(c.kind, CMD_PART);
+	ck_assert_uint_eq(c.target_len, 0);
+
+	c = parse("/part #rust");
+	ck_assert_int_eq(c.kind, CMD_PART);
+	ck_assert_field(c.target, c.target_len, "#rust");
+	ck_assert_uint_eq(c.text_len, 0);
+
+	c = parse("/Part\t#Rust\t");
+	ck_assert_int_eq(c.kind, CMD_PART);
+	ck_assert_field(c.target, c.target_len, "#Rust");
+
+	/* There is no part reason: the rest is the name, refused. */
+	c = parse("/part #a bye now");
+	ck_assert_int_eq(c.kind, CMD_PART);
+	ck_assert_field(c.target, c.target_len, "#a bye now");
+	ck_assert_ptr_nonnull(room_name_check(c.target, c.target_len, 50));
+
+	ck_assert_int_eq(parse("/parts").kind, CMD_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_parse_rooms)
+{
+	struct command	c;
+
+	c = parse("/rooms");
+	ck_assert_int_eq(c.kind, CMD_ROOMS);
+	ck_assert_field(c.name, c.name_len, "rooms");
+	ck_assert_int_eq(parse("/ROOMS").kind, CMD_ROOMS);
+	ck_assert_int_eq(parse("/rooms\t").kind, CMD_ROOMS);
+	/* Like /who, arguments are ignored. */
+	c = parse("/Rooms all of them");
+	ck_assert_int_eq(c.kind, CMD_ROOMS);
+	ck_assert_uint_eq(c.target_len, 0);
+	ck_assert_uint_eq(c.text_len, 0);
+	ck_assert_int_eq(parse("/room").kind, CMD_UNKNOWN);
+	ck_assert_int_eq(parse("/roomsx").kind, CMD_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_parse_topic)
+{
+	struct command	c;
+
+	/* No text is the query. */
+	c = parse("/topic");
+	ck_assert_int_eq(c.kind, CMD_TOPIC);
+	ck_assert_field(c.name, c.name_len, "topic");
+	ck_assert_uint_eq(c.text_len, 0);
+
+	c = parse("/TOPIC \t  ");
+	ck_assert_int_eq(c.kind, CMD_TOPIC);
+	ck_assert_uint_eq(c.text_len, 0);
+
+	c = parse("/topic Rust talk");
+	ck_assert_int_eq(c.kind, CMD_TOPIC);
+	ck_assert_field(c.text, c.text_len, "Rust talk");
+	ck_assert_uint_eq(c.target_len, 0);
+
+	/* Like /me: inner and trailing blanks are the text's. */
+	c = parse("/Topic\t two  words\there ");
+	ck_assert_int_eq(c.kind, CMD_TOPIC);
+	ck_assert_field(c.text, c.text_len, "two  words\there ");
+
+	/* "-" clears; that is the server's business, here it is text. */
+	c = parse("/topic -");
+	ck_assert_int_eq(c.kind, CMD_TOPIC);
+	ck_assert_field(c.text, c.text_len, "-");
+
+	ck_assert_int_eq(parse("/topics x").kind, CMD_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_parse_history)
+{
+	static const struct {
+		const char	*line;
+		unsigned long	 count;
+	} ok[] = {
+		{ "/history",		0 },
+		{ "/history \t ",	0 },
+		{ "/HISTORY 5",		5 },
+		{ "/history\t50\t ",	50 },
+		{ "/History 1",		1 },
+		{ "/history 007",	7 },
+		{ "/history 1000000",	1000000 },
+	};
+	/* Not a positive decimal number that fits an unsigned long. */
+	static const char *const bad[] = {
+		"/history 0", "/history 00", "/history -1", "/history +5",
+		"/history 5x", "/history x", "/history 1.5", "/history 0x10",
+		"/history 5 6", "/history 5\t6", "/history \xef\xbc\x95",
+		"/history 99999999999999999999999999999",
+		"/HISTORY 184467440737095516160",
+	};
+	char		 line[64];
+	struct command	 c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		c = parse(ok[i].line);
+		ck_assert_msg(c.kind == CMD_HISTORY, "\"%s\": kind %d",
+		    ok[i].line, c.kind);
+		ck_assert_msg(c.count == ok[i].count, "\"%s\": count %lu, "
+		    "want %lu", ok[i].line, c.count, ok[i].count);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		c = parse(bad[i]);
+		ck_assert_msg(c.kind == CMD_USAGE, "\"%s\": kind %d", bad[i],
+		    c.kind);
+		ck_assert_uint_eq(c.count, 0);
+		ck_assert_str_eq(proto_usage(c.name, c.name_len),
+		    "/history [N]");
+	}
+
+	/* The largest unsigned long is taken, one more is not. */
+	snprintf(line, sizeof line, "/history %lu", ULONG_MAX);
+	c = parse(line);
+	ck_assert_int_eq(c.kind, CMD_HISTORY);
+	ck_assert_uint_eq(c.count, ULONG_MAX);
+	snprintf(line, sizeof line, "/history %lu0", ULONG_MAX / 10 + 1);
+	ck_assert_int_eq(parse(line).kind, CMD_USAGE);
+	snprintf(line, sizeof line, "/history %lu%lu", ULONG_MAX / 10,
+	    ULONG_MAX % 10 + 1);
+	ck_assert_int_eq(parse(line).kind, CMD_USAGE);
+
+	ck_assert_int_eq(parse("/hist 5").kind, CMD_UNKNOWN);
 }
 END_TEST
 
@@ -432,6 +634,213 @@ START_TEST(test_nick_equal_hash)
 	}
 	ck_assert_uint_ge(distinct, 995);
 	ck_assert_uint_ne(nick_hash(SEED, "bob", 3), nick_hash(SEED, "bop", 3));
+}
+END_TEST
+
+#define ROOM_MAX	50	/* --max-room-name's default */
+
+/* room_name_check() of a heap copy of len bytes: ASan sees over-reads. */
+static const char *
+room_check(const char *name, size_t len, size_t max)
+{
+	static char	 why[128];
+	const char	*r;
+	char		*copy;
+
+	copy = malloc(len > 0 ? len : 1);
+	ck_assert_ptr_nonnull(copy);
+	if (len > 0)
+		memcpy(copy, name, len);
+	r = room_name_check(copy, len, max);
+	free(copy);
+	if (r == NULL)
+		return NULL;
+	snprintf(why, sizeof why, "%s", r);
+	return why;
+}
+
+START_TEST(test_room_valid)
+{
+	static const char *const ok[] = {
+		"#a", "#lobby", "#Rust", "#c++", "#a.b", "#a#b", "##", "#-",
+		"#1", "#_", "#a:b", "#!", "#a@b", "#[x]", "#a/b",
+		"#caf\xc3\xa9",				/* café */
+		"#\xd0\x91\xd0\xbe\xd1\x80\xd0\xb8\xd1\x81",	/* Борис */
+		"#\xe4\xb8\xad\xe6\x96\x87",		/* 中文 */
+		"#\xf0\x9f\x98\x80",			/* U+1F600 */
+		"#\xef\xbf\xbd",			/* U+FFFD */
+	};
+	char		 buf[512];
+	const char	*why;
+	size_t		 i, len;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		why = room_check(ok[i], strlen(ok[i]), ROOM_MAX);
+		ck_assert_msg(why == NULL, "\"%s\" refused: %s", ok[i], why);
+	}
+
+	/* 50 code points after '#', however many bytes each. */
+	buf[0] = '#';
+	len = 1 + repeat(buf + 1, sizeof buf - 1, "a", ROOM_MAX);
+	ck_assert_ptr_null(room_check(buf, len, ROOM_MAX));
+	len = 1 + repeat(buf + 1, sizeof buf - 1, "\xc3\xa9", ROOM_MAX);
+	ck_assert_ptr_null(room_check(buf, len, ROOM_MAX));
+	len = 1 + repeat(buf + 1, sizeof buf - 1, "\xe4\xb8\xad", ROOM_MAX);
+	ck_assert_ptr_null(room_check(buf, len, ROOM_MAX));
+	len = 1 + repeat(buf + 1, sizeof buf - 1, "\xf0\x9f\x98\x80",
+	    ROOM_MAX);
+	ck_assert_uint_eq(len, 1 + 4 * ROOM_MAX);
+	ck_assert_ptr_null(room_check(buf, len, ROOM_MAX));
+
+	/* Another limit: --max-room-name 5. */
+	ck_assert_ptr_null(room_check("#abcde", 6, 5));
+	ck_assert_ptr_null(room_check("#a", 2, 1));
+
+	/* Only len bytes count: what follows is not looked at. */
+	ck_assert_ptr_null(room_check("#a b", 2, ROOM_MAX));
+	ck_assert_ptr_null(room_check("#a,b", 2, ROOM_MAX));
+	ck_assert_ptr_null(room_check("#a\xff", 2, ROOM_MAX));
+}
+END_TEST
+
+/* The reasons that name a code point. */
+#define SPC(cp)	"contains a space (U+" cp ")"
+#define CTL(cp)	"contains a control character (U+" cp ")"
+#define FMT(cp)	"contains a format character (U+" cp ")"
+
+START_TEST(test_room_invalid)
+{
+	static const struct {
+		const char	*name;
+		size_t		 len;	/* 0: strlen */
+		const char	*why;
+	} bad[] = {
+		{ "#", 0,		"empty" },
+		{ "lobby", 0,		"must start with #" },
+		{ " #a", 0,		"must start with #" },
+		{ "a#", 0,		"must start with #" },
+		{ "\xef\xbc\x83" "a", 0, "must start with #" },	/* ＃ */
+		{ ",#a", 0,		"must start with #" },
+		{ "#a,b", 0,		"contains a comma" },
+		{ "#,", 0,		"contains a comma" },
+		{ "#a,", 0,		"contains a comma" },
+		{ "#a b", 0,		"contains a space" },
+		{ "# ", 0,		"contains a space" },
+		{ "#a ", 0,		"contains a space" },
+		{ "#a\tb", 0,		SPC("0009") },
+		{ "#a\xc2\xa0" "b", 0,	SPC("00A0") },
+		{ "#a\xc2\x85", 0,	SPC("0085") },
+		{ "#a\xe1\x9a\x80", 0,	SPC("1680") },
+		{ "#a\xe2\x80\x82", 0,	SPC("2002") },
+		{ "#a\xe2\x80\xa8", 0,	SPC("2028") },
+		{ "#a\xe2\x80\xaf", 0,	SPC("202F") },
+		{ "#\xe3\x80\x80", 0,	SPC("3000") },
+		{ "#a\x00" "b", 4,	CTL("0000") },
+		{ "#\x01", 0,		CTL("0001") },
+		{ "#a\x07", 0,		CTL("0007") },
+		{ "#a\x1b[0m", 0,	CTL("001B") },
+		{ "#a\x0b", 0,		CTL("000B") },
+		{ "#a\r", 0,		CTL("000D") },
+		{ "#a\x7f", 0,		CTL("007F") },
+		{ "#a\xc2\x80", 0,	CTL("0080") },
+		{ "#a\xc2\x9b" "2J", 0,	CTL("009B") },
+		{ "#a\xe2\x80\xae" "b", 0, FMT("202E") },
+		{ "#\xe2\x80\xad" "b", 0, FMT("202D") },
+		{ "#a\xe2\x81\xa6", 0,	FMT("2066") },
+		{ "#a\xe2\x80\x8b" "b", 0, FMT("200B") },
+		{ "#a\xe2\x80\x8d" "b", 0, FMT("200D") },
+		{ "#a\xc2\xad", 0,	FMT("00AD") },
+		{ "#\xef\xbb\xbf" "a", 0, FMT("FEFF") },
+		{ "#a\xf3\xa0\x80\x81", 0, FMT("E0001") },
+		{ "#a\xff", 0,		"invalid UTF-8" },
+		{ "#\xc3", 0,		"invalid UTF-8" },
+		{ "#a\xc3(", 0,		"invalid UTF-8" },
+		{ "#\xc0\xaf", 0,	"invalid UTF-8" },	/* overlong */
+		{ "#\xed\xa0\x80", 0,	"invalid UTF-8" },	/* surrogate */
+		{ "#\xf4\x90\x80\x80", 0, "invalid UTF-8" },	/* too big */
+		{ "#\x80", 0,		"invalid UTF-8" },
+		/* The first fault found is the one named. */
+		{ "#a b,c", 0,		"contains a space" },
+		{ "#a,b c", 0,		"contains a comma" },
+	};
+	const char	*why;
+	size_t		 i, len;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		len = bad[i].len != 0 ? bad[i].len : strlen(bad[i].name);
+		why = room_check(bad[i].name, len, ROOM_MAX);
+		ck_assert_msg(why != NULL, "bad room #%zu \"%s\" accepted", i,
+		    bad[i].name);
+		ck_assert_msg(strcmp(why, bad[i].why) == 0,
+		    "bad room #%zu: \"%s\", want \"%s\"", i, why, bad[i].why);
+	}
+	ck_assert_str_eq(room_check("", 0, ROOM_MAX), "empty");
+	ck_assert_str_eq(room_name_check("", 0, ROOM_MAX), "empty");
+}
+END_TEST
+
+START_TEST(test_room_too_long)
+{
+	static const char *const units[] = {
+		"a", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80"
+	};
+	char	 buf[1200];
+	size_t	 i, len;
+
+	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+		buf[0] = '#';
+		len = 1 + repeat(buf + 1, sizeof buf - 1, units[i],
+		    ROOM_MAX + 1);
+		ck_assert_str_eq(room_check(buf, len, ROOM_MAX),
+		    "too long (max 50 characters)");
+	}
+	/* Far too long, with a bad character past the limit. */
+	buf[0] = '#';
+	len = 1 + repeat(buf + 1, sizeof buf - 2, "b", 1000);
+	buf[len - 1] = ',';
+	ck_assert_str_eq(room_check(buf, len, ROOM_MAX),
+	    "too long (max 50 characters)");
+	/* --max-room-name 5 */
+	ck_assert_str_eq(room_check("#abcdef", 7, 5),
+	    "too long (max 5 characters)");
+	ck_assert_str_eq(room_check("#\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+	    "\xa9\xc3\xa9", 13, 5), "too long (max 5 characters)");
+	ck_assert_ptr_null(room_check("#\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+	    "\xa9", 11, 5));
+}
+END_TEST
+
+/* Room names share nick_equal() and nick_hash(): ASCII case only. */
+START_TEST(test_room_equal_hash)
+{
+	static const char *const same[][2] = {
+		{ "#Lobby", "#lobby" }, { "#RUST", "#rust" },
+		{ "#C++", "#c++" }, { "#caf\xc3\xa9", "#CAF\xc3\xa9" },
+	};
+	static const char *const differ[][2] = {
+		{ "#lobby", "#lobbyx" }, { "#lobby", "lobby" },
+		{ "#\xc3\xa9", "#\xc3\x89" },	/* é, É */
+		{ "#a", "#b" }, { "#[a]", "#{a}" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof same / sizeof same[0]; i++) {
+		const char	*a = same[i][0], *b = same[i][1];
+
+		ck_assert_ptr_null(room_name_check(a, strlen(a), ROOM_MAX));
+		ck_assert_ptr_null(room_name_check(b, strlen(b), ROOM_MAX));
+		ck_assert_msg(nick_equal(a, strlen(a), b, strlen(b)),
+		    "\"%s\" != \"%s\"", a, b);
+		ck_assert_msg(nick_hash(SEED, a, strlen(a)) ==
+		    nick_hash(SEED, b, strlen(b)), "hash \"%s\" != \"%s\"",
+		    a, b);
+	}
+	for (i = 0; i < sizeof differ / sizeof differ[0]; i++) {
+		const char	*a = differ[i][0], *b = differ[i][1];
+
+		ck_assert_msg(!nick_equal(a, strlen(a), b, strlen(b)),
+		    "\"%s\" == \"%s\"", a, b);
+	}
 }
 END_TEST
 
@@ -660,7 +1069,20 @@ END_TEST
 START_TEST(test_help_lines)
 {
 	static const char *const commands[] = {
-		"/nick", "/msg", "/me", "/who", "/quit", "/help"
+		"/nick", "/msg", "/me", "/who", "/quit", "/help", "/join",
+		"/part", "/rooms", "/topic", "/history"
+	};
+	/* v1's lines, unchanged, in their order. */
+	static const char *const v1[] = {
+		"commands:",
+		"/nick NAME        change your nickname",
+		"/msg NICK TEXT    send TEXT to NICK only",
+		"/me TEXT          describe what you do",
+		"/who              list who is online",
+		"/quit [REASON]    leave the chat",
+		"/stats            show the server's figures",
+		"/help             show this list",
+		"//TEXT            say /TEXT (a line starting with /)",
 	};
 	size_t	n, i, j;
 	bool	found;
@@ -691,6 +1113,12 @@ START_TEST(test_help_lines)
 		}
 		ck_assert_msg(found, "/help does not describe %s", commands[i]);
 	}
+
+	for (i = 0, j = 0; i < sizeof v1 / sizeof v1[0]; i++) {
+		while (j < n && strcmp(proto_help_lines[j], v1[i]) != 0)
+			j++;
+		ck_assert_msg(j < n, "/help lost or reordered \"%s\"", v1[i]);
+	}
 }
 END_TEST
 
@@ -712,6 +1140,19 @@ proto_suite(void)
 	tcase_add_test(tc, test_parse_quit);
 	tcase_add_test(tc, test_parse_usage);
 	tcase_add_test(tc, test_parse_unknown);
+	tcase_add_test(tc, test_parse_v1_count);
+	tcase_add_test(tc, test_parse_join);
+	tcase_add_test(tc, test_parse_part);
+	tcase_add_test(tc, test_parse_rooms);
+	tcase_add_test(tc, test_parse_topic);
+	tcase_add_test(tc, test_parse_history);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("room");
+	tcase_add_test(tc, test_room_valid);
+	tcase_add_test(tc, test_room_invalid);
+	tcase_add_test(tc, test_room_too_long);
+	tcase_add_test(tc, test_room_equal_hash);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("nick");
