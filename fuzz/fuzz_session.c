@@ -36,9 +36,10 @@
 #include "fault.h"
 #include "flow.h"
 #include "fuzz.h"
+#include "line.h"
 #include "log.h"
+#include "model.h"
 #include "proto.h"
-#include "room.h"
 #include "sendq.h"
 #include "server.h"
 #include "utf8.h"
@@ -74,7 +75,7 @@ static void
 client_line(struct session *s, struct client *cl)
 {
 	static const char *const starts[] = {
-		"<", "* ", "*", "-> *", "-- ", "!! "
+		"<", "* ", "*", "-> *", "-- ", "!! ", "#", "["
 	};
 	static const char	 welcome[] = "-- welcome to chatd, you are ";
 	size_t			 i;
@@ -228,10 +229,9 @@ settle(struct session *s)
 static void
 connect_client(struct session *s, struct client *cl)
 {
-	if ((cl->c = conn_new(&s->srv, -1, "fuzz")) == NULL)
+	if ((cl->c = conn_new(&s->srv, -1, "fuzz", &line_proto)) == NULL)
 		fuzz_fail("out of memory");
-	if (room_join(s->srv.room, &cl->c->member, NULL, 0, &s->w->wake) ==
-	    -1)
+	if (cl->c->proto->open(s->w, cl->c) == -1)
 		fuzz_fail("out of memory");
 	atomic_fetch_add(&s->srv.nclients, 1);
 	atomic_fetch_add(&s->srv.stats.connections, 1);
@@ -248,8 +248,7 @@ static void
 disconnect_client(struct session *s, struct client *cl)
 {
 	struct conn	*c = cl->c;
-	const char	*reason = c->quit_reason;
-	size_t		 reason_len = c->quit_len;
+	const char	*reason = NULL;
 
 	drain(s, cl, SIZE_MAX);
 	/* What the drain released (c among them) runs before c goes. */
@@ -265,11 +264,7 @@ disconnect_client(struct session *s, struct client *cl)
 	default:
 		break;
 	}
-	if (c->kill_reason != KILL_NONE)
-		reason_len = strlen(reason);
-	if (c->member.joined)
-		room_leave(s->srv.room, &c->member, reason, reason_len,
-		    &s->w->wake);
+	c->proto->leave(s->w, c, reason);
 	conn_forget_output(s->w, c, true);
 	/* As server_bury() does. */
 	server_unhold(&s->srv, c);
@@ -454,8 +449,9 @@ action(struct session *s, uint8_t c)
 static void
 setup(struct session *s, uint8_t b)
 {
-	struct server	*srv = &s->srv;
-	size_t		 max_line = b & 8 ? 32 : 512, i;
+	struct server		*srv = &s->srv;
+	struct model_config	 cfg;
+	size_t			 max_line = b & 8 ? 32 : 512, i;
 
 	memset(s, 0, sizeof(*s));
 	srv->epfd = srv->wakefd = -1;
@@ -467,7 +463,23 @@ setup(struct session *s, uint8_t b)
 	srv->started_ms = now_ms();
 	srv->capacity = 16;
 	/* A fixed hash seed: a run must replay the same. */
-	if ((srv->room = room_new(conn_deliver, b & 2 ? 1 : 200, 1)) == NULL ||
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.default_room = "#lobby";
+	cfg.announce_max = b & 2 ? 1 : 200;
+	cfg.max_rooms = 4;
+	cfg.max_rooms_per_user = 3;
+	cfg.max_room_name = 50;
+	cfg.max_topic = 300;
+	cfg.history = 8;
+	cfg.history_bytes = 4096;
+	cfg.seed = 1;
+	atomic_init(&srv->limits.max_rooms, cfg.max_rooms);
+	atomic_init(&srv->limits.max_rooms_per_user, cfg.max_rooms_per_user);
+	atomic_init(&srv->limits.max_room_name, cfg.max_room_name);
+	atomic_init(&srv->limits.max_topic, cfg.max_topic);
+	atomic_init(&srv->limits.history, cfg.history);
+	atomic_init(&srv->limits.replay, 4);
+	if ((srv->model = model_new(&cfg)) == NULL ||
 	    (srv->wq = workq_new(16)) == NULL)
 		fuzz_fail("out of memory");
 	if ((s->w = calloc(1, sizeof(*s->w))) == NULL ||
@@ -493,7 +505,7 @@ teardown(struct session *s)
 		disconnect_client(s, &s->cl[i]);
 		drain_all(s, true);
 	}
-	FUZZ_ASSERT(room_count(s->srv.room) == 0);
+	FUZZ_ASSERT(model_users_count(s->srv.model) == 0);
 	/* Every client that fell behind was counted out again. */
 	FUZZ_ASSERT(atomic_load(&s->srv.nbehind) == 0);
 	FUZZ_ASSERT(s->srv.held == NULL);
@@ -501,7 +513,7 @@ teardown(struct session *s)
 		free(s->cl[i].line);
 	wakeset_free(&s->w->wake);
 	free(s->w);
-	room_free(s->srv.room);
+	model_free(s->srv.model);
 	workq_free(s->srv.wq);
 }
 

@@ -27,13 +27,41 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "event.h"
 #include "flow.h"
 #include "framer.h"
 #include "iplimit.h"
-#include "room.h"
 #include "sendq.h"
 
+struct conn;
+struct motd;
+struct room;
 struct server;
+struct worker;
+
+/*
+ * The protocol a connection speaks (line.h; IRC next): the transport
+ * frames lines and calls these, in the connection's owner.
+ */
+struct conn_proto {
+	const char	*name;
+	/* Just accepted: greet and register.  0, or -1 on ENOMEM. */
+	int		(*open)(struct worker *w, struct conn *c);
+	/* One complete line: the bytes it made chatd relay (flood). */
+	size_t		(*line)(struct worker *w, struct conn *c,
+			    const char *line, size_t len);
+	/* An error line to the client alone ("line too long ..."). */
+	void		(*error)(struct worker *w, struct conn *c,
+			    const char *text);
+	/* Send what the lines so far have batched. */
+	void		(*flush)(struct worker *w, struct conn *c);
+	/* Leave the chat, the others told why (NULL: the client's reason). */
+	void		(*leave)(struct worker *w, struct conn *c,
+			    const char *kill_reason);
+	void		(*log_close)(struct conn *c, const char *why);
+	const char	*(*nick)(struct conn *c);
+	void		(*free)(struct conn *c);
+};
 
 /* Events noted on a connection, handled by its owner. */
 #define CONN_EV_NEW	0x01	/* just accepted: join the room */
@@ -70,7 +98,9 @@ struct wakeset {
 struct worker {
 	struct server	*srv;
 	struct wakeset	 wake;
-	struct msg	*batch[WORKER_BATCH];
+	/* Chat lines of the connection being run, all to one room. */
+	struct event	*batch[WORKER_BATCH];
+	struct room	*batch_room;
 	size_t		 nbatch;
 	size_t		 batch_bytes;
 	char		 rbuf[64 * 1024];
@@ -79,7 +109,9 @@ struct worker {
 
 struct conn {
 	int			 ep_kind;	/* EP_CONN, for the epoll loop */
-	struct room_member	 member;
+	const struct conn_proto	*proto;
+	void			*session;	/* the protocol's */
+	struct motd		*motd;		/* while it opens */
 	struct server		*srv;
 	int			 fd;
 	char			 addr[64];
@@ -91,6 +123,7 @@ struct conn {
 	/* Guarded by mu. */
 	pthread_mutex_t		 mu;
 	struct sendq		 sq;
+	bool			 push_after;	/* conn_unlock() must queue it */
 	unsigned		 pending;	/* CONN_EV_* */
 	enum conn_kill		 kill_reason;
 	bool			 owned;
@@ -116,13 +149,9 @@ struct conn {
 	bool			 throttled;
 	bool			 held;		/* waits for no one to be behind */
 	bool			 closing;
+	bool			 left;		/* proto->leave() done */
 	const char		*close_reason;	/* for the log, may be NULL */
-	const char		*leave_reason;	/* for room_leave, may be NULL */
-	char			*quit_reason;	/* the client's /quit text */
-	size_t			 quit_len;
-	double			 log_tokens;	/* renames it may still log */
-	uint64_t		 log_refill_ms;
-	unsigned		 log_suppressed;	/* renames not logged */
+	const char		*leave_reason;	/* for the others, may be NULL */
 
 	/* Guarded by the server's conns_mu. */
 	struct conn		*next, *prev;	/* every live connection */
@@ -133,12 +162,29 @@ struct conn {
 	bool			 in_held;
 };
 
-struct conn	*conn_new(struct server *srv, int fd, const char *addr);
+struct conn	*conn_new(struct server *srv, int fd, const char *addr,
+		    const struct conn_proto *proto);
 void		 conn_free(struct conn *c);
 
-/* The room's deliver callback; ctx is a struct wakeset. */
-void		 conn_deliver(struct room_member *to, struct msg *const *msgs,
-		    size_t n, void *ctx);
+/*
+ * Queue msgs[0..n) for c, in order, taking over one reference to each
+ * (what is not queued is released).  Any thread may call it: it only
+ * appends under c's mutex, and adds c to ws if c must now be run.
+ * Nothing is refused for being late: a recipient past the high-water
+ * mark only makes the senders wait (flow.h); one whose socket is full
+ * and whose queue would pass --sendq is cut.
+ */
+void		 conn_deliver(struct conn *c, struct msg *const *msgs,
+		    size_t n, struct wakeset *ws);
+
+/*
+ * The same in three steps, for a front-end that must decide what to
+ * queue under c's mutex (the line protocol's current room).
+ */
+void		 conn_lock(struct conn *c);
+void		 conn_push_locked(struct conn *c, struct msg *const *msgs,
+		    size_t n);
+void		 conn_unlock(struct conn *c, struct wakeset *ws);
 
 /*
  * Note events on c.  Returns true if the caller now owns c and must push

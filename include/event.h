@@ -26,7 +26,8 @@ enum event_kind {
 	EV_QUIT,	/* text: the reason, may be empty */
 	EV_NICK,	/* nick: the old name, text: the new one */
 	EV_TOPIC,	/* text: the new topic, empty if cleared */
-	EV_NOTICE	/* text: a server notice to the room (shutdown) */
+	EV_NOTICE,	/* text: a server notice to the room (shutdown) */
+	EV_PRIVATE	/* to one user: room holds the recipient's nick */
 };
 
 /* The wire formats an event may be rendered to (see the front-ends). */
@@ -49,6 +50,12 @@ struct event {
 	uint16_t	 room_len;
 	uint16_t	 nick_len;
 	uint32_t	 text_len;
+	/*
+	 * Events that are one change told in several rooms (a nick change,
+	 * a quit, the shutdown notice) share a group, so a recipient who
+	 * shares several of those rooms is told once; 0 for none.
+	 */
+	uint64_t	 group;
 	/* Under the room's lock; NULL until first needed. */
 	struct msg	*rendered[FMT_COUNT];
 	char		 data[];

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #define OPTIONS_MAX_BINDS	16
+#define OPTIONS_DEFAULT_ROOM	"#lobby"
 
 struct options {
 	/* Listening: fixed at start, a change needs a restart. */
@@ -40,6 +41,16 @@ struct options {
 	bool		 limit_loopback;	/* loopback obeys the two above */
 	unsigned	 idle_timeout;	/* seconds; 0 = off */
 	unsigned	 keepalive;	/* seconds idle before probes; 0 = off */
+
+	/* Rooms and history: SIGHUP applies all but the first and last. */
+	char		*default_room;	/* NULL: OPTIONS_DEFAULT_ROOM */
+	size_t		 max_rooms;
+	size_t		 max_rooms_per_user;
+	size_t		 max_room_name;	/* code points after '#' */
+	size_t		 max_topic;	/* bytes */
+	size_t		 history;	/* lines per room */
+	size_t		 replay;	/* lines shown on /join */
+	char		*history_db;	/* NULL: history in memory only */
 
 	/* Running it. */
 	char		*config_path;

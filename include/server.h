@@ -21,10 +21,11 @@
 #include "iplimit.h"
 #include "msg.h"
 #include "options.h"
-#include "room.h"
 #include "workq.h"
 
 struct conn;
+struct histdb;
+struct model;
 struct wakeset;
 
 enum { EP_LISTENER = 1, EP_CONN, EP_WAKE };
@@ -52,6 +53,12 @@ struct limits {
 	atomic_bool		 limit_loopback;
 	atomic_uint		 idle_timeout;
 	atomic_uint		 keepalive;
+	atomic_size_t		 max_rooms;
+	atomic_size_t		 max_rooms_per_user;
+	atomic_size_t		 max_room_name;
+	atomic_size_t		 max_topic;
+	atomic_size_t		 history;
+	atomic_size_t		 replay;
 };
 
 #define LIMIT(srv, name) \
@@ -81,7 +88,8 @@ struct server {
 	uint64_t		 started_ms;
 	size_t			 capacity;	/* max-clients at start: a ceiling */
 
-	struct room		*room;
+	struct model		*model;
+	struct histdb		*histdb;	/* NULL without --history-db */
 	struct workq		*wq;
 	int			 epfd;
 	int			 wakefd;	/* eventfd: wakes the acceptor */

@@ -4,7 +4,8 @@
  *
  * Everything here but conn_deliver() and conn_schedule() runs in the
  * worker that owns the connection (see conn.h), so the input side needs
- * no lock at all.
+ * no lock at all.  What the lines mean is the protocol's (c->proto):
+ * this file is the transport.
  */
 #include <assert.h>
 #include <errno.h>
@@ -21,12 +22,7 @@
 #include "fault.h"
 #define LOG_COMPONENT	"conn"
 #include "log.h"
-#include "proto.h"
 #include "server.h"
-#include "utf8.h"
-
-#define LOG_RENAME_BURST	5
-#define LOG_RENAME_EVERY_MS	10000.0
 
 uint64_t
 now_ms(void)
@@ -38,13 +34,15 @@ now_ms(void)
 }
 
 struct conn *
-conn_new(struct server *srv, int fd, const char *addr)
+conn_new(struct server *srv, int fd, const char *addr,
+    const struct conn_proto *proto)
 {
 	struct conn	*c;
 
 	if (fault_fail(FAULT_CONN) || (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->ep_kind = EP_CONN;
+	c->proto = proto;
 	c->srv = srv;
 	c->fd = fd;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
@@ -53,8 +51,6 @@ conn_new(struct server *srv, int fd, const char *addr)
 	framer_init(&c->fr, LIMIT(srv, max_line));
 	c->tokens = LIMIT(srv, burst);
 	c->refill_ms = now_ms();
-	c->log_tokens = LOG_RENAME_BURST;
-	c->log_refill_ms = c->refill_ms;
 	atomic_init(&c->last_line_ms, c->refill_ms);
 	return c;
 }
@@ -64,11 +60,11 @@ conn_free(struct conn *c)
 {
 	if (c == NULL)
 		return;
+	c->proto->free(c);
 	sendq_clear(&c->sq);
 	framer_free(&c->fr);
 	pthread_mutex_destroy(&c->mu);
 	free(c->stash);
-	free(c->quit_reason);
 	free(c);
 }
 
@@ -96,12 +92,6 @@ wakeset_free(struct wakeset *ws)
 	free(ws->conns);
 	ws->conns = NULL;
 	ws->count = ws->cap = 0;
-}
-
-static struct conn *
-conn_of(struct room_member *m)
-{
-	return (struct conn *)(void *)((char *)m - offsetof(struct conn, member));
 }
 
 bool
@@ -157,25 +147,35 @@ set_blocked_locked(struct conn *c, bool blocked)
 		flow_stall_stop(&c->stall, now_ms());
 }
 
+void
+conn_lock(struct conn *c)
+{
+	pthread_mutex_lock(&c->mu);
+}
+
+void
+conn_unlock(struct conn *c, struct wakeset *ws)
+{
+	bool	 push = c->push_after;
+
+	c->push_after = false;
+	pthread_mutex_unlock(&c->mu);
+	if (push)
+		wakeset_add(ws, c);
+}
+
 /*
- * Runs under the room lock for room lines, so it only appends: the
- * owner writes later.  Nothing is refused for being late: a recipient
- * past the high-water mark only makes the senders wait (flow.h).  One
- * whose socket is full and whose queue is past --sendq is cut; the
- * references it is given are its own to keep or drop.
+ * Runs under a room's lock for room lines, so it only appends: the
+ * owner writes later.  A blocked client past --sendq keeps its queue
+ * and is cut; what it is given then is released.
  */
 void
-conn_deliver(struct room_member *to, struct msg *const *msgs, size_t n,
-    void *ctx)
+conn_push_locked(struct conn *c, struct msg *const *msgs, size_t n)
 {
-	struct conn		*c = conn_of(to);
-	struct wakeset		*ws = ctx;
 	struct flow_marks	 marks;
 	size_t			 i = 0, bytes = 0;
-	bool			 push = false;
 
 	flow_marks_init(&marks, LIMIT(c->srv, sendq));
-	pthread_mutex_lock(&c->mu);
 	if (c->dead || c->kill_reason != KILL_NONE)
 		goto out;
 	for (i = 0; i < n; i++)
@@ -201,14 +201,20 @@ conn_deliver(struct room_member *to, struct msg *const *msgs, size_t n,
 	else
 		c->pending |= CONN_EV_FLUSH;
 	if (!c->owned)
-		push = c->owned = true;
+		c->push_after = c->owned = true;
 out:
-	pthread_mutex_unlock(&c->mu);
 	/* What was not queued is not kept. */
 	for (; i < n; i++)
 		msg_unref(msgs[i]);
-	if (push)
-		wakeset_add(ws, c);
+}
+
+void
+conn_deliver(struct conn *c, struct msg *const *msgs, size_t n,
+    struct wakeset *ws)
+{
+	conn_lock(c);
+	conn_push_locked(c, msgs, n);
+	conn_unlock(c, ws);
 }
 
 /* The acceptor's verdict stands only if c is still stalled. */
@@ -256,36 +262,7 @@ conn_drained(struct conn *c)
 	return empty;
 }
 
-/* Send the chat lines batched so far to the room. */
-static void
-flush_batch(struct worker *w)
-{
-	size_t	 i;
-
-	if (w->nbatch == 0)
-		return;
-	room_say_many(w->srv->room, w->batch, w->nbatch, &w->wake);
-	atomic_fetch_add_explicit(&w->srv->stats.messages, w->nbatch,
-	    memory_order_relaxed);
-	for (i = 0; i < w->nbatch; i++)
-		msg_unref(w->batch[i]);
-	w->nbatch = 0;
-	w->batch_bytes = 0;
-}
-
-/*
- * A line to this client alone, queued in order with its room lines:
- * the batched lines before it go first.
- */
-static void
-conn_reply(struct worker *w, struct conn *c, enum reply_kind kind,
-    const char *text)
-{
-	flush_batch(w);
-	room_reply(w->srv->room, &c->member, kind, text, strlen(text),
-	    &w->wake);
-}
-
+/* An error line to c alone, in the words of its protocol. */
 static void
 conn_errorf(struct worker *w, struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -299,178 +276,7 @@ conn_errorf(struct worker *w, struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	conn_reply(w, c, REPLY_ERROR, text);
-}
-
-static void
-handle_quit(struct worker *w, struct conn *c, const struct command *cmd)
-{
-	if (cmd->text_len > 0 &&
-	    (c->quit_reason = malloc(cmd->text_len)) != NULL) {
-		memcpy(c->quit_reason, cmd->text, cmd->text_len);
-		c->quit_len = cmd->text_len;
-	}
-	conn_reply(w, c, REPLY_NOTICE, "bye");
-	c->closing = true;
-	c->close_reason = "quit";
-}
-
-static void
-handle_help(struct worker *w, struct conn *c)
-{
-	const char *const	*line;
-
-	for (line = proto_help_lines; *line != NULL; line++)
-		conn_reply(w, c, REPLY_NOTICE, *line);
-}
-
-static void
-count_message(struct worker *w, int rc)
-{
-	if (rc == 0)
-		atomic_fetch_add_explicit(&w->srv->stats.messages, 1,
-		    memory_order_relaxed);
-}
-
-/*
- * A batch is bounded in bytes as well as lines: what the senders add
- * past the high-water mark while they are being stopped is at most one
- * batch a worker (flow_batch_bytes).
- */
-static int
-batch_say(struct worker *w, struct conn *c, enum reply_kind kind,
-    const struct command *cmd, size_t *relayed)
-{
-	struct msg	*m;
-
-	m = msg_format(kind, c->member.nick, c->member.nick_len, cmd->text,
-	    cmd->text_len);
-	if (m == NULL)
-		return -1;
-	*relayed = m->len;
-	w->batch[w->nbatch++] = m;
-	w->batch_bytes += m->len;
-	if (w->nbatch == WORKER_BATCH || w->batch_bytes >=
-	    flow_batch_bytes(LIMIT(w->srv, sendq), w->srv->opt.workers))
-		flush_batch(w);
-	return 0;
-}
-
-/*
- * Whether this rename may be logged.  A client may rename itself as fast
- * as its flood allowance lets it: 16 connections from one address at 20
- * a second would be 320 log lines a second.  Each connection logs its
- * first LOG_RENAME_BURST renames, then one every LOG_RENAME_EVERY_MS;
- * the others are counted, and the count goes with its next log line.
- */
-static bool
-rename_loggable(struct conn *c)
-{
-	uint64_t	 now = now_ms();
-
-	c->log_tokens += (double)(now - c->log_refill_ms) / LOG_RENAME_EVERY_MS;
-	c->log_refill_ms = now;
-	if (c->log_tokens > LOG_RENAME_BURST)
-		c->log_tokens = LOG_RENAME_BURST;
-	if (c->log_tokens < 1) {
-		c->log_suppressed++;
-		return false;
-	}
-	c->log_tokens -= 1;
-	return true;
-}
-
-/* A rename is logged, so a disconnect line can be traced to its connect. */
-static int
-handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
-{
-	char	 old[NICK_MAX_BYTES + 1];
-	int	 rc;
-
-	memcpy(old, c->member.nick, c->member.nick_len + 1);
-	rc = room_nick(w->srv->room, &c->member, cmd->target, cmd->target_len,
-	    &w->wake);
-	if (rc != 0 || strcmp(old, c->member.nick) == 0 || !rename_loggable(c))
-		return rc;
-	if (c->log_suppressed > 0)
-		log_info("%s %s is now %s (%u renames not logged before)",
-		    c->addr, old, c->member.nick, c->log_suppressed);
-	else
-		log_info("%s %s is now %s", c->addr, old, c->member.nick);
-	c->log_suppressed = 0;
-	return rc;
-}
-
-/*
- * One complete input line, CR and LF removed.  Returns the bytes it made
- * chatd relay to others, which the flood bucket charges.
- */
-static size_t
-handle_line(struct worker *w, struct conn *c, const char *line, size_t len)
-{
-	struct room	*room = w->srv->room;
-	struct command	 cmd;
-	char		 stats[512];
-	size_t		 relayed = 0;
-	long		 who;
-	int		 rc = 0;
-
-	if (!utf8_valid(line, len, NULL)) {
-		conn_reply(w, c, REPLY_ERROR, "invalid UTF-8, line ignored");
-		return 0;
-	}
-	proto_parse(line, len, &cmd);
-	/* Anything but chat must come after the chat lines before it. */
-	if (cmd.kind != CMD_SAY && cmd.kind != CMD_ME && cmd.kind != CMD_NONE)
-		flush_batch(w);
-	switch (cmd.kind) {
-	case CMD_NONE:
-		break;
-	case CMD_SAY:
-		rc = batch_say(w, c, REPLY_CHAT, &cmd, &relayed);
-		break;
-	case CMD_ME:
-		rc = batch_say(w, c, REPLY_ACTION, &cmd, &relayed);
-		break;
-	case CMD_NICK:
-		rc = handle_nick(w, c, &cmd);
-		break;
-	case CMD_WHO:
-		/* A quarter of the sendq: it alone never puts the asker behind. */
-		who = room_who(room, &c->member, LIMIT(w->srv, sendq) / 4,
-		    &w->wake);
-		rc = who < 0 ? -1 : 0;
-		relayed = who < 0 ? 0 : (size_t)who;
-		break;
-	case CMD_MSG:
-		rc = room_private(room, &c->member, cmd.target,
-		    cmd.target_len, cmd.text, cmd.text_len, &w->wake);
-		count_message(w, rc);
-		/* At most what the recipient's copy holds. */
-		relayed = PROTO_FORMAT_MAX(c->member.nick_len, cmd.text_len);
-		break;
-	case CMD_STATS:
-		server_stats_line(w->srv, stats, sizeof(stats));
-		conn_reply(w, c, REPLY_NOTICE, stats);
-		break;
-	case CMD_QUIT:
-		handle_quit(w, c, &cmd);
-		break;
-	case CMD_HELP:
-		handle_help(w, c);
-		break;
-	case CMD_UNKNOWN:
-		conn_errorf(w, c, "unknown command /%.*s, try /help",
-		    (int)(cmd.name_len > 64 ? 64 : cmd.name_len), cmd.name);
-		break;
-	case CMD_USAGE:
-		conn_errorf(w, c, "usage: %s",
-		    proto_usage(cmd.name, cmd.name_len));
-		break;
-	}
-	if (rc == -1)
-		conn_reply(w, c, REPLY_ERROR, "out of memory, line dropped");
-	return relayed;
+	c->proto->error(w, c, text);
 }
 
 /* Token bucket: refill by elapsed time, capped at the burst. */
@@ -567,7 +373,7 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 	while (len > 0 && !c->closing) {
 		/* Someone is behind: the senders wait, what they sent stays. */
 		if (server_behind(w->srv)) {
-			flush_batch(w);
+			c->proto->flush(w, c);
 			if (server_behind(w->srv) && server_hold(w->srv, c)) {
 				c->held = true;
 				return stash_or_close(c, in, len);
@@ -594,15 +400,15 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 				atomic_store_explicit(&c->last_line_ms,
 				    now_ms(), memory_order_relaxed);
 			}
-			charge_output(c, handle_line(w, c, fr.line, fr.len));
+			charge_output(c, c->proto->line(w, c, fr.line,
+			    fr.len));
 			break;
 		case FRAME_TOO_LONG:
 			conn_errorf(w, c, "line too long (limit %zu bytes), "
 			    "discarded", c->fr.max_line);
 			break;
 		case FRAME_NOMEM:
-			conn_reply(w, c, REPLY_ERROR,
-			    "out of memory, line dropped");
+			conn_errorf(w, c, "out of memory, line dropped");
 			break;
 		}
 	}
@@ -634,7 +440,7 @@ handle_input(struct worker *w, struct conn *c, char *in, size_t len)
 {
 	bool	 more = handle_input_lines(w, c, in, len);
 
-	flush_batch(w);
+	c->proto->flush(w, c);
 	return more;
 }
 
@@ -821,38 +627,25 @@ kill_reason_text(enum conn_kill k)
 }
 
 /*
- * Leave the room, close the socket and hand the memory to the acceptor,
- * which frees it once no epoll event can still name it.  An abortive
- * close (SO_LINGER 0) frees a slow client's kernel buffers at once.
- */
-/*
- * Leave the room, telling the others why; nothing if c has left.  A
+ * Leave the chat, telling the others why; nothing if c has left.  A
  * closing client leaves before its last flush, so the line that ends it
  * ("-- bye", "!! disconnected: idle") is the last it is sent.
  */
 static void
 conn_leave(struct worker *w, struct conn *c, enum conn_kill kill)
 {
-	const char	*reason;
-	size_t		 reason_len;
-
-	if (!c->member.joined)
+	if (c->left)
 		return;
-	if (kill != KILL_NONE) {
-		reason = kill_reason_text(kill);
-		reason_len = strlen(reason);
-	} else {
-		/* A /quit reason goes to the room, never to the log. */
-		reason = c->quit_reason;
-		reason_len = c->quit_len;
-		if (reason == NULL && c->leave_reason != NULL) {
-			reason = c->leave_reason;
-			reason_len = strlen(reason);
-		}
-	}
-	room_leave(w->srv->room, &c->member, reason, reason_len, &w->wake);
+	c->left = true;
+	c->proto->leave(w, c, kill != KILL_NONE ? kill_reason_text(kill) :
+	    NULL);
 }
 
+/*
+ * Leave, close the socket and hand the memory to the acceptor, which
+ * frees it once no epoll event can still name it.  An abortive close
+ * (SO_LINGER 0) frees a slow client's kernel buffers at once.
+ */
 static void
 conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 {
@@ -879,13 +672,7 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 	else
 		why = c->close_reason != NULL ? c->close_reason : "closed";
 	conn_leave(w, c, kill);
-	/* The client's own words never reach the log: they may hold escapes. */
-	if (c->log_suppressed > 0)
-		log_info("%s %s disconnected: %s (%u renames not logged)",
-		    c->addr, c->member.nick, why, c->log_suppressed);
-	else
-		log_info("%s %s disconnected: %s", c->addr, c->member.nick,
-		    why);
+	c->proto->log_close(c, why);
 	if (kill == KILL_TOO_SLOW)
 		atomic_fetch_add_explicit(&w->srv->stats.too_slow, 1,
 		    memory_order_relaxed);
@@ -906,21 +693,16 @@ static void
 conn_join(struct worker *w, struct conn *c)
 {
 	struct epoll_event	 ev;
-	struct motd		*motd = server_motd(w->srv);
-	int			 rc;
 
-	rc = room_join(w->srv->room, &c->member, motd ? motd->lines : NULL,
-	    motd ? motd->count : 0, &w->wake);
-	motd_unref(motd);
-	if (rc == -1) {
+	if (c->proto->open(w, c) == -1) {
 		static const char nomem[] = "!! out of memory\r\n";
 		if (write(c->fd, nomem, sizeof(nomem) - 1) < 0)
 			errno = 0;
+		c->left = true;		/* it never joined */
 		c->closing = true;
 		c->close_reason = "out of memory";
 		return;
 	}
-	log_info("%s connected as %s", c->addr, c->member.nick);
 	ev.events = EPOLLIN | EPOLLONESHOT;
 	ev.data.ptr = c;
 	if (epoll_ctl(w->srv->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1) {

@@ -44,6 +44,14 @@ static const struct setting settings[] = {
 	NUM("rate",		0,   T_UINT,	0, 1000000, rate),
 	NUM("burst",		0,   T_UINT,	1, 1000000, burst),
 	NUM("announce-max",	0,   T_SIZE,	0, 1000000, announce_max),
+	STR("default-room",	0,   T_STRING,	default_room),
+	NUM("max-rooms",	0,   T_SIZE,	1, 1000000, max_rooms),
+	NUM("max-rooms-per-user", 0, T_SIZE,	1, 10000, max_rooms_per_user),
+	NUM("max-room-name",	0,   T_SIZE,	1, 50, max_room_name),
+	NUM("max-topic",	0,   T_SIZE,	1, 65536, max_topic),
+	NUM("history",		0,   T_SIZE,	0, 1000000, history),
+	NUM("replay",		0,   T_SIZE,	0, 1000000, replay),
+	STR("history-db",	0,   T_PATH,	history_db),
 	NUM("max-per-ip",	0,   T_UINT,	0, 1000000, max_per_ip),
 	NUM("connect-rate",	0,   T_UINT,	0, 1000000, connect_rate),
 	NUM("connect-burst",	0,   T_UINT,	1, 1000000, connect_burst),
@@ -97,6 +105,21 @@ usage(FILE *f)
 "                           only while the room has at most N members\n"
 "                           (default: 200)\n"
 "\n"
+"Rooms and history (SIGHUP applies all but --default-room, --history-db):\n"
+"      --default-room NAME  the room every client is in on connect\n"
+"                           (default: #lobby)\n"
+"      --max-rooms N        rooms on the server; an empty room with history\n"
+"                           makes way for a new one (default: 1000)\n"
+"      --max-rooms-per-user N  rooms one client may be in (default: 20)\n"
+"      --max-room-name N    code points of a room name after '#'\n"
+"                           (default: 50)\n"
+"      --max-topic BYTES    longest topic (default: 300)\n"
+"      --history N          chat lines kept per room, 0 = none; each room\n"
+"                           keeps at most 256 KiB of them (default: 1000)\n"
+"      --replay N           lines of history shown on /join (default: 20)\n"
+"      --history-db FILE    keep history and topics in the SQLite database\n"
+"                           FILE across restarts (default: none)\n"
+"\n"
 "Hostile and dead clients (SIGHUP applies them to new connections):\n"
 "      --max-per-ip N       connections one address may hold, 0 = unlimited;\n"
 "                           the next gets \"too many connections from your\n"
@@ -149,6 +172,12 @@ options_defaults(struct options *o)
 	o->rate = 20;
 	o->burst = 40;
 	o->announce_max = 200;
+	o->max_rooms = 1000;
+	o->max_rooms_per_user = 20;
+	o->max_room_name = 50;
+	o->max_topic = 300;
+	o->history = 1000;
+	o->replay = 20;
 	o->max_per_ip = 16;
 	o->connect_rate = 5;
 	o->connect_burst = 20;
@@ -171,6 +200,8 @@ options_free(struct options *o)
 	free(o->unix_path);
 	free(o->config_path);
 	free(o->motd_path);
+	free(o->default_room);
+	free(o->history_db);
 	free(o->log_file);
 	free(o->pidfile);
 	free(o->user);

@@ -23,10 +23,18 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "histdb.h"
+#include "line.h"
 #define LOG_COMPONENT	"server"
 #include "log.h"
+#include "model.h"
 #include "server.h"
 #include "utf8.h"
+
+/* Each room's history is bounded in bytes as well as lines. */
+#define HISTORY_BYTES		(256 * 1024)
+
+static uint64_t	hash_seed(void);
 
 #define ACCEPTS_PER_EVENT	64
 #define EMFILE_PAUSE_MS		100
@@ -396,7 +404,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		set_keepalive(fd, LIMIT(srv, keepalive));
 	}
-	if ((c = conn_new(srv, fd, name)) == NULL) {
+	if ((c = conn_new(srv, fd, name, &line_proto)) == NULL) {
 		if (counted)
 			iplimit_release(srv->iplimit, &key);
 		refuse(srv, fd, name, "out of memory, try again later");
@@ -836,6 +844,62 @@ limits_store(struct limits *l, const struct options *o, size_t capacity)
 	atomic_store(&l->limit_loopback, o->limit_loopback);
 	atomic_store(&l->idle_timeout, o->idle_timeout);
 	atomic_store(&l->keepalive, o->keepalive);
+	atomic_store(&l->max_rooms, o->max_rooms);
+	atomic_store(&l->max_rooms_per_user, o->max_rooms_per_user);
+	atomic_store(&l->max_room_name, o->max_room_name);
+	atomic_store(&l->max_topic, o->max_topic);
+	atomic_store(&l->history, o->history);
+	atomic_store(&l->replay, o->replay);
+}
+
+static void
+model_config_of(struct model_config *cfg, const struct options *o)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->default_room = o->default_room != NULL ? o->default_room :
+	    OPTIONS_DEFAULT_ROOM;
+	cfg->announce_max = o->announce_max;
+	cfg->max_rooms = o->max_rooms;
+	cfg->max_rooms_per_user = o->max_rooms_per_user;
+	cfg->max_room_name = o->max_room_name;
+	cfg->max_topic = o->max_topic;
+	cfg->history = o->history;
+	cfg->history_bytes = HISTORY_BYTES;
+}
+
+/* The model, and the database's history in it.  0, or -1 (logged). */
+static int
+open_model(struct server *srv, const struct options *opt)
+{
+	struct model_config	 cfg;
+	const char		*why;
+	char			 err[512];
+
+	model_config_of(&cfg, opt);
+	cfg.seed = hash_seed();
+	if ((why = room_name_check(cfg.default_room, strlen(cfg.default_room),
+	    cfg.max_room_name)) != NULL) {
+		log_error("default-room %s: %s", cfg.default_room, why);
+		return -1;
+	}
+	if ((srv->model = model_new(&cfg)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (opt->history_db == NULL)
+		return 0;
+	if ((srv->histdb = histdb_open(opt->history_db, opt->history, err,
+	    sizeof(err))) == NULL) {
+		log_error("history-db %s", err);
+		return -1;
+	}
+	if (model_attach_db(srv->model, srv->histdb) == -1) {
+		log_error("history-db %s: could not load it", opt->history_db);
+		return -1;
+	}
+	log_info("history-db %s: %zu rooms with history", opt->history_db,
+	    model_rooms_count(srv->model));
+	return 0;
 }
 
 void
@@ -961,9 +1025,10 @@ server_listen(struct server *srv, const struct options *opt)
 	srv->motd = motd;
 	/* One entry per possible connection: pushing can never block. */
 	srv->wq = workq_new(srv->capacity + 1);
-	srv->room = room_new(conn_deliver, opt->announce_max, hash_seed());
 	srv->iplimit = iplimit_new(hash_seed());
-	if (srv->wq == NULL || srv->room == NULL || srv->iplimit == NULL) {
+	if (open_model(srv, opt) == -1)
+		return -1;
+	if (srv->wq == NULL || srv->iplimit == NULL) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -987,6 +1052,10 @@ server_run(struct server *srv)
 		    == -1)
 			return -1;
 	flow_budget_init(&srv->hold_budget, LIMIT(srv, slow_timeout), now_ms());
+	if (srv->histdb != NULL && histdb_start(srv->histdb) == -1) {
+		log_error("history-db: cannot start its writer thread");
+		return -1;
+	}
 	if (start_threads(srv) == -1)
 		return -1;
 	log_info("%zu worker threads, up to %zu clients", srv->nworkers,
@@ -1017,7 +1086,8 @@ same_binds(const struct options *a, const struct options *b)
 int
 server_reload(struct server *srv, const struct options *o)
 {
-	struct motd	*motd = NULL;
+	struct motd		*motd = NULL;
+	struct model_config	 cfg;
 
 	if (o->motd_path != NULL && motd_load(o->motd_path, &motd) == -1)
 		return -1;
@@ -1027,13 +1097,16 @@ server_reload(struct server *srv, const struct options *o)
 		    "keeping %zu until a restart", o->max_clients,
 		    srv->capacity, srv->capacity);
 	limits_store(&srv->limits, o, srv->capacity);
-	room_set_announce_max(srv->room, o->announce_max);
+	model_config_of(&cfg, o);
+	model_set_limits(srv->model, &cfg);
 	log_set_level(o->log_level);
 	if (!same_binds(o, &srv->opt) || o->port != srv->opt.port ||
 	    !same_string(o->unix_path, srv->opt.unix_path) ||
-	    o->workers != srv->opt.workers)
-		log_warn("bind, port, unix and workers change only on a "
-		    "restart");
+	    o->workers != srv->opt.workers ||
+	    !same_string(o->default_room, srv->opt.default_room) ||
+	    !same_string(o->history_db, srv->opt.history_db))
+		log_warn("bind, port, unix, workers, default-room and "
+		    "history-db change only on a restart");
 	if (!same_string(o->log_file, srv->opt.log_file) ||
 	    o->syslog != srv->opt.syslog || o->daemon != srv->opt.daemon ||
 	    !same_string(o->pidfile, srv->opt.pidfile) ||
@@ -1083,7 +1156,7 @@ drain(struct server *srv)
 	bool		 drained = false;
 
 	if (wakeset_init(&ws, srv->capacity + 1) == 0) {
-		room_notice_all(srv->room, "server shutting down", &ws);
+		model_notice_all(srv->model, "server shutting down", &ws);
 		server_wake(srv, &ws);
 		wakeset_free(&ws);
 	}
@@ -1113,7 +1186,7 @@ close_all(struct server *srv)
 				    sizeof(lg));
 			close(c->fd);
 			log_info("%s %s disconnected: shutdown", c->addr,
-			    c->member.nick);
+			    c->proto->nick(c));
 		}
 		conn_free(c);
 	}
@@ -1129,7 +1202,7 @@ server_stop(struct server *srv)
 	log_info("shutting down");
 	atomic_store(&srv->stopping, true);
 	wake_acceptor(srv);
-	if (srv->room != NULL && srv->nworkers > 0)
+	if (srv->model != NULL && srv->nworkers > 0)
 		drain(srv);
 
 	if (srv->acceptor_started) {
@@ -1146,7 +1219,9 @@ server_stop(struct server *srv)
 
 	free(srv->workers);
 	workq_free(srv->wq);
-	room_free(srv->room);
+	/* Last: the writer stores what the rooms said until the end. */
+	histdb_close(srv->histdb);
+	model_free(srv->model);
 	iplimit_free(srv->iplimit);
 	motd_swap(srv, NULL);
 	pthread_mutex_destroy(&srv->motd_mu);

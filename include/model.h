@@ -1,0 +1,250 @@
+/*
+ * model.h - the chat model: users, rooms, the nick table and history.
+ * It holds no socket and formats no protocol text; a front-end (the line
+ * protocol today, IRC next) turns input into calls here and renders the
+ * events it is given.
+ *
+ * Order and locks:
+ *   - Each room has its own mutex.  A room's events get their sequence
+ *     number, enter its history and reach every member under it, so the
+ *     order is total per room, and rooms go forward in parallel.
+ *   - The nick table has one mutex.  It is taken alone, or after a room
+ *     lock (a /who listing reads the members' nicks), never before one.
+ *   - The registry (the room table) has one mutex, taken alone or before
+ *     a single room lock (/rooms).
+ *   - A user's own calls come from the one thread that owns it (its
+ *     connection's worker), so its list of rooms needs no lock.  What
+ *     spans rooms (a nick change, a quit) takes one room lock at a time.
+ *   - The front-end's callbacks run under a room lock (or the nick table
+ *     lock for private events): they must be cheap appends, no syscall.
+ */
+#ifndef CHATD_MODEL_H
+#define CHATD_MODEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "proto.h"
+
+struct room;
+struct user;
+struct histdb;
+
+/* What the callbacks are given to deliver one room's events. */
+struct fanout {
+	struct room		*room;		/* NULL for a private event */
+	struct event *const	*evs;
+	size_t			 n;
+	/* References taken ahead on evs[i]->rendered[f], and used so far. */
+	unsigned		 prepaid[FMT_COUNT];
+	unsigned		 used[FMT_COUNT];
+};
+
+/* What a user who just joined a room is told, under the room's lock. */
+struct join_info {
+	struct room		*room;
+	size_t			 members;	/* the joiner included */
+	const char		*topic;		/* NULL if none */
+	size_t			 topic_len;
+	struct event *const	*replay;	/* oldest first */
+	size_t			 nreplay;
+	bool			 on_connect;	/* the default room, at connect */
+};
+
+struct frontend {
+	const char	*name;		/* "line", "irc": for the log */
+	/* Queue f->evs for u, in order. */
+	void	(*deliver)(struct user *u, struct fanout *f, void *ctx);
+	/* u is now a member of a room: before any later event of it. */
+	void	(*joined)(struct user *u, const struct join_info *ji,
+		    void *ctx);
+};
+
+#define USER_GROUPS_SEEN	8
+
+struct membership {
+	struct room	*room;
+	struct user	*user;
+	size_t		 slot;		/* private to model.c */
+};
+
+struct user {
+	const struct frontend	*fe;
+	/*
+	 * Written by the owner under the nick table's lock; other threads
+	 * read it under that lock, the owner whenever it likes.
+	 */
+	char			 nick[NICK_MAX_BYTES + 1];
+	size_t			 nick_len;
+	struct user		*hash_next;	/* private to model.c */
+	bool			 registered;
+
+	/* The owner's alone. */
+	struct membership	**rooms;	/* in the order joined */
+	size_t			 nrooms;
+	size_t			 rooms_cap;
+
+	/*
+	 * The front-end's, under its delivery lock: where typed text goes
+	 * (line protocol), and the last groups told (event.h), so a change
+	 * seen in several shared rooms is told once.  A few are kept, since
+	 * several users may rename at once in rooms shared with this one.
+	 */
+	struct room		*current;
+	uint64_t		 groups_seen[USER_GROUPS_SEEN];
+	unsigned		 groups_next;
+};
+
+/*
+ * True the first time u is given an event of this group (0: always),
+ * under the front-end's delivery lock.
+ */
+bool		 user_first_of_group(struct user *u, uint64_t group);
+
+/* The limits a reload may change; read with relaxed atomics. */
+struct model_limits {
+	atomic_size_t	 announce_max;
+	atomic_size_t	 max_rooms;
+	atomic_size_t	 max_rooms_per_user;
+	atomic_size_t	 max_room_name;		/* code points */
+	atomic_size_t	 max_topic;		/* bytes */
+	atomic_size_t	 history;		/* lines per room */
+	atomic_size_t	 history_bytes;		/* per room */
+};
+
+enum model_result {
+	M_OK = 0,
+	M_NOMEM = -1,
+	M_ALREADY = 1,		/* join: already a member (switch only) */
+	M_BAD_NAME,		/* why: the reason */
+	M_TOO_MANY_JOINED,	/* the user's --max-rooms-per-user */
+	M_TOO_MANY_ROOMS,	/* the server's --max-rooms */
+	M_NOT_MEMBER,
+	M_NICK_TAKEN,
+	M_BAD_NICK,		/* why: the reason */
+	M_NO_SUCH_NICK,
+	M_TOPIC_TOO_LONG
+};
+
+struct model_config {
+	const char	*default_room;	/* valid (room_name_check) */
+	size_t		 announce_max;
+	size_t		 max_rooms;
+	size_t		 max_rooms_per_user;
+	size_t		 max_room_name;
+	size_t		 max_topic;
+	size_t		 history;
+	size_t		 history_bytes;
+	uint64_t	 seed;		/* of the hash tables: a random one */
+};
+
+/* NULL on ENOMEM. */
+struct model	*model_new(const struct model_config *cfg);
+void		 model_free(struct model *m);
+void		 model_set_limits(struct model *m, const struct model_config *cfg);
+
+/*
+ * Load every room's history and topic from db and write new events to
+ * it from now on.  Call before any user connects.  0 or -1 (logged).
+ */
+int		 model_attach_db(struct model *m, struct histdb *db);
+
+/* Figures for /stats. */
+size_t		 model_rooms_count(struct model *m);
+size_t		 model_users_count(struct model *m);
+
+/*
+ * A new user: a free guestN nick, then the default room, silently (no
+ * replay, no announcement beyond v1's "joined").  fe->joined gets
+ * on_connect.  M_OK or M_NOMEM (then u is nowhere).
+ */
+int		 model_connect(struct model *m, struct user *u, void *ctx);
+
+/*
+ * u leaves every room, each told "left" with the reason (may be NULL),
+ * and its nick is freed.  Safe if u never connected.
+ */
+void		 model_disconnect(struct model *m, struct user *u,
+		    const char *reason, size_t reason_len, void *ctx);
+
+/* The same without a word to anyone: for a shutdown's last free. */
+void		 model_forget(struct model *m, struct user *u);
+
+/*
+ * Join the room named name (valid UTF-8), creating it.  *out is the room
+ * (also on M_ALREADY); why the reason of M_BAD_NAME.  fe->joined gets up
+ * to replay lines of history.
+ */
+int		 model_join(struct model *m, struct user *u, const char *name,
+		    size_t len, size_t replay, struct room **out,
+		    const char **why, void *ctx);
+
+/* The room of u's named name, or NULL if u is not in it. */
+struct room	*model_joined(struct user *u, const char *name, size_t len);
+
+/* Leave r, the others told "left" with the reason (may be NULL). */
+int		 model_part(struct model *m, struct user *u, struct room *r,
+		    const char *reason, size_t reason_len, void *ctx);
+
+/*
+ * Publish n events of u's (EV_SAY or EV_ME, made by the caller with the
+ * room's name) in r, in order.  The caller keeps its references.  M_OK or
+ * M_NOT_MEMBER.
+ */
+int		 model_say(struct model *m, struct user *u, struct room *r,
+		    struct event *const *evs, size_t n, void *ctx);
+
+/*
+ * Rename u, announced in each of its rooms (and told to u alone if it is
+ * in none: through fe->deliver with f->room NULL).
+ */
+int		 model_nick(struct model *m, struct user *u, const char *nick,
+		    size_t len, const char **why, void *ctx);
+
+/*
+ * A private event to the user named to: fe->deliver of the recipient,
+ * f->room NULL, an EV_PRIVATE whose nick is u's.  The recipient's nick
+ * as it is spelt is copied to to_nick (NICK_MAX_BYTES + 1).
+ */
+int		 model_private(struct model *m, struct user *u, const char *to,
+		    size_t to_len, const char *text, size_t len, char *to_nick,
+		    void *ctx);
+
+/* Set r's topic (len 0 clears it), announced to its members. */
+int		 model_topic(struct model *m, struct user *u, struct room *r,
+		    const char *text, size_t len, void *ctx);
+
+/* Copy r's topic to buf (NUL-terminated, cut at cap); returns its length. */
+size_t		 model_topic_get(struct room *r, char *buf, size_t cap);
+
+/* r's name, as its creator spelt it; it never changes. */
+const char	*room_name(const struct room *r, size_t *len);
+size_t		 room_members(struct room *r);
+
+/*
+ * Call fn for each member of r (its nick), under r's lock and the nick
+ * table's, while fn returns true; first, once, with nick NULL and len
+ * the member count.  Returns the member count.
+ */
+size_t		 model_who(struct model *m, struct room *r,
+		    bool (*fn)(void *arg, const char *nick, size_t len),
+		    void *arg);
+
+/* Call fn for each room, while it returns true; returns the count. */
+size_t		 model_rooms(struct model *m,
+		    bool (*fn)(void *arg, const char *name, size_t len,
+		    size_t members, const char *topic, size_t topic_len),
+		    void *arg);
+
+/* Up to n of r's newest history events, oldest first, with references. */
+size_t		 model_history(struct model *m, struct room *r, size_t n,
+		    struct event **out);
+
+/* Deliver a server notice to every member of every room (shutdown). */
+void		 model_notice_all(struct model *m, const char *text,
+		    void *ctx);
+
+#endif /* CHATD_MODEL_H */

@@ -1,0 +1,1107 @@
+/*
+ * model.c - rooms in a hash table (the registry), users in another (the
+ * nick table), each room's members in an array for the fan-out.
+ *
+ * A room lives while it has members or history worth keeping.  Its
+ * registry reference count (members plus joins under way) is under the
+ * registry lock, so a room is never freed under a joiner's feet; an
+ * empty room with history stays until --max-rooms needs its slot.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault.h"
+#include "histdb.h"
+#include "history.h"
+#include "model.h"
+
+struct room {
+	/* Immutable while the room is registered. */
+	char			 name[ROOM_NAME_MAX_BYTES + 1];
+	size_t			 name_len;
+	struct room		*hash_next;	/* under the registry lock */
+	size_t			 refs;		/* under the registry lock */
+	uint64_t		 empty_since;	/* under the registry lock */
+
+	pthread_mutex_t		 mu;
+	struct membership	**members;
+	size_t			 count;
+	size_t			 cap;
+	uint64_t		 seq;
+	struct history		 hist;
+	char			*topic;
+	size_t			 topic_len;
+};
+
+struct model {
+	struct model_limits	 limits;
+	char			 default_room[ROOM_NAME_MAX_BYTES + 1];
+	size_t			 default_room_len;
+	uint64_t		 seed;
+	struct histdb		*db;		/* NULL without --history-db */
+	atomic_uint_fast64_t	 groups;	/* ids of nick/quit groups */
+
+	pthread_mutex_t		 rooms_mu;
+	struct room		**rooms;	/* hash, chained */
+	size_t			 nbuckets;
+	size_t			 nrooms;
+	uint64_t		 tick;		/* orders empty rooms */
+
+	pthread_mutex_t		 nicks_mu;
+	struct user		**nicks;	/* hash, chained */
+	size_t			 nnick_buckets;
+	size_t			 nusers;
+	unsigned long		 guest_seq;
+};
+
+#define LIM(m, name) \
+	atomic_load_explicit(&(m)->limits.name, memory_order_relaxed)
+
+/* One ordered change seen in several rooms shares a group id. */
+static uint64_t
+next_group(struct model *m)
+{
+	return atomic_fetch_add_explicit(&m->groups, 1,
+	    memory_order_relaxed) + 1;
+}
+
+static void
+limits_store(struct model *m, const struct model_config *cfg)
+{
+	atomic_store(&m->limits.announce_max, cfg->announce_max);
+	atomic_store(&m->limits.max_rooms, cfg->max_rooms);
+	atomic_store(&m->limits.max_rooms_per_user, cfg->max_rooms_per_user);
+	atomic_store(&m->limits.max_room_name, cfg->max_room_name);
+	atomic_store(&m->limits.max_topic, cfg->max_topic);
+	atomic_store(&m->limits.history, cfg->history);
+	atomic_store(&m->limits.history_bytes, cfg->history_bytes);
+}
+
+struct model *
+model_new(const struct model_config *cfg)
+{
+	struct model	*m;
+	size_t		 len = strlen(cfg->default_room);
+
+	if (len > ROOM_NAME_MAX_BYTES || (m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->nbuckets = 64;
+	m->nnick_buckets = 256;
+	m->rooms = calloc(m->nbuckets, sizeof(*m->rooms));
+	m->nicks = calloc(m->nnick_buckets, sizeof(*m->nicks));
+	if (m->rooms == NULL || m->nicks == NULL) {
+		free(m->rooms);
+		free(m->nicks);
+		free(m);
+		return NULL;
+	}
+	memcpy(m->default_room, cfg->default_room, len + 1);
+	m->default_room_len = len;
+	m->seed = cfg->seed;
+	limits_store(m, cfg);
+	pthread_mutex_init(&m->rooms_mu, NULL);
+	pthread_mutex_init(&m->nicks_mu, NULL);
+	return m;
+}
+
+static void
+room_free(struct room *r)
+{
+	pthread_mutex_destroy(&r->mu);
+	history_free(&r->hist);
+	free(r->members);
+	free(r->topic);
+	free(r);
+}
+
+void
+model_free(struct model *m)
+{
+	struct room	*r, *next;
+	size_t		 i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nbuckets; i++)
+		for (r = m->rooms[i]; r != NULL; r = next) {
+			next = r->hash_next;
+			room_free(r);
+		}
+	pthread_mutex_destroy(&m->rooms_mu);
+	pthread_mutex_destroy(&m->nicks_mu);
+	free(m->rooms);
+	free(m->nicks);
+	free(m);
+}
+
+void
+model_set_limits(struct model *m, const struct model_config *cfg)
+{
+	struct room	*r;
+	size_t		 i;
+
+	limits_store(m, cfg);
+	/* The history rings shrink now, not at their next line. */
+	pthread_mutex_lock(&m->rooms_mu);
+	for (i = 0; i < m->nbuckets; i++)
+		for (r = m->rooms[i]; r != NULL; r = r->hash_next) {
+			pthread_mutex_lock(&r->mu);
+			history_set_limits(&r->hist, cfg->history,
+			    cfg->history_bytes);
+			pthread_mutex_unlock(&r->mu);
+		}
+	pthread_mutex_unlock(&m->rooms_mu);
+}
+
+size_t
+model_rooms_count(struct model *m)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&m->rooms_mu);
+	n = m->nrooms;
+	pthread_mutex_unlock(&m->rooms_mu);
+	return n;
+}
+
+size_t
+model_users_count(struct model *m)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&m->nicks_mu);
+	n = m->nusers;
+	pthread_mutex_unlock(&m->nicks_mu);
+	return n;
+}
+
+const char *
+room_name(const struct room *r, size_t *len)
+{
+	if (len != NULL)
+		*len = r->name_len;
+	return r->name;
+}
+
+size_t
+room_members(struct room *r)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&r->mu);
+	n = r->count;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+/*
+ * The registry.
+ */
+
+static struct room **
+room_bucket(struct model *m, const char *name, size_t len)
+{
+	return &m->rooms[nick_hash(m->seed, name, len) & (m->nbuckets - 1)];
+}
+
+static struct room *
+room_find_locked(struct model *m, const char *name, size_t len)
+{
+	struct room	*r;
+
+	for (r = *room_bucket(m, name, len); r != NULL; r = r->hash_next)
+		if (nick_equal(r->name, r->name_len, name, len))
+			return r;
+	return NULL;
+}
+
+static void
+rooms_grow_locked(struct model *m)
+{
+	struct room	**old = m->rooms, **nb, *r, *next, **b;
+	size_t		  i, oldn = m->nbuckets;
+
+	if (m->nrooms < m->nbuckets || (nb = calloc(oldn * 2,
+	    sizeof(*nb))) == NULL)
+		return;		/* longer chains, no harm */
+	m->rooms = nb;
+	m->nbuckets = oldn * 2;
+	for (i = 0; i < oldn; i++)
+		for (r = old[i]; r != NULL; r = next) {
+			next = r->hash_next;
+			b = room_bucket(m, r->name, r->name_len);
+			r->hash_next = *b;
+			*b = r;
+		}
+	free(old);
+}
+
+static void
+room_unlink_locked(struct model *m, struct room *r)
+{
+	struct room	**p = room_bucket(m, r->name, r->name_len);
+
+	while (*p != r) {
+		assert(*p != NULL);
+		p = &(*p)->hash_next;
+	}
+	*p = r->hash_next;
+	m->nrooms--;
+}
+
+/*
+ * Make room for one more: free the room that has been empty longest.
+ * Only rooms nobody holds are candidates.  True if one was freed.
+ */
+static bool
+room_evict_locked(struct model *m)
+{
+	struct room	*r, *oldest = NULL;
+	size_t		 i;
+
+	for (i = 0; i < m->nbuckets; i++)
+		for (r = m->rooms[i]; r != NULL; r = r->hash_next)
+			if (r->refs == 0 && (oldest == NULL ||
+			    r->empty_since < oldest->empty_since))
+				oldest = r;
+	if (oldest == NULL)
+		return false;
+	room_unlink_locked(m, oldest);
+	room_free(oldest);
+	return true;
+}
+
+static struct room *
+room_new_locked(struct model *m, const char *name, size_t len)
+{
+	struct room	*r, **b;
+
+	if (m->nrooms >= LIM(m, max_rooms) && !room_evict_locked(m)) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(r->name, name, len);
+	r->name_len = len;
+	pthread_mutex_init(&r->mu, NULL);
+	history_init(&r->hist, LIM(m, history), LIM(m, history_bytes));
+	b = room_bucket(m, name, len);
+	r->hash_next = *b;
+	*b = r;
+	m->nrooms++;
+	rooms_grow_locked(m);
+	return r;
+}
+
+/* Find or make the room, with a reference for the caller. */
+static struct room *
+room_hold(struct model *m, const char *name, size_t len)
+{
+	struct room	*r;
+
+	pthread_mutex_lock(&m->rooms_mu);
+	if ((r = room_find_locked(m, name, len)) == NULL)
+		r = room_new_locked(m, name, len);
+	if (r != NULL)
+		r->refs++;
+	pthread_mutex_unlock(&m->rooms_mu);
+	return r;
+}
+
+/* Drop a reference; an unheld room without history goes at once. */
+static void
+room_release(struct model *m, struct room *r)
+{
+	bool	 keep;
+
+	pthread_mutex_lock(&m->rooms_mu);
+	assert(r->refs > 0);
+	if (--r->refs == 0) {
+		r->empty_since = ++m->tick;
+		pthread_mutex_lock(&r->mu);
+		keep = history_count(&r->hist) > 0 || r->topic != NULL;
+		pthread_mutex_unlock(&r->mu);
+		if (!keep) {
+			room_unlink_locked(m, r);
+			room_free(r);
+		}
+	}
+	pthread_mutex_unlock(&m->rooms_mu);
+}
+
+/*
+ * Members.
+ */
+
+static int
+members_add_locked(struct room *r, struct membership *ms)
+{
+	struct membership	**v;
+	size_t			  cap;
+
+	/* The one allocation a join may need: the test hook stands for it. */
+	if (fault_fail(FAULT_JOIN))
+		return -1;
+	if (r->count == r->cap) {
+		cap = r->cap ? r->cap * 2 : 8;
+		if ((v = realloc(r->members, cap * sizeof(*v))) == NULL)
+			return -1;
+		r->members = v;
+		r->cap = cap;
+	}
+	ms->slot = r->count;
+	r->members[r->count++] = ms;
+	return 0;
+}
+
+static void
+members_remove_locked(struct room *r, struct membership *ms)
+{
+	struct membership	*last = r->members[--r->count];
+
+	r->members[ms->slot] = last;
+	last->slot = ms->slot;
+}
+
+static int
+user_add_room(struct user *u, struct membership *ms)
+{
+	struct membership	**v;
+	size_t			  cap;
+
+	if (u->nrooms == u->rooms_cap) {
+		cap = u->rooms_cap ? u->rooms_cap * 2 : 4;
+		if ((v = realloc(u->rooms, cap * sizeof(*v))) == NULL)
+			return -1;
+		u->rooms = v;
+		u->rooms_cap = cap;
+	}
+	u->rooms[u->nrooms++] = ms;
+	return 0;
+}
+
+static void
+user_remove_room(struct user *u, struct membership *ms)
+{
+	size_t	 i;
+
+	for (i = 0; i < u->nrooms && u->rooms[i] != ms; i++)
+		continue;
+	assert(i < u->nrooms);
+	/* Keep the order joined: a part falls back to the latest. */
+	memmove(u->rooms + i, u->rooms + i + 1,
+	    (u->nrooms - i - 1) * sizeof(*u->rooms));
+	u->nrooms--;
+}
+
+static struct membership *
+membership_of(struct user *u, struct room *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < u->nrooms; i++)
+		if (u->rooms[i]->room == r)
+			return u->rooms[i];
+	return NULL;
+}
+
+bool
+user_first_of_group(struct user *u, uint64_t group)
+{
+	unsigned	 i;
+
+	if (group == 0)
+		return true;
+	for (i = 0; i < USER_GROUPS_SEEN; i++)
+		if (u->groups_seen[i] == group)
+			return false;
+	u->groups_seen[u->groups_next++ % USER_GROUPS_SEEN] = group;
+	return true;
+}
+
+struct room *
+model_joined(struct user *u, const char *name, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < u->nrooms; i++)
+		if (nick_equal(u->rooms[i]->room->name,
+		    u->rooms[i]->room->name_len, name, len))
+			return u->rooms[i]->room;
+	return NULL;
+}
+
+/*
+ * Delivery.  The formats already rendered are paid for ahead, one atomic
+ * add per event for the whole room rather than one per member; what the
+ * front-ends did not use is given back after.
+ */
+static void
+fanout_begin(struct fanout *f, struct room *r, struct event *const *evs,
+    size_t n, unsigned recipients)
+{
+	size_t	 i, fmt;
+
+	memset(f, 0, sizeof(*f));
+	f->room = r;
+	f->evs = evs;
+	f->n = n;
+	if (recipients == 0)
+		return;
+	for (fmt = 0; fmt < FMT_COUNT; fmt++) {
+		for (i = 0; i < n && evs[i]->rendered[fmt] != NULL; i++)
+			continue;
+		if (i < n)
+			continue;
+		for (i = 0; i < n; i++)
+			msg_ref_many(evs[i]->rendered[fmt], recipients);
+		f->prepaid[fmt] = recipients;
+	}
+}
+
+static void
+fanout_end(struct fanout *f)
+{
+	size_t		 i, fmt;
+	unsigned	 unused;
+
+	for (fmt = 0; fmt < FMT_COUNT; fmt++) {
+		if ((unused = f->prepaid[fmt] - f->used[fmt]) == 0)
+			continue;
+		/* The event keeps its own reference: none of these frees. */
+		for (i = 0; i < f->n; i++)
+			atomic_fetch_sub_explicit(&f->evs[i]->rendered[fmt]->refs,
+			    unused, memory_order_relaxed);
+	}
+}
+
+/* Deliver to every member but skip (may be NULL), under r's lock. */
+static void
+deliver_all_locked(struct room *r, struct event *const *evs, size_t n,
+    struct user *skip, void *ctx)
+{
+	struct fanout	 f;
+	size_t		 i;
+	unsigned	 recipients = (unsigned)r->count;
+
+	if (skip != NULL && membership_of(skip, r) != NULL)
+		recipients--;
+	fanout_begin(&f, r, evs, n, recipients);
+	for (i = 0; i < r->count; i++)
+		if (r->members[i]->user != skip)
+			r->members[i]->user->fe->deliver(r->members[i]->user,
+			    &f, ctx);
+	fanout_end(&f);
+}
+
+static void
+deliver_one(struct user *u, struct room *r, struct event *ev, void *ctx)
+{
+	struct fanout	 f;
+
+	fanout_begin(&f, r, &ev, 1, 0);
+	u->fe->deliver(u, &f, ctx);
+}
+
+/* Sequence, keep and deliver events of r, under its lock. */
+static void
+publish_locked(struct model *m, struct room *r, struct event *const *evs,
+    size_t n, struct user *skip, void *ctx)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		evs[i]->seq = ++r->seq;
+		if (evs[i]->kind != EV_SAY && evs[i]->kind != EV_ME)
+			continue;
+		/* Without memory for history the line still goes out. */
+		(void)history_push(&r->hist, evs[i]);
+		if (m->db != NULL)
+			histdb_append(m->db, evs[i]);
+	}
+	deliver_all_locked(r, evs, n, skip, ctx);
+}
+
+static struct event *
+room_event(struct room *r, enum event_kind kind, const char *nick,
+    size_t nick_len, const char *text, size_t text_len, uint64_t group)
+{
+	struct event	*ev;
+
+	ev = event_new(kind, 0, event_clock_ms(), r->name, r->name_len, nick,
+	    nick_len, text, text_len);
+	if (ev != NULL)
+		ev->group = group;
+	return ev;
+}
+
+/* An announcement, to the others while the room is small enough. */
+static void
+announce_locked(struct model *m, struct room *r, struct event *ev,
+    struct user *skip, struct user *self, void *ctx)
+{
+	if (r->count <= LIM(m, announce_max)) {
+		publish_locked(m, r, &ev, 1, skip, ctx);
+		return;
+	}
+	ev->seq = ++r->seq;
+	if (self != NULL)
+		deliver_one(self, r, ev, ctx);
+}
+
+/*
+ * Joining and leaving.
+ */
+
+static int
+join_locked(struct model *m, struct room *r, struct user *u,
+    struct membership *ms, size_t replay, bool on_connect, void *ctx)
+{
+	struct event	*evs[64], **replayed = evs, *joined = NULL;
+	struct join_info ji;
+	size_t		 i, n = 0;
+	int		 rc = M_NOMEM;
+
+	/* Told to the others while the room, the joiner in it, is small. */
+	if (r->count < LIM(m, announce_max) && (joined = room_event(r,
+	    EV_JOIN, u->nick, u->nick_len, "", 0, 0)) == NULL)
+		return M_NOMEM;
+	if (replay > sizeof(evs) / sizeof(evs[0]) &&
+	    (replayed = calloc(replay, sizeof(*replayed))) == NULL)
+		goto out;
+	if (members_add_locked(r, ms) == -1)
+		goto out;
+	if (user_add_room(u, ms) == -1) {
+		members_remove_locked(r, ms);
+		goto out;
+	}
+	n = history_last(&r->hist, replay, replayed);
+	memset(&ji, 0, sizeof(ji));
+	ji.room = r;
+	ji.members = r->count;
+	ji.topic = r->topic;
+	ji.topic_len = r->topic_len;
+	ji.replay = replayed;
+	ji.nreplay = n;
+	ji.on_connect = on_connect;
+	u->fe->joined(u, &ji, ctx);
+	if (joined != NULL)
+		announce_locked(m, r, joined, u, NULL, ctx);
+	rc = M_OK;
+out:
+	for (i = 0; i < n; i++)
+		event_unref(replayed[i]);
+	if (replayed != evs)
+		free(replayed);
+	if (joined != NULL)
+		event_unref(joined);
+	return rc;
+}
+
+static int
+join_room(struct model *m, struct user *u, const char *name, size_t len,
+    size_t replay, bool on_connect, struct room **out, void *ctx)
+{
+	struct membership	*ms;
+	struct room		*r;
+	int			 rc;
+
+	if (u->nrooms >= LIM(m, max_rooms_per_user))
+		return M_TOO_MANY_JOINED;
+	if ((ms = calloc(1, sizeof(*ms))) == NULL)
+		return M_NOMEM;
+	if ((r = room_hold(m, name, len)) == NULL) {
+		free(ms);
+		return errno == ENOSPC ? M_TOO_MANY_ROOMS : M_NOMEM;
+	}
+	ms->room = r;
+	ms->user = u;
+	pthread_mutex_lock(&r->mu);
+	rc = join_locked(m, r, u, ms, replay, on_connect, ctx);
+	pthread_mutex_unlock(&r->mu);
+	if (rc != M_OK) {
+		free(ms);
+		room_release(m, r);
+		return rc;
+	}
+	*out = r;
+	return M_OK;
+}
+
+int
+model_join(struct model *m, struct user *u, const char *name, size_t len,
+    size_t replay, struct room **out, const char **why, void *ctx)
+{
+	struct room	*r;
+
+	*why = room_name_check(name, len, LIM(m, max_room_name));
+	if (*why != NULL)
+		return M_BAD_NAME;
+	if ((r = model_joined(u, name, len)) != NULL) {
+		*out = r;
+		return M_ALREADY;
+	}
+	return join_room(m, u, name, len, replay, false, out, ctx);
+}
+
+/* Leave r, telling the others with an event of kind (may be NULL). */
+static void
+leave_room(struct model *m, struct user *u, struct membership *ms,
+    struct event *ev, void *ctx)
+{
+	struct room	*r = ms->room;
+
+	pthread_mutex_lock(&r->mu);
+	members_remove_locked(r, ms);
+	if (ev != NULL && r->count > 0)
+		announce_locked(m, r, ev, NULL, NULL, ctx);
+	pthread_mutex_unlock(&r->mu);
+	user_remove_room(u, ms);
+	free(ms);
+	room_release(m, r);
+}
+
+int
+model_part(struct model *m, struct user *u, struct room *r,
+    const char *reason, size_t reason_len, void *ctx)
+{
+	struct membership	*ms = membership_of(u, r);
+	struct event		*ev;
+
+	if (ms == NULL)
+		return M_NOT_MEMBER;
+	/* Without memory the others miss a notice; the part still happens. */
+	ev = room_event(r, EV_PART, u->nick, u->nick_len, reason ? reason : "",
+	    reason ? reason_len : 0, 0);
+	leave_room(m, u, ms, ev, ctx);
+	if (ev != NULL)
+		event_unref(ev);
+	return M_OK;
+}
+
+/*
+ * The nick table.
+ */
+
+static struct user **
+nick_bucket(struct model *m, const char *nick, size_t len)
+{
+	return &m->nicks[nick_hash(m->seed, nick, len) &
+	    (m->nnick_buckets - 1)];
+}
+
+static struct user *
+nick_find_locked(struct model *m, const char *nick, size_t len)
+{
+	struct user	*u;
+
+	for (u = *nick_bucket(m, nick, len); u != NULL; u = u->hash_next)
+		if (nick_equal(u->nick, u->nick_len, nick, len))
+			return u;
+	return NULL;
+}
+
+static void
+nick_insert_locked(struct model *m, struct user *u)
+{
+	struct user	**b = nick_bucket(m, u->nick, u->nick_len);
+
+	u->hash_next = *b;
+	*b = u;
+}
+
+static void
+nick_remove_locked(struct model *m, struct user *u)
+{
+	struct user	**p = nick_bucket(m, u->nick, u->nick_len);
+
+	while (*p != u) {
+		assert(*p != NULL);
+		p = &(*p)->hash_next;
+	}
+	*p = u->hash_next;
+	u->hash_next = NULL;
+}
+
+static void
+nicks_grow_locked(struct model *m)
+{
+	struct user	**old = m->nicks, **nb, *u, *next, **b;
+	size_t		  i, oldn = m->nnick_buckets;
+
+	if (m->nusers < m->nnick_buckets || (nb = calloc(oldn * 2,
+	    sizeof(*nb))) == NULL)
+		return;
+	m->nicks = nb;
+	m->nnick_buckets = oldn * 2;
+	for (i = 0; i < oldn; i++)
+		for (u = old[i]; u != NULL; u = next) {
+			next = u->hash_next;
+			b = nick_bucket(m, u->nick, u->nick_len);
+			u->hash_next = *b;
+			*b = u;
+		}
+	free(old);
+}
+
+int
+model_connect(struct model *m, struct user *u, void *ctx)
+{
+	struct room	*r;
+	int		 n, rc;
+
+	pthread_mutex_lock(&m->nicks_mu);
+	do {
+		n = snprintf(u->nick, sizeof(u->nick), "guest%lu",
+		    ++m->guest_seq);
+		u->nick_len = (size_t)n;
+	} while (nick_find_locked(m, u->nick, u->nick_len) != NULL);
+	nick_insert_locked(m, u);
+	m->nusers++;
+	nicks_grow_locked(m);
+	u->registered = true;
+	pthread_mutex_unlock(&m->nicks_mu);
+
+	rc = join_room(m, u, m->default_room, m->default_room_len, 0, true,
+	    &r, ctx);
+	if (rc == M_OK)
+		return M_OK;
+	pthread_mutex_lock(&m->nicks_mu);
+	nick_remove_locked(m, u);
+	m->nusers--;
+	u->registered = false;
+	pthread_mutex_unlock(&m->nicks_mu);
+	return M_NOMEM;
+}
+
+void
+model_disconnect(struct model *m, struct user *u, const char *reason,
+    size_t reason_len, void *ctx)
+{
+	struct event	*ev;
+	uint64_t	 group = next_group(m);
+
+	while (u->nrooms > 0) {
+		struct membership *ms = u->rooms[u->nrooms - 1];
+
+		ev = room_event(ms->room, EV_QUIT, u->nick, u->nick_len,
+		    reason ? reason : "", reason ? reason_len : 0, group);
+		leave_room(m, u, ms, ev, ctx);
+		if (ev != NULL)
+			event_unref(ev);
+	}
+	free(u->rooms);
+	u->rooms = NULL;
+	u->rooms_cap = 0;
+	if (!u->registered)
+		return;
+	pthread_mutex_lock(&m->nicks_mu);
+	nick_remove_locked(m, u);
+	m->nusers--;
+	u->registered = false;
+	pthread_mutex_unlock(&m->nicks_mu);
+}
+
+void
+model_forget(struct model *m, struct user *u)
+{
+	struct membership	*ms;
+	struct room		*r;
+
+	while (u->nrooms > 0) {
+		ms = u->rooms[--u->nrooms];
+		r = ms->room;
+		pthread_mutex_lock(&r->mu);
+		members_remove_locked(r, ms);
+		pthread_mutex_unlock(&r->mu);
+		free(ms);
+		room_release(m, r);
+	}
+	free(u->rooms);
+	u->rooms = NULL;
+	u->rooms_cap = 0;
+	if (!u->registered)
+		return;
+	pthread_mutex_lock(&m->nicks_mu);
+	nick_remove_locked(m, u);
+	m->nusers--;
+	u->registered = false;
+	pthread_mutex_unlock(&m->nicks_mu);
+}
+
+int
+model_nick(struct model *m, struct user *u, const char *nick, size_t len,
+    const char **why, void *ctx)
+{
+	char		 old[NICK_MAX_BYTES + 1];
+	size_t		 old_len = u->nick_len, i;
+	struct user	*other;
+	struct event	*ev;
+	uint64_t	 group = next_group(m);
+	int		 rc = M_OK;
+
+	if ((*why = nick_check(nick, len)) != NULL)
+		return M_BAD_NICK;
+	memcpy(old, u->nick, old_len + 1);
+	pthread_mutex_lock(&m->nicks_mu);
+	other = nick_find_locked(m, nick, len);
+	if (other != NULL && other != u) {
+		pthread_mutex_unlock(&m->nicks_mu);
+		return M_NICK_TAKEN;
+	}
+	nick_remove_locked(m, u);
+	memcpy(u->nick, nick, len);
+	u->nick[len] = '\0';
+	u->nick_len = len;
+	nick_insert_locked(m, u);
+	pthread_mutex_unlock(&m->nicks_mu);
+
+	if (u->nrooms == 0) {
+		if ((ev = event_new(EV_NICK, 0, event_clock_ms(), "", 0, old,
+		    old_len, nick, len)) == NULL)
+			return M_NOMEM;
+		ev->group = group;
+		deliver_one(u, NULL, ev, ctx);
+		event_unref(ev);
+		return M_OK;
+	}
+	for (i = 0; i < u->nrooms; i++) {
+		struct room *r = u->rooms[i]->room;
+
+		if ((ev = room_event(r, EV_NICK, old, old_len, nick, len,
+		    group)) == NULL) {
+			rc = M_NOMEM;
+			continue;
+		}
+		pthread_mutex_lock(&r->mu);
+		announce_locked(m, r, ev, NULL, u, ctx);
+		pthread_mutex_unlock(&r->mu);
+		event_unref(ev);
+	}
+	return rc;
+}
+
+int
+model_private(struct model *m, struct user *u, const char *to,
+    size_t to_len, const char *text, size_t len, char *to_nick, void *ctx)
+{
+	struct user	*target;
+	struct event	*ev;
+
+	/* The recipient's name rides in the room's place. */
+	pthread_mutex_lock(&m->nicks_mu);
+	if ((target = nick_find_locked(m, to, to_len)) == NULL) {
+		pthread_mutex_unlock(&m->nicks_mu);
+		return M_NO_SUCH_NICK;
+	}
+	memcpy(to_nick, target->nick, target->nick_len + 1);
+	ev = event_new(EV_PRIVATE, 0, event_clock_ms(), target->nick,
+	    target->nick_len, u->nick, u->nick_len, text, len);
+	if (ev != NULL)
+		deliver_one(target, NULL, ev, ctx);
+	pthread_mutex_unlock(&m->nicks_mu);
+	if (ev == NULL)
+		return M_NOMEM;
+	event_unref(ev);
+	return M_OK;
+}
+
+/*
+ * Rooms' state.
+ */
+
+int
+model_say(struct model *m, struct user *u, struct room *r,
+    struct event *const *evs, size_t n, void *ctx)
+{
+	(void)u;
+	pthread_mutex_lock(&r->mu);
+	publish_locked(m, r, evs, n, NULL, ctx);
+	pthread_mutex_unlock(&r->mu);
+	return M_OK;
+}
+
+int
+model_topic(struct model *m, struct user *u, struct room *r,
+    const char *text, size_t len, void *ctx)
+{
+	struct event	*ev;
+	char		*topic = NULL;
+
+	if (len > LIM(m, max_topic))
+		return M_TOPIC_TOO_LONG;
+	if (membership_of(u, r) == NULL)
+		return M_NOT_MEMBER;
+	if (len > 0 && (topic = malloc(len + 1)) == NULL)
+		return M_NOMEM;
+	if ((ev = room_event(r, EV_TOPIC, u->nick, u->nick_len, text, len,
+	    0)) == NULL) {
+		free(topic);
+		return M_NOMEM;
+	}
+	if (topic != NULL) {
+		memcpy(topic, text, len);
+		topic[len] = '\0';
+	}
+	pthread_mutex_lock(&r->mu);
+	free(r->topic);
+	r->topic = topic;
+	r->topic_len = len;
+	if (m->db != NULL)
+		histdb_set_topic(m->db, r->name, r->name_len, text, len);
+	/* A topic change goes to every member, whatever the room's size. */
+	publish_locked(m, r, &ev, 1, NULL, ctx);
+	pthread_mutex_unlock(&r->mu);
+	event_unref(ev);
+	return M_OK;
+}
+
+size_t
+model_topic_get(struct room *r, char *buf, size_t cap)
+{
+	size_t	 len;
+
+	pthread_mutex_lock(&r->mu);
+	len = r->topic_len;
+	if (cap > 0) {
+		if (len >= cap)
+			len = cap - 1;
+		if (len > 0)
+			memcpy(buf, r->topic, len);
+		buf[len] = '\0';
+	}
+	pthread_mutex_unlock(&r->mu);
+	return len;
+}
+
+size_t
+model_who(struct model *m, struct room *r,
+    bool (*fn)(void *arg, const char *nick, size_t len), void *arg)
+{
+	size_t	 i, n;
+
+	pthread_mutex_lock(&r->mu);
+	pthread_mutex_lock(&m->nicks_mu);
+	n = r->count;
+	if (fn(arg, NULL, n))
+		for (i = 0; i < r->count; i++)
+			if (!fn(arg, r->members[i]->user->nick,
+			    r->members[i]->user->nick_len))
+				break;
+	pthread_mutex_unlock(&m->nicks_mu);
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+size_t
+model_rooms(struct model *m, bool (*fn)(void *arg, const char *name,
+    size_t len, size_t members, const char *topic, size_t topic_len),
+    void *arg)
+{
+	struct room	*r;
+	size_t		 i, n;
+	bool		 more = true;
+
+	pthread_mutex_lock(&m->rooms_mu);
+	n = m->nrooms;
+	for (i = 0; i < m->nbuckets && more; i++)
+		for (r = m->rooms[i]; r != NULL && more; r = r->hash_next) {
+			pthread_mutex_lock(&r->mu);
+			more = fn(arg, r->name, r->name_len, r->count,
+			    r->topic, r->topic_len);
+			pthread_mutex_unlock(&r->mu);
+		}
+	pthread_mutex_unlock(&m->rooms_mu);
+	return n;
+}
+
+size_t
+model_history(struct model *m, struct room *r, size_t n, struct event **out)
+{
+	size_t	 got;
+
+	(void)m;
+	pthread_mutex_lock(&r->mu);
+	got = history_last(&r->hist, n, out);
+	pthread_mutex_unlock(&r->mu);
+	return got;
+}
+
+void
+model_notice_all(struct model *m, const char *text, void *ctx)
+{
+	struct room	*r;
+	struct event	*ev;
+	uint64_t	 group = next_group(m);
+	size_t		 i;
+
+	pthread_mutex_lock(&m->rooms_mu);
+	for (i = 0; i < m->nbuckets; i++)
+		for (r = m->rooms[i]; r != NULL; r = r->hash_next) {
+			if ((ev = room_event(r, EV_NOTICE, "", 0, text,
+			    strlen(text), group)) == NULL)
+				continue;
+			pthread_mutex_lock(&r->mu);
+			publish_locked(m, r, &ev, 1, NULL, ctx);
+			pthread_mutex_unlock(&r->mu);
+			event_unref(ev);
+		}
+	pthread_mutex_unlock(&m->rooms_mu);
+}
+
+/*
+ * The database: what it holds becomes rooms with history, empty.
+ */
+
+static int
+load_room(void *arg, const struct histdb_room *hr)
+{
+	struct model	*m = arg;
+	struct room	*r;
+	size_t		 i;
+
+	/* Not a name this server could have made: leave it in the file. */
+	if (room_name_check(hr->name, hr->name_len, ROOM_NAME_MAX_BYTES) !=
+	    NULL)
+		return 0;
+	pthread_mutex_lock(&m->rooms_mu);
+	r = room_find_locked(m, hr->name, hr->name_len);
+	if (r == NULL && (r = room_new_locked(m, hr->name, hr->name_len)) ==
+	    NULL) {
+		pthread_mutex_unlock(&m->rooms_mu);
+		return errno == ENOSPC ? 0 : -1;
+	}
+	r->empty_since = ++m->tick;
+	pthread_mutex_unlock(&m->rooms_mu);
+	/* Before any worker runs: the room's lock is for the record. */
+	pthread_mutex_lock(&r->mu);
+	for (i = 0; i < hr->n; i++)
+		if (history_push(&r->hist, hr->events[i]) == -1)
+			break;
+	if (hr->last_seq > r->seq)
+		r->seq = hr->last_seq;
+	if (hr->topic_len > 0 && (r->topic = malloc(hr->topic_len + 1)) !=
+	    NULL) {
+		memcpy(r->topic, hr->topic, hr->topic_len);
+		r->topic[hr->topic_len] = '\0';
+		r->topic_len = hr->topic_len;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return i == hr->n ? 0 : -1;
+}
+
+int
+model_attach_db(struct model *m, struct histdb *db)
+{
+	if (histdb_load(db, LIM(m, history), load_room, m) == -1)
+		return -1;
+	m->db = db;
+	return 0;
+}
