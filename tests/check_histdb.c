@@ -383,13 +383,23 @@ START_TEST(prune_keeps_the_newest)
 	assert_seqs(find_room(&l, "#a"), 19, 20);
 	loaded_free(&l);
 
-	/* None kept: numbering still goes on after the last. */
+	/*
+	 * None kept: numbering still goes on after the last line, even
+	 * when a topic change follows it in the same batch.
+	 */
 	db = open_db(0);
+	for (i = 1; i <= 3; i++)
+		append_line(db, EV_SAY, "#c", i, "n", "x");
+	histdb_set_topic(db, "#c", 2, "see", 3);
 	histdb_close(db);
 	reload(&l, LOAD_ALL);
 	r = find_room(&l, "#a");
 	ck_assert_uint_eq(r->n, 0);
 	ck_assert_uint_eq(r->last_seq, 20);
+	r = find_room(&l, "#c");
+	ck_assert_uint_eq(r->n, 0);
+	ck_assert_uint_eq(r->last_seq, 3);
+	ck_assert_str_eq(r->topic, "see");
 	loaded_free(&l);
 }
 END_TEST
@@ -602,6 +612,8 @@ START_TEST(survives_a_locked_file)
 	db = open_db(LOAD_ALL);
 	ck_assert_int_eq(histdb_start(db), 0);
 	ck_assert_int_eq(sqlite3_open(dbpath, &other), SQLITE_OK);
+	/* The writer's first prune may hold the lock for a moment. */
+	sqlite3_busy_timeout(other, 10000);
 	ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
 	    NULL), SQLITE_OK);
 	append_line(db, EV_SAY, "#a", 1, "n", "blocked");
