@@ -16,9 +16,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: setup.sh BUILD_DIR [CONFIGURE_ARG]...}
 shift
 
-# libreadline-dev builds chat, tmux runs its terminal test.
+# libsqlite3-dev keeps chatd's history, libreadline-dev builds chat,
+# tmux runs its terminal test.
 packages=(build-essential autoconf automake libtool pkg-config check
-	libreadline-dev tmux)
+	libsqlite3-dev libreadline-dev tmux)
 read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()
