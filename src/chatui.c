@@ -29,9 +29,10 @@
 const char chatui_usage[] =
 "Usage: chat [OPTION]... [HOST [PORT]]\n"
 "       chat [OPTION]... --unix PATH\n"
-"Talk in a chatd room.  On a terminal: line editing, history, colours and\n"
-"incoming lines shown above the line being typed.  With standard input not\n"
-"a terminal: send each input line, print what arrives, exit at the end.\n"
+"Talk in chatd's rooms.  On a terminal: line editing, history, colours,\n"
+"incoming lines shown above the line being typed, the room in the prompt.\n"
+"With standard input not a terminal: send each input line, print what\n"
+"arrives, exit at the end.\n"
 "\n"
 "  -n, --nick NAME        take the nickname NAME\n"
 "  -u, --unix PATH        connect to the UNIX-domain socket PATH\n"
@@ -44,7 +45,8 @@ const char chatui_usage[] =
 "  -V, --version          show the version and exit\n"
 "\n"
 "HOST defaults to 127.0.0.1 and PORT to 7777.  Lines starting with / are\n"
-"commands for the server (/help lists them); /quit, Ctrl-D or Ctrl-C leave.\n"
+"commands for the server (/help lists them; /join #room and /part change\n"
+"rooms); /quit, Ctrl-D or Ctrl-C leave.\n"
 "\n"
 "Exit status: 0 on leaving, 1 when the server cannot be reached or is lost\n"
 "(without reconnecting), 2 on a usage error.  See chat(1).\n";
