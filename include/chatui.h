@@ -11,8 +11,15 @@
  * into valid UTF-8 without a control character or a bidi control, and
  * chatui_render() sanitises before it adds its own colour escapes, so
  * the only escape sequences a rendered line holds are the client's.
- * Our nick, which goes into the prompt, is kept sanitised, and
- * chatui_prompt() sanitises it again.
+ * Our nick and our current room, which go into the prompt, are kept
+ * sanitised, and chatui_prompt() sanitises them again.
+ *
+ * Protocol v2 (rooms) adds two prefixes to a v1 line: "#room " on a
+ * line from a joined room that is not the current one, and "[TIME] " on
+ * a line of replayed history.  The line after the prefix is classified
+ * and coloured as the v1 line it is.  A v1 server sends neither, nor
+ * the notices that name the current room, so with it the client shows
+ * exactly what it showed before.
  */
 #ifndef CHATD_CHATUI_H
 #define CHATD_CHATUI_H
@@ -20,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define CHATUI_DEFAULT_HOST	"127.0.0.1"
 #define CHATUI_DEFAULT_PORT	"7777"
@@ -70,16 +78,52 @@ enum chat_kind {
 	CHAT_LINE_OTHER
 };
 
-/* Where the parts of a classified line are: offsets into it. */
+/*
+ * Where the parts of a classified line are: offsets into it.  The kind,
+ * nick and text are those of the inner line, the v1 line after a room
+ * label or a replay time (offsets still count from the line's start).
+ */
 struct chat_line {
 	enum chat_kind	 kind;
+	size_t		 label_off;	/* "#room", without its space; */
+	size_t		 label_len;	/* 0 and 0 when not labelled */
+	size_t		 time_off;	/* a replay line's TIME, without */
+	size_t		 time_len;	/* its brackets; 0 and 0 if none */
+	size_t		 inner_off;	/* the v1 line: 0 without a prefix */
 	size_t		 nick_off;	/* 0 and 0 when there is no nick */
 	size_t		 nick_len;
-	size_t		 text_off;	/* the text after the marker */
+	size_t		 text_off;	/* the text after the marker; for */
+					/* CHAT_LINE_OTHER, inner_off */
 };
 
-/* Classify line[0..len), without its line end. */
+/*
+ * Classify line[0..len), without its line end.  A room label is "#"
+ * and at least one byte up to the first space, which must be there; a
+ * replay time is "[", a time chatui_utc_time() takes, and "] ".  One
+ * prefix at most: the inner line of either is classified as v1 only.
+ * A line that starts with "#" or "[" but has no such prefix is
+ * CHAT_LINE_OTHER, shown as it is.
+ */
 void	chatui_classify(const char *line, size_t len, struct chat_line *);
+
+/*
+ * An ISO-8601 UTC time as the server writes it in a replay line,
+ * "YYYY-MM-DDTHH:MM:SSZ" (a fraction of 1 to 9 digits may follow the
+ * seconds), in *t as seconds since the epoch.  False, *t untouched, for
+ * anything else, an impossible date (February 30) included.
+ */
+bool	chatui_utc_time(const char *s, size_t len, time_t *t);
+
+/* The time of a replayed history line[0..len) in *t, or false. */
+bool	chatui_replay_time(const char *line, size_t len, time_t *t);
+
+/*
+ * Whether two broken-down times are of one day: a replay line's stamp
+ * is "HH:MM" when it is of today, else "YYYY-MM-DD HH:MM", which takes
+ * CHATUI_STAMP_MAX bytes with its NUL.
+ */
+#define CHATUI_STAMP_MAX	17
+bool	chatui_same_day(const struct tm *, const struct tm *);
 
 /*
  * The SGR colour (30..37, 90..97) of a nick.  A hash of the nick's bytes
@@ -116,13 +160,35 @@ int	chatui_cp_width(uint32_t cp);
 size_t	chatui_width(const char *s, size_t len);
 
 /*
+ * in[0..len), sanitised as chatui_sanitize() does, into out, cut to at
+ * most cols columns and bytes bytes: whole if it fits, else as much as
+ * fits with an ellipsis, U+2026, after it.  Cut between code points,
+ * never inside one.  What it returns fits, so fitting it again changes
+ * nothing.  cols >= 1 and bytes >= 3, so that the ellipsis fits; out
+ * holds bytes bytes and gets no NUL.  Returns the bytes written.
+ */
+size_t	chatui_fit(const char *in, size_t len, size_t cols, size_t bytes,
+	    char *out);
+
+/* How chatui_render() shows a line: */
+#define CHATUI_COLOUR	0x1	/* SGR colours */
+#define CHATUI_READER	0x2	/* for a person: a room label as "[#room]" */
+				/* and a replay time left to the stamp */
+
+/*
  * The text to show for a received line[0..len) (no line end), as a
  * NUL-terminated string from malloc, or NULL when out of memory.
  * It is the sanitised line, after "stamp " if stamp is not NULL, with
- * SGR colours if colour is true and no escape sequence at all if not.
+ * SGR colours if how has CHATUI_COLOUR and no escape sequence at all
+ * if not.  Without CHATUI_READER (a script reads it) the line is shown
+ * as it came, prefixes included.  With it, a labelled line shows
+ * "[#room] " then its inner line (the label in the room's colour,
+ * chatui_nick_colour() of its name), and a replay line only its inner
+ * line: its time is the stamp, which the caller makes from
+ * chatui_replay_time().
  */
 char	*chatui_render(const char *line, size_t len, const char *stamp,
-	    bool colour);
+	    int how);
 
 enum chat_nick_event {
 	CHAT_NICK_NONE,
@@ -141,17 +207,46 @@ enum chat_nick_event {
 enum chat_nick_event	chatui_track_nick(const char *line, size_t len,
 			    char *nick);
 
-/* Bytes of a prompt: "[", a nick cut and sanitised, "] " and a NUL. */
-#define CHATUI_PROMPT_MAX	(CHATUI_SANITIZED_MAX(CHATUI_NICK_MAX) + 4)
+/*
+ * A room as the prompt shows it: at most CHATUI_ROOM_COLS columns and
+ * CHATUI_ROOM_MAX bytes (chatui_fit()), so that a long name, or one
+ * piled with zero-width marks, leaves room to type.
+ */
+#define CHATUI_ROOM_COLS	24
+#define CHATUI_ROOM_MAX		96
+
+enum chat_room_event {
+	CHAT_ROOM_NONE,
+	CHAT_ROOM_NOW,		/* "-- now talking in #room (N online)" */
+	CHAT_ROOM_NOWHERE	/* "-- you are in no room; ..." */
+};
 
 /*
- * The prompt for nick[0..len) into out (CHATUI_PROMPT_MAX bytes), NUL
- * terminated: "[NICK] ", or "> " when len is 0.  Readline writes the
- * prompt to the terminal as it is, so the nick is sanitised here
- * whatever the caller did (and readline's own \001 and \002 markers go
- * too); one longer than CHATUI_NICK_MAX bytes is cut there.
+ * Follow our current room: the server names it on /join and /part, or
+ * says we are in none.  room holds CHATUI_ROOM_MAX + 1 bytes and gets
+ * the name fitted (chatui_fit()) and NUL-terminated, or "" for no
+ * room; other lines, labelled ones included, leave it alone.  Until the
+ * server names a room (a v1 server never does, nor a v2 one before the
+ * first /join) the caller keeps it "": the room is not known.
  */
-void	chatui_prompt(const char *nick, size_t len, char *out);
+enum chat_room_event	chatui_track_room(const char *line, size_t len,
+			    char *room);
+
+/* Bytes of a prompt: "[", a nick cut and sanitised, " ", a room, "] ", NUL. */
+#define CHATUI_PROMPT_MAX \
+	(1 + CHATUI_SANITIZED_MAX(CHATUI_NICK_MAX) + 1 + CHATUI_ROOM_MAX + 3)
+
+/*
+ * The prompt for nick[0..len) and room[0..room_len) into out
+ * (CHATUI_PROMPT_MAX bytes), NUL terminated: "[NICK #room] ",
+ * "[NICK] " when room_len is 0, "[#room] " when len is 0, "> " when
+ * both are.  Readline writes the prompt to the terminal as it is, so
+ * both are sanitised here whatever the caller did (and readline's own
+ * \001 and \002 markers go too); a nick longer than CHATUI_NICK_MAX
+ * bytes is cut there, a room fitted as chatui_fit() does.
+ */
+void	chatui_prompt(const char *nick, size_t len, const char *room,
+	    size_t room_len, char *out);
 
 /*
  * The nick of a "-- OLD is now known as NEW" line in *new, or false

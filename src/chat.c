@@ -12,6 +12,12 @@
  * reconnects with backoff, reclaims its nick, and sends the lines
  * typed meanwhile, which it kept in a bounded queue.
  *
+ * The prompt names our nick and, once a v2 server has named it, our
+ * current room.  Lines from other rooms show their room as a label, and
+ * replayed history its own time as the stamp.  Commands are not ours to
+ * judge: every line but /quit goes to the server as typed, /join and
+ * /part included.
+ *
  * With standard input not a terminal (a pipe, a file), there is no
  * readline: each input line is sent, what arrives is printed as plain
  * sanitised lines, and at the end of input the client sends /quit and
@@ -73,6 +79,8 @@ struct chat {
 
 	char			 nick[CHATUI_NICK_MAX + 1];	/* ours now */
 	char			 want[CHATUI_NICK_MAX + 1];	/* to reclaim */
+	char			 room[CHATUI_ROOM_MAX + 1];	/* ours; "": */
+							/* none known */
 	bool			 nick_pending;	/* /nick sent, no answer yet */
 	bool			 ready;		/* queued lines may go */
 
@@ -326,6 +334,28 @@ stamp_now(char *buf, size_t len)
 }
 
 /*
+ * A replayed line's stamp is when it was said, in local time, with the
+ * date when that was not today: the notices around the replay say it
+ * is history.
+ */
+static void
+stamp_at(char *buf, size_t len, time_t t)
+{
+	struct tm	tm, today;
+	time_t		now = time(NULL);
+	size_t		n;
+
+	if (localtime_r(&t, &tm) == NULL || localtime_r(&now, &today) == NULL)
+		n = 0;
+	else if (chatui_same_day(&tm, &today))
+		n = strftime(buf, len, "%H:%M", &tm);
+	else
+		n = strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+	if (n == 0)
+		snprintf(buf, len, "--:--");
+}
+
+/*
  * Print text above the input line, which readline then redraws with
  * the typed text and the cursor where they were.  Inside the line
  * handler readline is between two lines: the accepted one is erased
@@ -354,11 +384,16 @@ print_above(struct chat *c, const char *text)
 static void
 show(struct chat *c, const char *line, size_t len)
 {
-	char	 stamp[16], *text;
+	char	 stamp[CHATUI_STAMP_MAX], *text;
+	time_t	 said;
+	int	 how = (c->colour ? CHATUI_COLOUR : 0) |
+		    (c->tty ? CHATUI_READER : 0);
 
-	if (c->tty)
+	if (c->tty && chatui_replay_time(line, len, &said))
+		stamp_at(stamp, sizeof stamp, said);
+	else if (c->tty)
 		stamp_now(stamp, sizeof stamp);
-	text = chatui_render(line, len, c->tty ? stamp : NULL, c->colour);
+	text = chatui_render(line, len, c->tty ? stamp : NULL, how);
 	if (text == NULL) {
 		fputs("chat: out of memory\n", stderr);
 		return;
@@ -388,13 +423,14 @@ note(struct chat *c, const char *fmt, ...)
 }
 
 /*
- * The prompt names our nick, which the server gave us: chatui_prompt()
- * sanitises it.  print_above() puts it on the screen.
+ * The prompt names our nick and our room, which the server gave us:
+ * chatui_prompt() sanitises them.  print_above() puts it on the screen.
  */
 static void
 set_prompt(struct chat *c)
 {
-	chatui_prompt(c->nick, strlen(c->nick), c->prompt);
+	chatui_prompt(c->nick, strlen(c->nick), c->room, strlen(c->room),
+	    c->prompt);
 	c->prompt_dirty = true;
 }
 
@@ -408,10 +444,15 @@ become_ready(struct chat *c)
 	queue_flush(c);
 }
 
-/* Follow our nick, and reclaim the wanted one after a (re)connect. */
+/*
+ * Follow our room and our nick, and reclaim the wanted nick after a
+ * (re)connect.
+ */
 static void
 track(struct chat *c, const char *line, size_t len)
 {
+	if (chatui_track_room(line, len, c->room) != CHAT_ROOM_NONE)
+		set_prompt(c);
 	switch (chatui_track_nick(line, len, c->nick)) {
 	case CHAT_NICK_WELCOME:
 		set_prompt(c);
@@ -494,6 +535,11 @@ lost(struct chat *c, const char *reason)
 	close(c->fd);
 	c->fd = -1;
 	c->ready = false;
+	/* A new connection starts in the default room, which is not named. */
+	if (c->room[0] != '\0') {
+		c->room[0] = '\0';
+		set_prompt(c);
+	}
 	if (c->leaving)
 		return;
 	if (!c->tty || c->a.no_reconnect) {
@@ -711,7 +757,7 @@ tty_start(struct chat *c)
 	c->history = history_path(&c->a);
 	if (c->history != NULL)
 		read_history(c->history);	/* none yet is fine */
-	chatui_prompt("", 0, c->prompt);
+	chatui_prompt("", 0, "", 0, c->prompt);
 	rl_callback_handler_install(c->prompt, on_line);
 	c->rl_on = true;
 }

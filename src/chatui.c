@@ -1,7 +1,7 @@
 /*
- * chatui.c - the pure parts of chat: options, line kinds, colours,
- * sanitising, display width, our nick and the prompt, and the reconnect
- * backoff.
+ * chatui.c - the pure parts of chat: options, line kinds (room labels
+ * and replay times included), colours, sanitising, display width, our
+ * nick, our room and the prompt, and the reconnect backoff.
  *
  * chatui.h states the contract.  Everything here works on byte strings
  * with lengths, since a received line may hold a NUL.
@@ -24,12 +24,15 @@
 #define SGR_ERROR	"\033[1;31m"	/* bold red, which no nick uses */
 #define SGR_BOLD	"\033[1m"
 
+#define ELLIPSIS	0x2026u
+
 const char chatui_usage[] =
 "Usage: chat [OPTION]... [HOST [PORT]]\n"
 "       chat [OPTION]... --unix PATH\n"
-"Talk in a chatd room.  On a terminal: line editing, history, colours and\n"
-"incoming lines shown above the line being typed.  With standard input not\n"
-"a terminal: send each input line, print what arrives, exit at the end.\n"
+"Talk in chatd's rooms.  On a terminal: line editing, history, colours,\n"
+"incoming lines shown above the line being typed, the room in the prompt.\n"
+"With standard input not a terminal: send each input line, print what\n"
+"arrives, exit at the end.\n"
 "\n"
 "  -n, --nick NAME        take the nickname NAME\n"
 "  -u, --unix PATH        connect to the UNIX-domain socket PATH\n"
@@ -42,7 +45,8 @@ const char chatui_usage[] =
 "  -V, --version          show the version and exit\n"
 "\n"
 "HOST defaults to 127.0.0.1 and PORT to 7777.  Lines starting with / are\n"
-"commands for the server (/help lists them); /quit, Ctrl-D or Ctrl-C leave.\n"
+"commands for the server (/help lists them; /join #room and /part change\n"
+"rooms); /quit, Ctrl-D or Ctrl-C leave.\n"
 "\n"
 "Exit status: 0 on leaving, 1 when the server cannot be reached or is lost\n"
 "(without reconnecting), 2 on a usage error.  See chat(1).\n";
@@ -234,12 +238,12 @@ classify_private(const char *s, size_t len, size_t off, struct chat_line *l,
 	return true;
 }
 
-void
-chatui_classify(const char *s, size_t len, struct chat_line *l)
+/* The kind of the v1 line s[0..len), its offsets counting from s. */
+static void
+classify_v1(const char *s, size_t len, struct chat_line *l)
 {
 	size_t	n;
 
-	set_line(l, CHAT_LINE_OTHER, 0, 0, 0);
 	if (starts(s, len, "-- ") || (len == 2 && starts(s, len, "--"))) {
 		set_line(l, CHAT_LINE_NOTICE, 0, 0, len > 2 ? 3 : 2);
 		return;
@@ -264,6 +268,144 @@ chatui_classify(const char *s, size_t len, struct chat_line *l)
 	    classify_private(s, len, 0, l, CHAT_LINE_PRIVATE))
 		return;
 	set_line(l, CHAT_LINE_OTHER, 0, 0, 0);
+}
+
+/* A room label, "#room ": its length without the space, or 0. */
+static size_t
+label_span(const char *s, size_t len)
+{
+	const char	*sp;
+
+	if (!starts(s, len, "#") || (sp = memchr(s, ' ', len)) == NULL ||
+	    sp == s + 1)
+		return 0;
+	return (size_t)(sp - s);
+}
+
+/* A replay time, "[TIME] ": the length of TIME, or 0. */
+static size_t
+time_span(const char *s, size_t len)
+{
+	const char	*end;
+	time_t		 t;
+	size_t		 n;
+
+	if (!starts(s, len, "[") || (end = memchr(s, ']', len)) == NULL)
+		return 0;
+	n = (size_t)(end - s) - 1;
+	if (1 + n + 1 == len || end[1] != ' ' || !chatui_utc_time(s + 1, n, &t))
+		return 0;
+	return n;
+}
+
+void
+chatui_classify(const char *s, size_t len, struct chat_line *l)
+{
+	size_t	n, inner = 0;
+
+	memset(l, 0, sizeof *l);
+	if ((n = label_span(s, len)) > 0) {
+		l->label_len = n;
+		inner = n + 1;
+	} else if ((n = time_span(s, len)) > 0) {
+		l->time_off = 1;
+		l->time_len = n;
+		inner = 1 + n + 2;
+	}
+	l->inner_off = inner;
+	classify_v1(s + inner, len - inner, l);
+	if (l->nick_len > 0)
+		l->nick_off += inner;
+	l->text_off += inner;
+}
+
+/* ---- Replay times. ---- */
+
+/* n decimal digits, nothing else, into *v. */
+static bool
+digits(const char *s, size_t n, unsigned *v)
+{
+	size_t	i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (unsigned)(s[i] - '0');
+	}
+	return true;
+}
+
+static unsigned
+month_days(unsigned year, unsigned month)
+{
+	static const unsigned char	days[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	bool				leap;
+
+	leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/*
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil): timegm() is not in POSIX, and
+ * mktime() would read the local time zone.
+ */
+static long long
+days_from_civil(long long y, unsigned m, unsigned d)
+{
+	long long	era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (long long)(m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+bool
+chatui_utc_time(const char *s, size_t len, time_t *t)
+{
+	unsigned	y, mo, d, h, mi, sec, frac;
+
+	/* "YYYY-MM-DDTHH:MM:SS", then ".F" (1 to 9 digits) or not, "Z". */
+	if (len < 20 || s[len - 1] != 'Z')
+		return false;
+	if (len > 20 && (s[19] != '.' || len - 21 < 1 || len - 21 > 9 ||
+	    !digits(s + 20, len - 21, &frac)))
+		return false;
+	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || s[10] != 'T' ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' ||
+	    !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec))
+		return false;
+	/* 60 seconds: a leap second, as ISO 8601 allows. */
+	if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 ||
+	    mi > 59 || sec > 60)
+		return false;
+	*t = (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600 +
+	    mi * 60 + sec);
+	return true;
+}
+
+bool
+chatui_replay_time(const char *line, size_t len, time_t *t)
+{
+	struct chat_line	l;
+
+	chatui_classify(line, len, &l);
+	return l.time_len > 0 && chatui_utc_time(line + l.time_off,
+	    l.time_len, t);
+}
+
+bool
+chatui_same_day(const struct tm *a, const struct tm *b)
+{
+	return a->tm_year == b->tm_year && a->tm_yday == b->tm_yday;
 }
 
 /* ---- Colours. ---- */
@@ -313,28 +455,48 @@ is_bidi_control(uint32_t cp)
 	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/*
+ * The first code point of in[0..len) as it is shown, into out (4
+ * bytes): its bytes written, *used the bytes it took of in, *shown the
+ * code point written.
+ */
+static size_t
+clean_next(const char *in, size_t len, char *out, size_t *used,
+    uint32_t *shown)
+{
+	uint32_t	cp;
+	size_t		n;
+
+	if ((n = utf8_decode(in, len, &cp)) == 0) {
+		/* One stand-in per bad byte, then resync. */
+		*used = 1;
+		*shown = UTF8_REPLACEMENT;
+		return put_replacement(out);
+	}
+	*used = n;
+	if (cp == '\t') {
+		*shown = ' ';
+		out[0] = ' ';
+		return 1;
+	}
+	if (utf8_is_control(cp) || is_bidi_control(cp)) {
+		*shown = UTF8_REPLACEMENT;
+		return put_replacement(out);
+	}
+	*shown = cp;
+	memcpy(out, in, n);
+	return n;
+}
+
 size_t
 chatui_sanitize(const char *in, size_t len, char *out)
 {
 	uint32_t	cp;
-	size_t		i = 0, o = 0, n;
+	size_t		i = 0, o = 0, used;
 
 	while (i < len) {
-		if ((n = utf8_decode(in + i, len - i, &cp)) == 0) {
-			/* One stand-in per bad byte, then resync. */
-			o += put_replacement(out + o);
-			i++;
-			continue;
-		}
-		if (cp == '\t')
-			out[o++] = ' ';
-		else if (utf8_is_control(cp) || is_bidi_control(cp))
-			o += put_replacement(out + o);
-		else {
-			memcpy(out + o, in + i, n);
-			o += n;
-		}
-		i += n;
+		o += clean_next(in + i, len - i, out + o, &used, &cp);
+		i += used;
 	}
 	return o;
 }
@@ -440,6 +602,29 @@ chatui_width(const char *s, size_t len)
 	return w;
 }
 
+size_t
+chatui_fit(const char *in, size_t len, size_t cols, size_t bytes, char *out)
+{
+	char		unit[4];
+	uint32_t	cp;
+	size_t		i = 0, o = 0, w = 0, cut = 0, n, used, cw;
+
+	/* cut: the longest start that still leaves room for the ellipsis. */
+	while (i < len) {
+		n = clean_next(in + i, len - i, unit, &used, &cp);
+		cw = (size_t)chatui_cp_width(cp);
+		if (o + n > bytes || w + cw > cols)
+			return cut + utf8_encode(ELLIPSIS, out + cut);
+		memcpy(out + o, unit, n);
+		o += n;
+		w += cw;
+		i += used;
+		if (o + 3 <= bytes && w + 1 <= cols)
+			cut = o;
+	}
+	return o;
+}
+
 /* ---- Rendering. ---- */
 
 struct buf {
@@ -514,14 +699,40 @@ render_colour(struct buf *b, const char *s, size_t len,
 		puts_(b, SGR_RESET);
 		return;
 	case CHAT_LINE_OTHER:
-		put(b, s, len);
-		return;
+		break;
 	}
 	put(b, text, tlen);
 }
 
+/*
+ * What comes before the inner line: for a script the prefix as it
+ * came; for a reader a label as "[#room] ", and nothing for a replay
+ * time, which the caller made the stamp.
+ */
+static void
+render_prefix(struct buf *b, const char *s, const struct chat_line *l,
+    int how)
+{
+	const char	*label = s + l->label_off;
+
+	if ((how & CHATUI_READER) == 0) {
+		put(b, s, l->inner_off);
+		return;
+	}
+	if (l->label_len == 0)
+		return;
+	if (how & CHATUI_COLOUR)
+		put_colour(b, label, l->label_len, "");
+	puts_(b, "[");
+	put(b, label, l->label_len);
+	puts_(b, "]");
+	if (how & CHATUI_COLOUR)
+		puts_(b, SGR_RESET);
+	puts_(b, " ");
+}
+
 char *
-chatui_render(const char *line, size_t len, const char *stamp, bool colour)
+chatui_render(const char *line, size_t len, const char *stamp, int how)
 {
 	struct buf		 b;
 	struct chat_line	 l;
@@ -540,18 +751,19 @@ chatui_render(const char *line, size_t len, const char *stamp, bool colour)
 		return NULL;
 	}
 	if (stamp != NULL) {
-		if (colour)
+		if (how & CHATUI_COLOUR)
 			puts_(&b, SGR_STAMP);
 		puts_(&b, stamp);
-		if (colour)
+		if (how & CHATUI_COLOUR)
 			puts_(&b, SGR_RESET);
 		puts_(&b, " ");
 	}
-	if (colour) {
-		chatui_classify(clean, clen, &l);
+	chatui_classify(clean, clen, &l);
+	render_prefix(&b, clean, &l, how);
+	if (how & CHATUI_COLOUR)
 		render_colour(&b, clean, clen, &l);
-	} else
-		put(&b, clean, clen);
+	else
+		put(&b, clean + l.inner_off, clen - l.inner_off);
 	b.p[b.len] = '\0';
 	free(clean);
 	return b.p;
@@ -637,19 +849,52 @@ chatui_track_nick(const char *s, size_t len, char *nick)
 	    CHAT_NICK_NONE;
 }
 
-void
-chatui_prompt(const char *nick, size_t len, char *out)
-{
-	size_t	n;
+/* ---- Our room. ---- */
 
-	if (len == 0) {
+static const char now_talking[] = "-- now talking in ";
+static const char no_room[] = "-- you are in no room";
+
+enum chat_room_event
+chatui_track_room(const char *s, size_t len, char *room)
+{
+	const char	*sp;
+	size_t		 off = strlen(now_talking), n;
+
+	n = strlen(no_room);
+	if (starts(s, len, no_room) && (len == n || s[n] == ';')) {
+		room[0] = '\0';
+		return CHAT_ROOM_NOWHERE;
+	}
+	if (!starts(s, len, now_talking))
+		return CHAT_ROOM_NONE;
+	sp = memchr(s + off, ' ', len - off);
+	n = sp != NULL ? (size_t)(sp - (s + off)) : len - off;
+	if (n < 2 || s[off] != '#')
+		return CHAT_ROOM_NONE;
+	n = chatui_fit(s + off, n, CHATUI_ROOM_COLS, CHATUI_ROOM_MAX, room);
+	room[n] = '\0';
+	return CHAT_ROOM_NOW;
+}
+
+void
+chatui_prompt(const char *nick, size_t len, const char *room,
+    size_t room_len, char *out)
+{
+	size_t	n = 0;
+
+	if (len == 0 && room_len == 0) {
 		memcpy(out, "> ", 3);
 		return;
 	}
 	if (len > CHATUI_NICK_MAX)
 		len = CHATUI_NICK_MAX;
-	out[0] = '[';
-	n = 1 + chatui_sanitize(nick, len, out + 1);
+	out[n++] = '[';
+	n += chatui_sanitize(nick, len, out + n);
+	if (len > 0 && room_len > 0)
+		out[n++] = ' ';
+	if (room_len > 0)
+		n += chatui_fit(room, room_len, CHATUI_ROOM_COLS,
+		    CHATUI_ROOM_MAX, out + n);
 	memcpy(out + n, "] ", 3);
 }
 

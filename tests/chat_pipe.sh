@@ -5,6 +5,9 @@
 # lines with no escape sequence, and exits 0 at the end of its input,
 # once the echoes of its lines are back.  Also the exit statuses: 1
 # when the server cannot be reached or goes away, 2 on a usage error.
+# Against tests/hostile_server in its rooms mode: the room commands go
+# out as typed, and v2 lines (room labels, replay times, hostile room
+# names) are printed as they came, only sanitised.
 #
 # Needs CHAT and CHATD (absolute paths; "make check" exports them).
 # Exit 0 pass, 1 fail.  Every wait is bounded, chatd's exit after
@@ -73,6 +76,24 @@ wait_file() {
 	done
 }
 
+# no_controls FILE: no control byte and no bidi control in FILE.
+no_controls() {
+	for b in '\033' '\007' '\177' '\r' '\233' '\302\233' '\377'; do
+		if LC_ALL=C grep -q "$(printf "$b")" "$1"; then
+			fail "byte(s) $b reached the output: $(od -c "$1")"
+		fi
+	done
+	# The bidi controls, each as its code point and its UTF-8 bytes.
+	for cp in '061C \330\234' '200E \342\200\216' '200F \342\200\217' \
+	    '202A \342\200\252' '202B \342\200\253' '202C \342\200\254' \
+	    '202D \342\200\255' '202E \342\200\256' '2066 \342\201\246' \
+	    '2067 \342\201\247' '2068 \342\201\250' '2069 \342\201\251'; do
+		if LC_ALL=C grep -qF "$(printf "${cp#* }")" "$1"; then
+			fail "U+${cp% *} reached the output: $(od -c "$1")"
+		fi
+	done
+}
+
 # 1. Usage errors and the informational options, without a server.
 $bounded "$CHAT" --bogus >"$tmp/out" 2>"$tmp/err"
 rc=$?
@@ -123,20 +144,7 @@ if [ -n "${HOSTILE_SERVER:-}" ]; then
 	hostile_pid=
 	pid_forget hostile
 	[ "$rc" -eq 0 ] || fail "chat against the hostile server exited $rc"
-	for b in '\033' '\007' '\177' '\r' '\233' '\302\233' '\377'; do
-		if LC_ALL=C grep -q "$(printf "$b")" "$tmp/h.out"; then
-			fail "byte(s) $b reached the output: $(od -c "$tmp/h.out")"
-		fi
-	done
-	# The bidi controls, each as its code point and its UTF-8 bytes.
-	for cp in '061C \330\234' '200E \342\200\216' '200F \342\200\217' \
-	    '202A \342\200\252' '202B \342\200\253' '202C \342\200\254' \
-	    '202D \342\200\255' '202E \342\200\256' '2066 \342\201\246' \
-	    '2067 \342\201\247' '2068 \342\201\250' '2069 \342\201\251'; do
-		if LC_ALL=C grep -qF "$(printf "${cp#* }")" "$tmp/h.out"; then
-			fail "U+${cp% *} reached the output: $(od -c "$tmp/h.out")"
-		fi
-	done
+	no_controls "$tmp/h.out"
 	fffd=$(printf '\357\277\275')
 	# The nicks of the welcome and of the nick change, as shown.
 	nick1="${fffd}]2;pwned${fffd}${fffd}2;c1${fffd}${fffd}guest1"
@@ -159,6 +167,51 @@ if [ -n "${HOSTILE_SERVER:-}" ]; then
 	done
 	ok "a hostile server's ESC, BEL, DEL, CR, C1, 0x9B, bad UTF-8 and" \
 	    "bidi controls, in text and nicks, are printed as U+FFFD"
+
+	# 3b. Rooms (protocol v2): the fake server answers each command
+	# only if it arrives as typed, and says so when it does not.
+	"$HOSTILE_SERVER" "$tmp/rooms.sock" rooms >"$tmp/rooms.log" 2>&1 &
+	hostile_pid=$!
+	pid_note hostile "$hostile_pid"
+	wait_file "$tmp/rooms.log" '^ready$' ||
+	    fail "the hostile server (rooms) did not start"
+	printf '%s\n' '/join #rust' '/rooms' '/topic' '/history 1' \
+	    '/join #evil' '/part' | $bounded "$CHAT" --unix "$tmp/rooms.sock" \
+	    >"$tmp/r.out" 2>"$tmp/r.err"
+	rc=$?
+	wait_gone "$hostile_pid" 100 ||
+	    fail "the hostile server (rooms) still runs 10 s after the client left"
+	wait "$hostile_pid"
+	hostile_pid=
+	pid_forget hostile
+	[ "$rc" -eq 0 ] || fail "chat against the rooms server exited $rc:" \
+	    "$(cat "$tmp/r.err")"
+	! grep -q 'no answer to' "$tmp/r.out" ||
+	    fail "a command did not reach the server as typed:" \
+	        "$(grep 'no answer to' "$tmp/r.out")"
+	no_controls "$tmp/r.out"
+	room="#${fffd}]2;pwned${fffd}${fffd}[31mevil${fffd}${fffd}${fffd}"
+	label="#${fffd}]52;c;cHduZWQ=${fffd}${fffd}x${fffd}"
+	for want in \
+	    "-- now talking in #rust (3 online)" \
+	    "[2001-02-03T04:05:06Z] <alice> said long ago" \
+	    "#go <carol> hello from go" "#go -- dave joined" \
+	    "-- #go 2 online" "-- topic of #rust: Rust talk" \
+	    "[2001-02-03T04:05:06.5Z] <alice> said long ago" \
+	    "-- now talking in $room (1 online)" \
+	    "$label <eve> ${fffd}[2Jboo" \
+	    "$room -- eve set the topic: ${fffd}]0;owned${fffd}" \
+	    "-- you are in no room; /join #room to talk" "-- bye"; do
+		grep -qxF -- "$want" "$tmp/r.out" ||
+		    fail "no line '$want' in: $(cat "$tmp/r.out")"
+	done
+	grep -qx '\[[0-9-]*T[0-9:]*Z\] \* bob waves today' "$tmp/r.out" ||
+	    fail "no replay line stamped now in: $(cat "$tmp/r.out")"
+	! grep -q '^\[#' "$tmp/r.out" ||
+	    fail "pipe mode relabelled a line: $(grep '^\[#' "$tmp/r.out")"
+	ok "/join, /rooms, /topic, /history and /part go out as typed;" \
+	    "labels, replay times and a hostile room are printed as sent," \
+	    "sanitised"
 fi
 
 # 4. A real chatd, on a UNIX socket and a free TCP port.

@@ -14,7 +14,14 @@
 #  4. against tests/hostile_server, whose welcome and nick change name
 #     the client with escapes, C1 and bidi controls, the prompt shows
 #     them as U+FFFD, and the pane's title and tmux's paste buffers
-#     (OSC 2, OSC 52) stay as they were; bidi controls in text too.
+#     (OSC 2, OSC 52) stay as they were; bidi controls in text too;
+#  5. against tests/hostile_server in its rooms mode (protocol v2),
+#     /join #rust makes the prompt '[guest1 #rust]', a line from
+#     another room shows '[#go] ' in its colour, replayed history its
+#     own time in local time (TZ=IST-5:30), a hostile room name shows
+#     U+FFFD in the prompt and labels and leaves the title and the
+#     clipboard alone, a long one is cut with an ellipsis, and /part
+#     back to no room gives the prompt '[guest1]' again.
 #
 # The tmux server is private (its own socket in a scratch directory) and
 # is the only one killed.  Needs CHAT and CHATD ("make check" exports
@@ -71,7 +78,7 @@ watchdog_start chat_tty "$LIMIT" "$tmp" || exit 1
 
 fail() {
 	printf 'chat_tty: FAIL: %s\n' "$*" >&2
-	for s in alice bob carol dave mallory; do
+	for s in alice bob carol dave mallory rosa; do
 		if [ "$tmux_up" = yes ] && t has-session -t "$s" 2>/dev/null
 		then
 			echo "chat_tty: --- $s's pane:" >&2
@@ -118,12 +125,15 @@ stop_chatd() {
 # A client in a new tmux session NAME, 100x30, in a UTF-8 locale, with
 # its history under $tmp/state; a wrapper records its exit status.
 # It connects to chatd's socket unless the arguments say --unix PATH.
+# With chat_tz set, the client runs with TZ=$chat_tz.
+chat_tz=
 start_chat() {
 	name=$1
 	shift
 	cat >"$tmp/$name.sh" <<EOF
 LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME='$tmp/state' INPUTRC=/dev/null
 export LANG LC_ALL XDG_STATE_HOME INPUTRC
+${chat_tz:+TZ='$chat_tz'; export TZ}
 unset NO_COLOR
 trap : INT	# Ctrl-C reaches this shell too: it must live to tell
 '$CHAT' --unix '$sock' $* 2>'$tmp/$name.err'
@@ -352,6 +362,83 @@ if [ -n "${HOSTILE_SERVER:-}" ]; then
 	[ "$rc" = 0 ] || fail "mallory's chat exited $rc after /quit"
 	wait_gone "$hostile_pid" 100 ||
 	    fail "the hostile server still runs 10 s after the client's /quit"
+	wait "$hostile_pid"
+	hostile_pid=
+	pid_forget hostile
+
+	# 5. Rooms.  IST-5:30 is UTC+5:30 without tzdata: a replayed
+	# 04:05 UTC is 09:35 local.
+	"$HOSTILE_SERVER" "$tmp/rooms.sock" rooms >"$tmp/rooms.out" 2>&1 &
+	hostile_pid=$!
+	pid_note hostile "$hostile_pid"
+	tries=100
+	until grep -q '^ready$' "$tmp/rooms.out" 2>/dev/null; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] &&
+		    fail "the hostile server (rooms) did not start"
+		sleep 0.1
+	done
+	chat_tz=IST-5:30
+	start_chat rosa --unix "$tmp/rooms.sock"
+	chat_tz=
+	wait_input rosa '[guest1]'
+	before=$(TZ=IST-5:30 date +%H:%M)
+	t send-keys -t rosa -l '/join #rust'
+	t send-keys -t rosa Enter
+	wait_input rosa '[guest1 #rust]'
+	wait_pane rosa '^[0-9:]* -- now talking in #rust (3 online)$'
+	ok "/join #rust: the prompt is '[guest1 #rust]'"
+	wait_pane rosa '^[0-9:]* \[#go\] -- dave joined$'
+	after=$(TZ=IST-5:30 date +%H:%M)
+	pane rosa | grep -qx '[0-9:]* \[#go\] <carol> hello from go' ||
+	    fail "no labelled line from #go in rosa's pane"
+	t capture-pane -p -e -t rosa |
+	    grep -q "${esc}\[[0-9;]*m\[#go\]${esc}\[[0-9;]*m <" ||
+	    fail "the label is not coloured:" \
+	        "$(t capture-pane -p -e -t rosa | grep 'hello from go' | od -c)"
+	ok "a line from another room shows '[#go] ', in a colour of its own"
+	pane rosa | grep -qx '2001-02-03 09:35 <alice> said long ago' ||
+	    fail "the replay of 2001 is not stamped '2001-02-03 09:35'"
+	today=$(pane rosa | sed -n 's/^\([0-9:]*\) \* bob waves today$/\1/p')
+	[ "$today" = "$before" ] || [ "$today" = "$after" ] ||
+	    fail "today's replay is stamped '$today', not '$before' (local)"
+	! pane rosa | grep -q '\[20[0-9-]*T' ||
+	    fail "a replay time is shown as the server wrote it"
+	ok "replayed lines are stamped in local time, with the date when" \
+	    "not today ('$today')"
+
+	t send-keys -t rosa -l '/join #evil'
+	t send-keys -t rosa Enter
+	room="#${fffd}]2;pwned${fffd}${fffd}[31mevil${fffd}${fffd}${fffd}"
+	wait_input rosa "[guest1 $room]"
+	label="#${fffd}]52;c;cHduZWQ=${fffd}${fffd}x${fffd}"
+	wait_pane rosa "\\[${label}\\] <eve> ${fffd}\\[2Jboo\$"
+	pane rosa | grep -q -F -- "[$room] -- eve set the topic: ${fffd}]0;owned${fffd}" ||
+	    fail "no sanitised label of the hostile room in rosa's pane"
+	title=$(t display -p -t rosa '#{pane_title}')
+	[ "$title" = "$(t display -p -t rosa '#{host}')" ] ||
+	    fail "the hostile room set the pane's title to '$title'"
+	[ -z "$(t list-buffers)" ] ||
+	    fail "the hostile room set the clipboard: $(t list-buffers)"
+	ok "a hostile room: the prompt is '[guest1 $room]', labels are" \
+	    "sanitised, the title and the clipboard are untouched"
+
+	t send-keys -t rosa -l '/join #long'
+	t send-keys -t rosa Enter
+	wait_input rosa "[guest1 #long-long-long-long-lo$(printf '\342\200\246')]"
+	ok "a long room is cut to 24 columns in the prompt"
+
+	t send-keys -t rosa -l '/part'
+	t send-keys -t rosa Enter
+	wait_pane rosa '^[0-9:]* -- you are in no room; /join #room to talk$'
+	wait_input rosa '[guest1]'
+	ok "/part to no room: the prompt is '[guest1]' again"
+	t send-keys -t rosa -l '/quit'
+	t send-keys -t rosa Enter
+	rc=$(wait_exit rosa)
+	[ "$rc" = 0 ] || fail "rosa's chat exited $rc after /quit"
+	wait_gone "$hostile_pid" 100 ||
+	    fail "the hostile server (rooms) still runs 10 s after /quit"
 	wait "$hostile_pid"
 	hostile_pid=
 	pid_forget hostile
