@@ -27,6 +27,15 @@
  * exists only while there is a gap, so in-order delivery costs no
  * memory beyond the pair's fixed state.
  *
+ * Rooms.  With R rooms, receiver i is in room i % R and sender s in
+ * room s % R (receivers and senders are numbered from 0 separately;
+ * with chatd sender s is also receiver s).  So senders 0..R-1 open
+ * rooms 0..R-1 and every room with a sender also holds the receiver of
+ * the same number.  A receiver owes only the messages of its room's
+ * senders: it tracks those pairs alone, and counts an arrival from any
+ * other room as misrouted, neither a delivery nor a loss.  One room is
+ * the plain case: every receiver owes every sender.
+ *
  * Histogram.  Log-linear buckets over nanoseconds: exact below 128 ns,
  * then 128 buckets per power of two, so a bucket is at most 1/128 of
  * its value wide and a reported percentile (the bucket's midpoint) is
@@ -45,6 +54,12 @@
 #define BENCH_PAYLOAD_MIN	50
 #define BENCH_PAYLOAD_MAX	(1024 * 1024)
 #define BENCH_SENDERS_MAX	999999
+
+/* The room of receiver or sender number member, out of nrooms >= 1. */
+uint32_t	bench_room_of(uint32_t member, uint32_t nrooms);
+/* How many of nsenders senders are in room (0 for a silent room). */
+uint32_t	bench_room_senders(uint32_t nsenders, uint32_t nrooms,
+		    uint32_t room);
 
 struct bench_msg {
 	uint32_t	sender;
@@ -83,30 +98,46 @@ enum bench_arrival {
 	BENCH_REORDERED,
 	BENCH_DUPLICATE,
 	BENCH_BAD_SENDER,	/* sender id outside [0, nsenders) */
+	BENCH_MISROUTED,	/* a sender of another room: not counted */
 	BENCH_NOMEM		/* could not grow the bitmap: not counted */
 };
 
-/* One receiver: what it got from each sender. */
+/*
+ * One receiver: what it got from each sender of its room.  seqs[j] is
+ * sender room + j * nrooms.
+ */
 struct bench_rx {
 	struct bench_seq	*seqs;
-	uint32_t		 nsenders;
+	uint32_t		 nseqs;		/* senders in the room */
+	uint32_t		 nsenders;	/* senders in all rooms */
+	uint32_t		 nrooms;
+	uint32_t		 room;
 	uint64_t		 arrivals;	/* duplicates too */
 	uint64_t		 distinct;
 	uint64_t		 reordered;
 	uint64_t		 duplicated;
 	uint64_t		 bad_sender;
+	uint64_t		 misrouted;
 };
 
+/* A receiver in the one room: it owes every sender. */
 int		 bench_rx_init(struct bench_rx *rx, uint32_t nsenders);
+/* A receiver in room (< nrooms) of nrooms; -1 on bad arguments too. */
+int		 bench_rx_init_room(struct bench_rx *rx, uint32_t nsenders,
+		    uint32_t nrooms, uint32_t room);
 void		 bench_rx_free(struct bench_rx *rx);
 enum bench_arrival bench_rx_add(struct bench_rx *rx, uint32_t sender,
 		    uint64_t seq);
-/* Distinct sequence numbers that arrived from sender. */
+/* Distinct sequence numbers that arrived from sender (0: other room). */
 uint64_t	 bench_rx_received(const struct bench_rx *rx, uint32_t sender);
 /*
- * Messages the receiver should have had but did not: the sum over
- * senders of sent[s] minus the distinct arrivals from s (never below 0).
+ * sent[] is indexed by sender number, over all rooms.  Expected: the
+ * sum of sent[s] over the senders s of the receiver's room.  Lost: the
+ * messages of those senders it should have had but did not, the sum of
+ * sent[s] minus the distinct arrivals from s (never below 0).
  */
+uint64_t	 bench_rx_expected(const struct bench_rx *rx,
+		    const uint64_t *sent);
 uint64_t	 bench_rx_lost(const struct bench_rx *rx, const uint64_t *sent);
 
 #define BENCH_HIST_SUB_BITS	7
@@ -140,6 +171,7 @@ struct bench_summary {
 	const char		*target;	/* host:port or unix:path */
 	uint32_t		 clients;
 	uint32_t		 senders;
+	uint32_t		 rooms;		/* 0 counts as 1 */
 	uint32_t		 threads;
 	size_t			 size;
 	double			 rate;		/* 0: closed loop */
@@ -161,6 +193,7 @@ struct bench_summary {
 	uint64_t		 lost;
 	uint64_t		 reordered;
 	uint64_t		 duplicated;
+	uint64_t		 misrouted;	/* from another room */
 	uint64_t		 malformed;
 	uint64_t		 server_errors;
 	bool			 drained;

@@ -5,10 +5,13 @@
 # side.
 #
 # Usage: scripts/bench-compare.sh [--quick] [--runs N] [--out FILE]
+#                                 [--only NAME[,NAME...]] [--scale]
 #                                 [--chatd PATH] [--chat-bench PATH]
 #
 #   --quick           smaller and shorter loads (those of stress.sh --quick)
 #   --runs N          runs per scenario and server (default 3)
+#   --only NAME,...   run only these scenarios (comma-separated names from
+#                     the list below)
 #   --out FILE        also write the results as markdown to FILE
 #   --chatd PATH      chatd binary (default: $CHATD, else build/src/chatd,
 #                     else src/chatd, relative to the repository root)
@@ -16,19 +19,31 @@
 #   --baseline PATH   compare chatd with another chatd binary (say, a
 #                     build of the previous commit) instead of Redis:
 #                     the same loads, alternating, the ratio new/old
+#                     (a chatd without rooms fails the rooms scenario:
+#                     leave it out with --only)
+#   --scale           compare chatd -w 1 with chatd -w 2 instead of
+#                     Redis, on the rooms scenario unless --only says
+#                     otherwise: alternating, the ratio -w 2 / -w 1 of
+#                     deliveries/s and of the server's CPU use
 #   -h, --help        print this help
 #
-# The loads are the full scenarios of scripts/stress.sh:
+# The loads are the full scenarios of scripts/stress.sh, and rooms:
 #   fanout   100 clients, 10 senders, closed loop, window 64
 #   bigroom  1000 clients, 4 senders, closed loop, window 64
 #   latency  1000 clients, 10 senders, open loop, 2000 msg/s
 #   c10k     10,000 clients, 10 senders, open loop, 100 msg/s
+#   rooms    1000 clients in 100 rooms, 20 senders, closed loop, window
+#            64 (chat-bench --rooms 100: 20 busy rooms of 10 clients
+#            with one sender each, 80 quiet ones; Redis: 100 channels)
 # each measured for 10 s after 1 s of warm-up.  Every run gets a fresh
 # server: chatd --rate 0 -w $(nproc) on port 0, or redis-server on a free
 # port with persistence off.  The runs alternate chatd, redis, chatd, ...
 # The table gives the median of the runs: deliveries per second, p99
 # latency, and for c10k the connect time and the server's RSS growth per
-# connection ((after - before) / clients, from chat-bench --server-pid).
+# connection ((after - before) / clients, from chat-bench --server-pid),
+# for rooms the server's CPU use.  That is read from /proc every 0.2 s
+# during the run and taken over the measure phase (after chat-bench's
+# connect time and the warm-up), in % of one CPU: 200 is two busy cores.
 #
 # Installs redis-server with apt-get if it is missing.  Everything it
 # starts it stops by PID.  Exit status: 0 if every run completed, 1 if
@@ -49,6 +64,7 @@ quick=no
 runs=3
 peer=redis
 baseline_bin=
+only=
 out=
 chatd_bin=$(find_binary "${CHATD:-}" chatd)
 bench_bin=$(find_binary "${CHAT_BENCH:-}" chat-bench)
@@ -60,20 +76,28 @@ while [ $# -gt 0 ]; do
 		runs=$2; shift ;;
 	--out) [ $# -ge 2 ] || die_usage "--out needs a file"
 		out=$2; shift ;;
+	--only) [ $# -ge 2 ] || die_usage "--only needs scenario names"
+		only=$2; shift ;;
+	--scale) peer=scale ;;
 	--chatd) [ $# -ge 2 ] || die_usage "--chatd needs a path"
 		chatd_bin=$2; shift ;;
 	--chat-bench) [ $# -ge 2 ] || die_usage "--chat-bench needs a path"
 		bench_bin=$2; shift ;;
 	--baseline) [ $# -ge 2 ] || die_usage "--baseline needs a path"
-		baseline_bin=$2; peer=baseline; shift ;;
+		baseline_bin=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) die_usage "unknown option '$1'" ;;
 	esac
 	shift
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die_usage "bad --runs '$runs'"
+if [ -n "$baseline_bin" ]; then
+	[ "$peer" = redis ] ||
+	    die_usage "--baseline and --scale exclude each other"
+	peer=baseline
+fi
 [ -x "$chatd_bin" ] || die "no chatd at $chatd_bin (build it, or use --chatd)"
-[ "$peer" = redis ] || [ -x "$baseline_bin" ] ||
+[ "$peer" != baseline ] || [ -x "$baseline_bin" ] ||
     die "no chatd at $baseline_bin (--baseline)"
 [ -x "$bench_bin" ] ||
     die "no chat-bench at $bench_bin (build it, or use --chat-bench)"
@@ -82,22 +106,62 @@ done
 if [ "$quick" = yes ]; then
 	DUR=3
 	C10K_N=2000
-	scenarios=(
+	all_scenarios=(
 	    "fanout|-n 100 -s 10 -w 64"
 	    "bigroom|-n 500 -s 4 -w 64"
 	    "latency|-n 500 -s 10 -r 1000"
 	    "c10k|-n $C10K_N -s 10 -r 100 --connect-concurrency 500"
+	    "rooms|-n 200 -s 10 --rooms 20 -w 64"
 	)
 else
 	DUR=10
 	C10K_N=10000
-	scenarios=(
+	all_scenarios=(
 	    "fanout|-n 100 -s 10 -w 64"
 	    "bigroom|-n 1000 -s 4 -w 64"
 	    "latency|-n 1000 -s 10 -r 2000"
 	    "c10k|-n $C10K_N -s 10 -r 100 --connect-concurrency 500"
+	    "rooms|-n 1000 -s 20 --rooms 100 -w 64"
 	)
 fi
+# --scale measures the rooms scenario unless told otherwise.
+[ -z "$only" ] && [ "$peer" = scale ] && only=rooms
+scenarios=()
+if [ -z "$only" ]; then
+	scenarios=("${all_scenarios[@]}")
+else
+	IFS=, read -r -a wanted <<<"$only"
+	for w in "${wanted[@]}"; do
+		found=no
+		for s in "${all_scenarios[@]}"; do
+			if [ "${s%%|*}" = "$w" ]; then
+				scenarios+=("$s")
+				found=yes
+			fi
+		done
+		[ "$found" = yes ] || die_usage "--only: no scenario '$w'"
+	done
+fi
+has_scenario() {
+	local s
+	for s in "${scenarios[@]}"; do
+		[ "${s%%|*}" = "$1" ] && return 0
+	done
+	return 1
+}
+
+# The servers compared: the runs alternate in this order, the table
+# shows col_a and col_b and the ratio num / den.
+case $peer in
+scale)
+	kinds=(chatd-w1 chatd-w2)
+	col_a=chatd-w1 col_b=chatd-w2 num=chatd-w2 den=chatd-w1
+	;;
+*)
+	kinds=(chatd "$peer")
+	col_a=chatd col_b=$peer num=chatd den=$peer
+	;;
+esac
 WARMUP=1
 DRAIN=5
 CONNECT_TIMEOUT=60
@@ -107,9 +171,11 @@ WORKERS=$(nproc)
 tmp=
 server_pid=
 server_kind=
+sampler_pid=
 port=
 
 cleanup() {
+	stop_sampler
 	stop_server >/dev/null 2>&1
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
@@ -117,9 +183,10 @@ trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((C10K_N + 100)) ]; then
+if has_scenario c10k && [ "$(ulimit -n)" != unlimited ] &&
+    [ "$(ulimit -n)" -lt $((C10K_N + 100)) ]; then
 	die "ulimit -n is $(ulimit -n); c10k needs $((C10K_N + 100))" \
-	    "(raise the hard limit, or use --quick)"
+	    "(raise the hard limit, use --quick, or leave c10k out with --only)"
 fi
 
 # ---------------------------------------------------------------- redis
@@ -176,19 +243,22 @@ chatd_port() {
 	[ -n "$port" ] || gone "$server_pid"
 }
 
-# start_server chatd|redis SCENARIO: a fresh server; sets server_pid
-# and port.
+# start_server chatd|chatd-wN|baseline|redis SCENARIO: a fresh server;
+# sets server_pid and port.  chatd-wN is chatd with N workers.
 start_server() {
-	local kind=$1 scenario=$2 tries extra bin
+	local kind=$1 scenario=$2 tries extra bin workers=$WORKERS
 	server_kind=$kind
 	port=
 	case $kind in
-	chatd|baseline)
+	chatd|chatd-w*|baseline)
 		extra=()
 		[ "$scenario" = c10k ] && extra=(--max-clients "$C10K_N")
 		bin=$chatd_bin
 		[ "$kind" = baseline ] && bin=$baseline_bin
-		"$bin" "${chatd_args[@]}" "${extra[@]}" \
+		case $kind in
+		chatd-w*) workers=${kind#chatd-w} ;;
+		esac
+		"$bin" "${chatd_args[@]}" -w "$workers" "${extra[@]}" \
 		    </dev/null >"$tmp/server.log" 2>&1 &
 		server_pid=$!
 		if ! wait_for 50 chatd_port || [ -z "$port" ]; then
@@ -242,6 +312,35 @@ cpu_s() {
 	    "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# sample_cpu PID FILE COUNT: every 0.2 s, at most COUNT times and while
+# PID runs, append "TIME CPU_SECONDS" to FILE.
+sample_cpu() {
+	local pid=$1 file=$2 n=$3
+	while [ "$n" -gt 0 ] && alive "$pid"; do
+		echo "$EPOCHREALTIME $(cpu_s "$pid")" >>"$file"
+		sleep 0.2
+		n=$((n - 1))
+	done
+}
+
+stop_sampler() {
+	[ -n "$sampler_pid" ] || return 0
+	kill "$sampler_pid" 2>/dev/null
+	wait "$sampler_pid" 2>/dev/null
+	sampler_pid=
+}
+
+# cpu_pct FILE START END: CPU use in % of one CPU between the first
+# sample at or after START and the last at or before END (times in
+# seconds); "-" if those are less than half of END - START apart.
+cpu_pct() {
+	awk -v s="$2" -v e="$3" '
+	    $1 >= s && t0 == "" { t0 = $1; c0 = $2 }
+	    $1 <= e { t1 = $1; c1 = $2 }
+	    END { if (t0 == "" || t1 - t0 < (e - s) / 2) print "-"
+	          else printf "%.0f\n", (c1 - c0) / (t1 - t0) * 100 }' "$1"
+}
+
 jf() {
 	sed -n "s/.*\"$2\": \([-0-9.a-z]*\).*/\1/p" "$1" | head -n 1
 }
@@ -256,17 +355,23 @@ median() {
 }
 
 # run_one SCENARIO SERVER RUN OPTIONS: one chat-bench run on a fresh
-# server; the summary goes to $tmp/SCENARIO.SERVER.RUN.json.
+# server; the summary goes to $tmp/SCENARIO.SERVER.RUN.json, the
+# server's CPU % in the measure phase to $tmp/SCENARIO.SERVER.RUN.cpu.
 run_one() {
 	local scenario=$1 kind=$2 run=$3 opts=$4 json limit rc cpu0 cpu1
-	local proto=() TIMEFORMAT='%U %S'
+	local proto=() TIMEFORMAT='%U %S' samples t_start t_end pct
 	json=$tmp/$scenario.$kind.$run.json
+	samples=$tmp/samples
 	start_server "$kind" "$scenario" || return 1
 	[ "$kind" = redis ] && proto=(--proto redis)
 	limit=$((CONNECT_TIMEOUT + WARMUP + DUR + DRAIN + 30))
 	# chat-bench's CPU time (user + system, from bash's time) and the
 	# server's (from /proc): on one machine the two compete.
 	cpu0=$(cpu_s "$server_pid")
+	: >"$samples"
+	sample_cpu "$server_pid" "$samples" $((limit * 5)) &
+	sampler_pid=$!
+	t_start=$EPOCHREALTIME
 	# $opts and $BENCH_COMMON are lists of options: split them.
 	# shellcheck disable=SC2086
 	{
@@ -276,6 +381,7 @@ run_one() {
 	} 2>"$tmp/time"
 	rc=$?
 	cpu1=$(cpu_s "$server_pid")
+	stop_sampler
 	stop_server
 	if [ "$rc" -ne 0 ] || [ ! -s "$json" ]; then
 		echo "  $scenario $kind run $run: chat-bench failed (status" \
@@ -283,6 +389,12 @@ run_one() {
 		rm -f "$json"
 		return 1
 	fi
+	# The measure phase starts after the connect phase and the warm-up.
+	t_start=$(awk -v t="$t_start" -v c="$(jf "$json" connect_s)" \
+	    -v w="$WARMUP" 'BEGIN { printf "%.3f", t + c + w }')
+	t_end=$(awk -v t="$t_start" -v d="$DUR" 'BEGIN { printf "%.3f", t + d }')
+	pct=$(cpu_pct "$samples" "$t_start" "$t_end")
+	echo "$pct" >"${json%.json}.cpu"
 	awk -v s="$scenario" -v k="$kind" -v r="$run" \
 	    -v d="$(jf "$json" deliveries_per_s)" -v p="$(jf "$json" p99)" \
 	    -v c="$(jf "$json" connect_s)" -v lo="$(jf "$json" lost)" \
@@ -290,11 +402,12 @@ run_one() {
 	    -v rb="$(jf "$json" server_rss_before_kb)" \
 	    -v ra="$(jf "$json" server_rss_after_kb)" \
 	    -v sc="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" \
-	    -v bc="$(awk '{ print $1 + $2 }' "$tmp/time")" \
-	    'BEGIN { printf "  %-8s %-6s run %d: %10.0f deliveries/s, " \
+	    -v bc="$(awk '{ print $1 + $2 }' "$tmp/time")" -v pc="$pct" \
+	    'BEGIN { printf "  %-8s %-8s run %d: %10.0f deliveries/s, " \
 	    "p99 %7.1f ms, connect %.3f s, RSS %s->%s kB, lost %s, " \
-	    "disc %s; CPU s: server %.1f, chat-bench %.1f\n", s, k, r, d,
-	    p / 1000, c, rb, ra, lo, di, sc, bc }'
+	    "disc %s; CPU s: server %.1f, chat-bench %.1f; server CPU " \
+	    "measured %s%%\n", s, k, r, d, p / 1000, c, rb, ra, lo, di,
+	    sc, bc, pc }'
 	return 0
 }
 
@@ -313,6 +426,9 @@ values() {
 		p99_ms)
 			v=$(awk -v p="$(jf "$f" p99)" \
 			    'BEGIN { printf "%.2f", p / 1000 }') ;;
+		server_cpu_pct)
+			v=$(cat "${f%.json}.cpu" 2>/dev/null)
+			[ "$v" = - ] && v= ;;
 		*)
 			v=$(jf "$f" "$3") ;;
 		esac
@@ -336,21 +452,38 @@ total() {
 [ "$peer" = redis ] && install_redis
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-compare.XXXXXX") || die "mktemp"
-chatd_args=(--port 0 --bind 127.0.0.1 --rate 0 -w "$WORKERS")
+chatd_args=(--port 0 --bind 127.0.0.1 --rate 0)
 redis_args=(--bind 127.0.0.1 --save '' --appendonly no --daemonize no
     --maxclients 20000)
+
+# label KIND: how the table names a server.
+label() {
+	case $1 in
+	chatd-w*) echo "-w ${1#chatd-w}" ;;
+	*) echo "$1" ;;
+	esac
+}
 
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 machine="$(nproc) CPUs ($model), $(awk '/^MemTotal/ {
     printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
 chatd_version=$("$chatd_bin" -V 2>&1 | head -n 1)
-if [ "$peer" = redis ]; then
+case $peer in
+redis)
 	peer_desc="$(command -v redis-server) ($(redis-server --version |
 	    head -n 1))"
-else
+	title="chatd and redis"
+	workers_desc="\`-w $WORKERS\`" ;;
+baseline)
 	peer_desc="$baseline_bin ($("$baseline_bin" -V 2>&1 | head -n 1))"
-fi
+	title="chatd and baseline"
+	workers_desc="\`-w $WORKERS\`" ;;
+scale)
+	peer_desc="the same chatd with -w 2 instead of -w 1"
+	title="chatd -w 1 and -w 2"
+	workers_desc="\`-w 1\` and \`-w 2\`" ;;
+esac
 
 echo "date:     $started"
 echo "machine:  $machine"
@@ -360,14 +493,24 @@ echo "runs:     $runs per scenario and server, alternating," \
     "$([ "$quick" = yes ] && echo quick || echo full) loads"
 echo "commands (PORT and PID are each run's own):"
 cmds=()
-cmds+=("$chatd_bin ${chatd_args[*]}   (c10k: --max-clients $C10K_N)")
-if [ "$peer" = redis ]; then
-	cmds+=("redis-server --port PORT --bind 127.0.0.1 --save '' --appendonly no --daemonize no --maxclients 20000")
-else
-	cmds+=("$baseline_bin ${chatd_args[*]}   (c10k: --max-clients $C10K_N)")
-fi
+c10k_note=
+has_scenario c10k && c10k_note="   (c10k: --max-clients $C10K_N)"
+case $peer in
+scale)
+	cmds+=("$chatd_bin ${chatd_args[*]} -w 1, and -w 2$c10k_note") ;;
+redis)
+	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS$c10k_note")
+	# %q shows --save '' as typed.
+	cmds+=("redis-server --port PORT$(printf ' %q' "${redis_args[@]}")") ;;
+baseline)
+	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS$c10k_note")
+	cmds+=("$baseline_bin ${chatd_args[*]} -w $WORKERS$c10k_note") ;;
+esac
+proto_opt=
+[ "$peer" = redis ] && proto_opt=" [--proto redis]"
 for s in "${scenarios[@]}"; do
-	cmds+=("${s%%|*}: $bench_bin [--proto redis] -p PORT ${s#*|} $BENCH_COMMON --server-pid PID")
+	cmd="${s%%|*}: $bench_bin$proto_opt -p PORT ${s#*|} $BENCH_COMMON"
+	cmds+=("$cmd --server-pid PID")
 done
 for c in "${cmds[@]}"; do
 	echo "  $c"
@@ -380,7 +523,7 @@ for s in "${scenarios[@]}"; do
 	name=${s%%|*}
 	opts=${s#*|}
 	for ((r = 1; r <= runs; r++)); do
-		for kind in chatd "$peer"; do
+		for kind in "${kinds[@]}"; do
 			run_one "$name" "$kind" "$r" "$opts" ||
 			    incomplete=$((incomplete + 1))
 		done
@@ -389,20 +532,23 @@ done
 echo "all runs: $((SECONDS - t0)) s"
 echo
 
-# The table: scenario, metric, chatd median, redis median, ratio.
+# The table: scenario, metric, the medians of col_a and col_b, and the
+# ratio of the medians num / den.
 rows=()
 add_row() {
-	local scenario=$1 metric=$2 field=$3 fmt=$4 c r ratio
+	local scenario=$1 metric=$2 field=$3 fmt=$4 a b n d ratio
 	# shellcheck disable=SC2046
-	c=$(median $(values "$scenario" chatd "$field"))
+	a=$(median $(values "$scenario" "$col_a" "$field"))
 	# shellcheck disable=SC2046
-	r=$(median $(values "$scenario" "$peer" "$field"))
-	ratio=$(awk -v c="$c" -v r="$r" 'BEGIN {
-	    if (c == "-" || r == "-" || r + 0 == 0) print "-";
-	    else printf "%.2f", c / r }')
-	[ "$c" = - ] || c=$(awk -v v="$c" -v f="$fmt" 'BEGIN { printf f, v }')
-	[ "$r" = - ] || r=$(awk -v v="$r" -v f="$fmt" 'BEGIN { printf f, v }')
-	rows+=("$scenario|$metric|$c|$r|$ratio")
+	b=$(median $(values "$scenario" "$col_b" "$field"))
+	n=$a d=$b
+	[ "$num" = "$col_a" ] || { n=$b; d=$a; }
+	ratio=$(awk -v n="$n" -v d="$d" 'BEGIN {
+	    if (n == "-" || d == "-" || d + 0 == 0) print "-";
+	    else printf "%.2f", n / d }')
+	[ "$a" = - ] || a=$(awk -v v="$a" -v f="$fmt" 'BEGIN { printf f, v }')
+	[ "$b" = - ] || b=$(awk -v v="$b" -v f="$fmt" 'BEGIN { printf f, v }')
+	rows+=("$scenario|$metric|$a|$b|$ratio")
 }
 for s in "${scenarios[@]}"; do
 	name=${s%%|*}
@@ -417,34 +563,63 @@ for s in "${scenarios[@]}"; do
 		add_row "$name" "server RSS per connection, kB (lower is better)" \
 		    rss_per_conn "%.2f"
 	fi
+	if [ "$name" = rooms ] || [ "$peer" = scale ]; then
+		add_row "$name" "server CPU, % of one CPU, measured" \
+		    server_cpu_pct "%.0f"
+	fi
 done
 
-printf '%-9s %-48s %14s %14s %12s\n' scenario metric "chatd median" \
-    "$peer median" "chatd/$peer"
+head_a="$(label "$col_a") median"
+head_b="$(label "$col_b") median"
+head_r="$(label "$num")/$(label "$den")"
+printf '%-9s %-48s %14s %14s %12s\n' scenario metric "$head_a" "$head_b" \
+    "$head_r"
 for row in "${rows[@]}"; do
 	IFS='|' read -r a b c d e <<<"$row"
 	printf '%-9s %-48s %14s %14s %12s\n' "$a" "$b" "$c" "$d" "$e"
 done
+
+# --scale: say it in words, per scenario.
+if [ "$peer" = scale ]; then
+	echo
+	for s in "${scenarios[@]}"; do
+		name=${s%%|*}
+		d_row='' c_row=''
+		for row in "${rows[@]}"; do
+			case $row in
+			"$name|deliveries/s|"*) d_row=$row ;;
+			"$name|server CPU"*) c_row=$row ;;
+			esac
+		done
+		IFS='|' read -r _ _ d1 d2 dr <<<"$d_row"
+		IFS='|' read -r _ _ c1 c2 cr <<<"$c_row"
+		echo "$name: -w 2 makes $dr times the deliveries/s of -w 1" \
+		    "($d2 against $d1); server CPU $c2% against $c1%" \
+		    "(ratio $cr)"
+	done
+fi
 
 # Correctness, summed over the runs: chat-bench's exact counts.
 echo
 notes=()
 for s in "${scenarios[@]}"; do
 	name=${s%%|*}
-	for kind in chatd "$peer"; do
+	for kind in "${kinds[@]}"; do
 		lost=$(total "$name" "$kind" lost)
 		disc=$(total "$name" "$kind" disconnects)
 		reord=$(total "$name" "$kind" reordered)
 		dup=$(total "$name" "$kind" duplicated)
-		if [ $((lost + disc + reord + dup)) -ne 0 ]; then
-			notes+=("$name on $kind: $lost lost, $reord reordered," \
-			    "$dup duplicated, $disc disconnects over $runs runs")
+		misr=$(total "$name" "$kind" misrouted)
+		if [ $((lost + disc + reord + dup + misr)) -ne 0 ]; then
+			notes+=("$name on $(label "$kind"): $lost lost," \
+			    "$reord reordered, $dup duplicated, $misr" \
+			    "misrouted, $disc disconnects over $runs runs")
 		fi
 	done
 done
 if [ ${#notes[@]} -eq 0 ]; then
 	echo "Every completed run: 0 lost, 0 reordered, 0 duplicated," \
-	    "0 disconnects, on both servers."
+	    "0 misrouted, 0 disconnects, on both servers."
 else
 	printf '%s\n' "${notes[@]}"
 fi
@@ -452,22 +627,23 @@ fi
 
 if [ -n "$out" ]; then
 	{
-		echo "## chatd and $peer (\`scripts/bench-compare.sh\`)"
+		echo "## $title (\`scripts/bench-compare.sh\`)"
 		echo
 		echo "**Date:** $started.  **Machine:** $machine; client and" \
 		    "servers on the same machine over loopback."
-		echo "chatd: $chatd_version, \`-w $WORKERS\`;" \
+		echo "chatd: $chatd_version, $workers_desc;" \
 		    "$peer: $peer_desc."
 		echo
 		echo "**Commands** (PORT and PID are each run's own; every run" \
 		    "gets a fresh server; $runs runs per scenario and server," \
-		    "alternating chatd and $peer; the median is shown):"
+		    "alternating $(label "${kinds[0]}") and" \
+		    "$(label "${kinds[1]}"); the median is shown):"
 		echo
 		for c in "${cmds[@]}"; do
 			echo "    $c"
 		done
 		echo
-		echo "| scenario | metric | chatd median | $peer median | chatd/$peer |"
+		echo "| scenario | metric | $head_a | $head_b | $head_r |"
 		echo "|---|---|---:|---:|---:|"
 		for row in "${rows[@]}"; do
 			IFS='|' read -r a b c d e <<<"$row"
@@ -476,7 +652,7 @@ if [ -n "$out" ]; then
 		echo
 		if [ ${#notes[@]} -eq 0 ]; then
 			echo "Every run: 0 lost, 0 reordered, 0 duplicated," \
-			    "0 disconnects, on both servers."
+			    "0 misrouted, 0 disconnects, on both servers."
 		else
 			printf -- '- %s\n' "${notes[@]}"
 		fi

@@ -25,6 +25,7 @@ static void	 json_long(FILE *, const char *, long);
 static double	 per_second(uint64_t, double);
 static double	 us(uint64_t);
 static double	 pct_us(const struct bench_hist *, double);
+static uint32_t	 rooms(const struct bench_summary *);
 
 size_t
 bench_payload_encode(char *buf, size_t bufsize, size_t size,
@@ -147,15 +148,45 @@ bench_payload_decode(const char *p, size_t len, struct bench_msg *m)
 	return 0;
 }
 
+uint32_t
+bench_room_of(uint32_t member, uint32_t nrooms)
+{
+	return nrooms > 1 ? member % nrooms : 0;
+}
+
+uint32_t
+bench_room_senders(uint32_t nsenders, uint32_t nrooms, uint32_t room)
+{
+	if (nrooms <= 1)
+		return room == 0 ? nsenders : 0;
+	if (room >= nrooms || room >= nsenders)
+		return 0;
+	return (nsenders - room - 1) / nrooms + 1;
+}
+
 int
 bench_rx_init(struct bench_rx *rx, uint32_t nsenders)
 {
+	return bench_rx_init_room(rx, nsenders, 1, 0);
+}
+
+int
+bench_rx_init_room(struct bench_rx *rx, uint32_t nsenders, uint32_t nrooms,
+    uint32_t room)
+{
 	memset(rx, 0, sizeof *rx);
-	if (nsenders == 0)
-		return 0;
-	if ((rx->seqs = calloc(nsenders, sizeof *rx->seqs)) == NULL)
+	if (nrooms == 0 || room >= nrooms)
 		return -1;
 	rx->nsenders = nsenders;
+	rx->nrooms = nrooms;
+	rx->room = room;
+	rx->nseqs = bench_room_senders(nsenders, nrooms, room);
+	if (rx->nseqs == 0)
+		return 0;
+	if ((rx->seqs = calloc(rx->nseqs, sizeof *rx->seqs)) == NULL) {
+		rx->nseqs = 0;
+		return -1;
+	}
 	return 0;
 }
 
@@ -165,7 +196,7 @@ bench_rx_free(struct bench_rx *rx)
 	uint32_t	i;
 
 	if (rx->seqs != NULL) {
-		for (i = 0; i < rx->nsenders; i++)
+		for (i = 0; i < rx->nseqs; i++)
 			free(rx->seqs[i].bits);
 	}
 	free(rx->seqs);
@@ -282,7 +313,11 @@ bench_rx_add(struct bench_rx *rx, uint32_t sender, uint64_t seq)
 		rx->bad_sender++;
 		return BENCH_BAD_SENDER;
 	}
-	a = seq_add(&rx->seqs[sender], seq);
+	if (bench_room_of(sender, rx->nrooms) != rx->room) {
+		rx->misrouted++;
+		return BENCH_MISROUTED;
+	}
+	a = seq_add(&rx->seqs[sender / rx->nrooms], seq);
 	switch (a) {
 	case BENCH_REORDERED:
 		rx->reordered++;
@@ -306,22 +341,37 @@ bench_rx_received(const struct bench_rx *rx, uint32_t sender)
 {
 	const struct bench_seq	*q;
 
-	if (sender >= rx->nsenders)
+	if (sender >= rx->nsenders ||
+	    bench_room_of(sender, rx->nrooms) != rx->room)
 		return 0;
-	q = &rx->seqs[sender];
+	q = &rx->seqs[sender / rx->nrooms];
 	return q->next + q->ahead;
+}
+
+uint64_t
+bench_rx_expected(const struct bench_rx *rx, const uint64_t *sent)
+{
+	uint64_t	owed = 0;
+	uint32_t	j;
+
+	for (j = 0; j < rx->nseqs; j++)
+		owed += sent[rx->room + j * rx->nrooms];
+	return owed;
 }
 
 uint64_t
 bench_rx_lost(const struct bench_rx *rx, const uint64_t *sent)
 {
-	uint64_t	lost = 0, got;
-	uint32_t	s;
+	const struct bench_seq	*q;
+	uint64_t		 lost = 0, got, owed;
+	uint32_t		 j;
 
-	for (s = 0; s < rx->nsenders; s++) {
-		got = bench_rx_received(rx, s);
-		if (got < sent[s])
-			lost += sent[s] - got;
+	for (j = 0; j < rx->nseqs; j++) {
+		q = &rx->seqs[j];
+		got = q->next + q->ahead;
+		owed = sent[rx->room + j * rx->nrooms];
+		if (got < owed)
+			lost += owed - got;
 	}
 	return lost;
 }
@@ -490,6 +540,12 @@ pct_us(const struct bench_hist *h, double p)
 	return us(bench_hist_percentile(h, p));
 }
 
+static uint32_t
+rooms(const struct bench_summary *s)
+{
+	return s->rooms > 1 ? s->rooms : 1;
+}
+
 int
 bench_json_write(FILE *f, const struct bench_summary *s)
 {
@@ -500,8 +556,9 @@ bench_json_write(FILE *f, const struct bench_summary *s)
 	fputs(", \"target\": ", f);
 	json_string(f, s->target);
 	fprintf(f, ", \"clients\": %" PRIu32 ", \"senders\": %" PRIu32
-	    ", \"threads\": %" PRIu32 ", \"size\": %zu", s->clients,
-	    s->senders, s->threads, s->size);
+	    ", \"rooms\": %" PRIu32 ", \"threads\": %" PRIu32
+	    ", \"size\": %zu", s->clients, s->senders, rooms(s), s->threads,
+	    s->size);
 	fprintf(f, ", \"mode\": \"%s\"", s->rate > 0 ? "open" : "closed");
 	json_double(f, "rate", s->rate, 3);
 	fprintf(f, ", \"window\": %" PRIu32, s->window);
@@ -521,9 +578,10 @@ bench_json_write(FILE *f, const struct bench_summary *s)
 	    ", \"deliveries\": %" PRIu64 ", \"expected\": %" PRIu64,
 	    s->sent, s->unsent, s->deliveries, s->expected);
 	fprintf(f, ", \"lost\": %" PRIu64 ", \"reordered\": %" PRIu64
-	    ", \"duplicated\": %" PRIu64 ", \"malformed\": %" PRIu64
-	    ", \"server_errors\": %" PRIu64, s->lost, s->reordered,
-	    s->duplicated, s->malformed, s->server_errors);
+	    ", \"duplicated\": %" PRIu64 ", \"misrouted\": %" PRIu64
+	    ", \"malformed\": %" PRIu64 ", \"server_errors\": %" PRIu64,
+	    s->lost, s->reordered, s->duplicated, s->misrouted, s->malformed,
+	    s->server_errors);
 	fprintf(f, ", \"drained\": %s", s->drained ? "true" : "false");
 	json_double(f, "drain_s", s->drain_s, 3);
 	fprintf(f, ", \"latency_us\": {\"samples\": %" PRIu64,
@@ -550,8 +608,11 @@ bench_text_write(FILE *f, const struct bench_summary *s)
 	const struct bench_hist	*h = s->latency;
 
 	fprintf(f, "target:       %s %s, %" PRIu32 " clients, %" PRIu32
-	    " senders, %zu-byte messages, ", s->proto, s->target, s->clients,
-	    s->senders, s->size);
+	    " senders, ", s->proto, s->target, s->clients, s->senders);
+	/* One room prints as it always has. */
+	if (rooms(s) > 1)
+		fprintf(f, "%" PRIu32 " rooms, ", rooms(s));
+	fprintf(f, "%zu-byte messages, ", s->size);
 	if (s->rate > 0)
 		fprintf(f, "open loop at %.1f msg/s\n", s->rate);
 	else
@@ -572,9 +633,11 @@ bench_text_write(FILE *f, const struct bench_summary *s)
 	    PRIu64 " deliveries of %" PRIu64 " expected\n", s->sent,
 	    s->unsent, s->deliveries, s->expected);
 	fprintf(f, "errors:       %" PRIu64 " lost, %" PRIu64 " reordered, %"
-	    PRIu64 " duplicated, %" PRIu64 " malformed, %" PRIu64
-	    " server errors, %" PRIu64 " disconnects\n", s->lost,
-	    s->reordered, s->duplicated, s->malformed, s->server_errors,
+	    PRIu64 " duplicated, ", s->lost, s->reordered, s->duplicated);
+	if (rooms(s) > 1)
+		fprintf(f, "%" PRIu64 " misrouted, ", s->misrouted);
+	fprintf(f, "%" PRIu64 " malformed, %" PRIu64 " server errors, %"
+	    PRIu64 " disconnects\n", s->malformed, s->server_errors,
 	    s->disconnects);
 	fprintf(f, "drain:        %s in %.3f s\n", s->drained ? "complete" :
 	    "timed out", s->drain_s);

@@ -16,8 +16,14 @@
  * accounting is done after the threads are joined, from the trackers
  * themselves.
  *
+ * With --rooms R, client i is in room #r(i % R) and so is sender i
+ * (bench.h): right after its welcome a client sends /join #rK, then
+ * /part #lobby, so that it is in exactly one room, and it is ready once
+ * chatd confirms both.  With Redis, rooms are channels rK.  One room
+ * sends no command: the load is byte for byte that of protocol v1.
+ *
  * Phases, driven by the main thread through one atomic variable:
- * CONNECT (bounded concurrency, each connection counted until welcomed),
+ * CONNECT (bounded concurrency, each connection counted until ready),
  * LOAD (warm-up, then the measure window; the threads stop generating
  * by themselves at its end), DRAIN (wait until every live receiver has
  * every message that left our buffers, or a timeout), STOP.
@@ -46,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,11 +69,21 @@
 #define MAX_REPORTS	10
 #define MAX_THREADS	64
 #define MAX_CLIENTS	1000000
-#define REDIS_CHANNEL	"bench"
+#define REDIS_CHANNEL	"bench"	/* the one room's channel */
+#define LOBBY		"#lobby"	/* where chatd puts a new client */
+#define NAME_MAX_LEN	32		/* "#r" or "r" and a room number */
 
 enum proto { PROTO_CHATD, PROTO_REDIS };
 enum phase { PH_CONNECT, PH_LOAD, PH_DRAIN, PH_STOP };
-enum cstate { CS_IDLE, CS_CONNECTING, CS_WELCOME, CS_READY, CS_DEAD };
+enum cstate {
+	CS_IDLE,
+	CS_CONNECTING,
+	CS_WELCOME,	/* chatd's welcome, or redis's SUBSCRIBE reply */
+	CS_JOINING,	/* chatd, rooms: sent /join #rK */
+	CS_PARTING,	/* chatd, rooms: sent /part #lobby */
+	CS_READY,
+	CS_DEAD
+};
 enum resp_kind { RK_OTHER, RK_MESSAGE, RK_SUBSCRIBE };
 
 /* Counters a thread publishes; the main thread sums them. */
@@ -79,11 +96,11 @@ enum counter {
 	C_FAILED,		/* connections that never got ready */
 	C_DISCONNECTS,		/* ready connections lost */
 	C_MALFORMED,
+	C_MISROUTED,		/* payloads from another room */
 	C_SERVER_ERRORS,
 	C_ALIVE_RX,		/* ready receivers */
 	C_DISTINCT_ALIVE,	/* distinct arrivals at ready receivers */
 	C_READY_TX,		/* ready senders */
-	C_WRITTEN,		/* messages wholly handed to the kernel */
 	C_UNSENT_LIVE,		/* messages in live senders' buffers */
 	C_STOPPED,		/* 1 once the thread generates no more */
 	C_COUNT
@@ -92,6 +109,7 @@ enum counter {
 struct config {
 	uint32_t	 clients;
 	uint32_t	 senders;
+	uint32_t	 rooms;
 	uint32_t	 threads;
 	const char	*host;
 	const char	*port;
@@ -116,11 +134,14 @@ struct bconn {
 	bool		 want_out;	/* EPOLLOUT is in the mask */
 	bool		 skipping;	/* inside an over-long line */
 	bool		 welcomed;	/* got ready once */
+	bool		 acker;		/* redis: some sender's ack_rx */
 	int32_t		 rx;		/* receiver number, or -1 */
 	int32_t		 tx;		/* sender number, or -1 */
 	uint32_t	 id;
 	uint32_t	 thread;	/* index of the owning thread */
+	uint32_t	 room;		/* bench_room_of() its number */
 	struct bench_rx	 track;
+	struct bconn	*ack_rx;	/* redis sender: closes its window */
 
 	char		*line;		/* a line split across reads */
 	size_t		 line_len;
@@ -135,8 +156,13 @@ struct bconn {
 	size_t		 out_len;
 	size_t		 out_cap;
 
+	char		*pub_hdr;	/* redis sender: PUBLISH rK ... */
+	size_t		 pub_hdr_len;
+	size_t		 msg_len;	/* sender: one message on the wire */
+
 	uint64_t	 seq;		/* messages generated */
-	uint64_t	 acked;		/* echoes (chatd) or replies (redis) */
+	uint64_t	 acked;		/* echoes (chatd) or arrivals (redis) */
+	uint64_t	 written_pub;	/* written, as added to room_written */
 };
 
 struct bench;
@@ -151,7 +177,6 @@ struct bthread {
 	size_t			 nconns;
 	struct bconn		**senders;
 	size_t			 nsenders;
-	struct bconn		*ack_rx;	/* redis: acks senders */
 	size_t			 next_start;
 	size_t			 connecting;
 	size_t			 max_connecting;
@@ -172,13 +197,18 @@ struct bench {
 	socklen_t		 addrlen;
 	char			 target[300];
 	size_t			 line_max;
-	size_t			 msg_len;	/* one message on the wire */
-	char			 pub_hdr[64];	/* redis: PUBLISH command */
-	size_t			 pub_hdr_len;
 	struct bconn		*conns;
 	size_t			 nconns;
 	struct bconn		**sender_conn;	/* by sender number */
 	uint32_t		 nreceivers;
+	/*
+	 * Per room with a sender (0 .. nbusy-1), for the drain: messages
+	 * its senders have handed to the kernel, and its ready receivers.
+	 * Threads add to them; the main thread only reads.
+	 */
+	uint32_t		 nbusy;
+	atomic_uint_least64_t	*room_written;
+	atomic_uint_least64_t	*room_alive;
 	struct bthread		*threads;
 	uint32_t		 nstarted;	/* threads running */
 	atomic_int		 phase;
@@ -203,6 +233,8 @@ usage(FILE *f)
 "  -n, --clients N            receiving clients (default: 100)\n"
 "  -s, --senders S            sending clients, S <= N (default: 10); with\n"
 "                             chatd the senders are among the N receivers\n"
+"      --rooms R              spread clients and senders over R rooms, R <= N\n"
+"                             (default: 1, the room every client starts in)\n"
 "  -H, --host HOST            server name or address (default: 127.0.0.1)\n"
 "  -p, --port PORT            server TCP port (default: 7777)\n"
 "      --unix PATH            connect to a UNIX-domain socket instead\n"
@@ -232,9 +264,16 @@ usage(FILE *f)
 "A message is in flight from when it is sent until chatd echoes it back to\n"
 "its sender.  With --proto redis the N receivers SUBSCRIBE to channel\n"
 "\"bench\" and the S senders are S more connections that PUBLISH; a message\n"
-"is in flight until it reaches one chosen receiver served by the same thread\n"
-"as its sender (the reply to PUBLISH only says Redis has queued it).\n"
-"Either way every message is owed to N receivers.\n"
+"is in flight until it reaches one chosen receiver of its room served by the\n"
+"same thread as its sender (the reply to PUBLISH only says Redis has queued\n"
+"it).  Either way, in one room, every message is owed to N receivers.\n"
+"\n"
+"With --rooms R, receiver i and sender i are in room K = i %% R.  With chatd\n"
+"client i sends \"/join #rK\" then \"/part #lobby\", and is ready once chatd\n"
+"has confirmed both; with Redis, receiver i subscribes to channel \"rK\" and\n"
+"sender i publishes to it.  Senders 0..R-1 each open a room, so every room\n"
+"with a sender has receivers; a message is owed to its room's receivers\n"
+"only, and one that reaches another room counts as misrouted.\n"
 "\n"
 "Exit status: 0 when the run completed (loss is in the figures), 1 when it\n"
 "could not run, 2 on a usage error.  See chat-bench(1).\n",
@@ -343,12 +382,14 @@ enum {
 	OPT_CONNECT_TIMEOUT,
 	OPT_PROTO,
 	OPT_SERVER_PID,
-	OPT_JSON
+	OPT_JSON,
+	OPT_ROOMS
 };
 
 static const struct option long_options[] = {
 	{ "clients",		required_argument,	NULL, 'n' },
 	{ "senders",		required_argument,	NULL, 's' },
+	{ "rooms",		required_argument,	NULL, OPT_ROOMS },
 	{ "host",		required_argument,	NULL, 'H' },
 	{ "port",		required_argument,	NULL, 'p' },
 	{ "unix",		required_argument,	NULL, OPT_UNIX },
@@ -401,6 +442,11 @@ set_option(struct config *c, int ch, const char *arg, bool *window_set)
 		if (parse_uint(name, arg, 1, MAX_CLIENTS, &u) == -1)
 			return -1;
 		c->senders = (uint32_t)u;
+		return 0;
+	case OPT_ROOMS:
+		if (parse_uint(name, arg, 1, MAX_CLIENTS, &u) == -1)
+			return -1;
+		c->rooms = (uint32_t)u;
 		return 0;
 	case 'H':
 		if (arg[0] == '\0') {
@@ -486,6 +532,7 @@ parse_args(struct config *c, int argc, char **argv)
 	memset(c, 0, sizeof *c);
 	c->clients = 100;
 	c->senders = 10;
+	c->rooms = 1;
 	c->threads = 2;
 	c->host = "127.0.0.1";
 	c->port = "7777";
@@ -536,6 +583,13 @@ parse_args(struct config *c, int argc, char **argv)
 	if (c->senders > c->clients) {
 		fprintf(stderr, "%s: --senders (%" PRIu32 ") is more than "
 		    "--clients (%" PRIu32 ")\n", progname, c->senders,
+		    c->clients);
+		goto usage;
+	}
+	/* An empty room would owe nothing and measure nothing. */
+	if (c->rooms > c->clients) {
+		fprintf(stderr, "%s: --rooms (%" PRIu32 ") is more than "
+		    "--clients (%" PRIu32 ")\n", progname, c->rooms,
 		    c->clients);
 		goto usage;
 	}
@@ -647,9 +701,25 @@ out_pending(const struct bconn *c)
 
 /* Messages still in our buffer; a partly written one counts as unsent. */
 static uint64_t
-unsent(const struct bench *b, const struct bconn *c)
+unsent(const struct bconn *c)
 {
-	return (out_pending(c) + b->msg_len - 1) / b->msg_len;
+	return (out_pending(c) + c->msg_len - 1) / c->msg_len;
+}
+
+/* The drain's count of ready receivers per busy room. */
+static void
+room_alive_add(struct bthread *t, const struct bconn *c, int delta)
+{
+	struct bench	*b = t->b;
+
+	if (c->rx < 0 || c->room >= b->nbusy)
+		return;
+	if (delta > 0)
+		atomic_fetch_add_explicit(&b->room_alive[c->room], 1,
+		    memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(&b->room_alive[c->room], 1,
+		    memory_order_relaxed);
 }
 
 static void
@@ -675,6 +745,8 @@ conn_kill(struct bthread *t, struct bconn *c, const char *what,
 	switch (c->state) {
 	case CS_CONNECTING:
 	case CS_WELCOME:
+	case CS_JOINING:
+	case CS_PARTING:
 		t->connecting--;
 		__attribute__((fallthrough));	/* clang ignores the comment */
 	case CS_IDLE:
@@ -685,6 +757,7 @@ conn_kill(struct bthread *t, struct bconn *c, const char *what,
 		if (c->rx >= 0) {
 			t->l[C_ALIVE_RX]--;
 			t->l[C_DISTINCT_ALIVE] -= c->track.distinct;
+			room_alive_add(t, c, -1);
 		}
 		if (is_sender(c))
 			t->l[C_READY_TX]--;
@@ -770,12 +843,12 @@ gen_msg(struct bthread *t, struct bconn *c, uint64_t ts)
 	struct bench_msg	 m;
 	char			*p;
 
-	if (out_reserve(c, b->msg_len + 1) == -1)
+	if (out_reserve(c, c->msg_len + 1) == -1)
 		return -1;
 	p = c->out + c->out_len;
 	if (b->cfg->proto == PROTO_REDIS) {
-		memcpy(p, b->pub_hdr, b->pub_hdr_len);
-		p += b->pub_hdr_len;
+		memcpy(p, c->pub_hdr, c->pub_hdr_len);
+		p += c->pub_hdr_len;
 	}
 	m.sender = (uint32_t)c->tx;
 	m.seq = c->seq;
@@ -787,7 +860,7 @@ gen_msg(struct bthread *t, struct bconn *c, uint64_t ts)
 	if (b->cfg->proto == PROTO_REDIS)
 		*p++ = '\r';
 	*p = '\n';
-	c->out_len += b->msg_len;
+	c->out_len += c->msg_len;
 	c->seq++;
 	t->l[C_SENT]++;
 	if (ts >= b->t_measure && ts < b->t_end)
@@ -882,8 +955,10 @@ ready(struct bthread *t, struct bconn *c)
 	c->welcomed = true;
 	t->connecting--;
 	t->l[C_WELCOMED]++;
-	if (c->rx >= 0)
+	if (c->rx >= 0) {
 		t->l[C_ALIVE_RX]++;
+		room_alive_add(t, c, 1);
+	}
 	if (is_sender(c))
 		t->l[C_READY_TX]++;
 }
@@ -906,6 +981,14 @@ arrival(struct bthread *t, struct bconn *c, const char *p, size_t len,
 		return;
 	}
 	a = bench_rx_add(&c->track, m.sender, m.seq);
+	if (a == BENCH_MISROUTED) {
+		if (t->l[C_MISROUTED]++ == 0)
+			report("connection %" PRIu32 " in room %" PRIu32
+			    ": got a message of sender %" PRIu32 ", in room %"
+			    PRIu32, c->id, c->room, m.sender,
+			    bench_room_of(m.sender, b->cfg->rooms));
+		return;
+	}
 	if (a == BENCH_BAD_SENDER || a == BENCH_NOMEM) {
 		t->l[C_MALFORMED]++;
 		return;
@@ -921,10 +1004,10 @@ arrival(struct bthread *t, struct bconn *c, const char *p, size_t len,
 	/* chatd: the sender's own echo closes its window slot. */
 	if ((int64_t)m.sender == c->tx && c->acked < c->seq)
 		c->acked++;
-	/* redis: so does the arrival at this thread's chosen receiver. */
-	if (c == t->ack_rx && m.sender < b->cfg->senders &&
+	/* redis: so does the arrival at the sender's chosen receiver. */
+	if (c->acker && m.sender < b->cfg->senders &&
 	    (s = b->sender_conn[m.sender])->thread == t->idx &&
-	    s->acked < s->seq)
+	    s->ack_rx == c && s->acked < s->seq)
 		s->acked++;
 }
 
@@ -938,21 +1021,118 @@ server_error(struct bthread *t, struct bconn *c, const char *p, size_t len)
 	    shorten(p, len, buf, sizeof buf));
 }
 
+/*
+ * The name of a connection's room: "#rK" for chatd, channel "rK" for
+ * Redis, or Redis's one channel when there are no rooms.
+ */
+static size_t
+room_name(const struct bench *b, const struct bconn *c, char *buf,
+    size_t size)
+{
+	int	n;
+
+	if (b->cfg->proto == PROTO_REDIS && b->cfg->rooms <= 1)
+		n = snprintf(buf, size, "%s", REDIS_CHANNEL);
+	else
+		n = snprintf(buf, size, "%sr%" PRIu32,
+		    b->cfg->proto == PROTO_CHATD ? "#" : "", c->room);
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+/*
+ * Is the line "PREFIX NAME" or "PREFIX NAME ..."?  Room names compare
+ * ASCII-case-insensitively and hold no space.
+ */
+static bool
+is_about_room(const char *p, size_t len, const char *prefix,
+    const char *name, size_t namelen)
+{
+	size_t	n = strlen(prefix);
+
+	return len >= n + namelen && memcmp(p, prefix, n) == 0 &&
+	    strncasecmp(p + n, name, namelen) == 0 &&
+	    (len == n + namelen || p[n + namelen] == ' ');
+}
+
+/* Queue a command and send it; the caller checks for a dead c. */
+static void
+send_command(struct bthread *t, struct bconn *c, const char *cmd, size_t len)
+{
+	if (queue_bytes(c, cmd, len) == -1) {
+		conn_kill(t, c, "out of memory", NULL);
+		return;
+	}
+	flush(t, c);
+}
+
+/*
+ * A chatd client until it is ready: the welcome, then with rooms the
+ * replies to /join and to /part.  What else comes meanwhile is skipped:
+ * notices about others ("-- NICK joined", "#lobby -- NICK left"), the
+ * topic and history of the room joined.  An error refuses the command.
+ */
+static void
+chatd_setup_line(struct bthread *t, struct bconn *c, const char *p,
+    size_t len)
+{
+	static const char	 welcome[] = "-- welcome to chatd, you are ";
+	static const char	 part[] = "/part " LOBBY "\n";
+	char			 name[NAME_MAX_LEN], cmd[NAME_MAX_LEN + 16];
+	char			 buf[128];
+	size_t			 n;
+	int			 k;
+
+	switch (c->state) {
+	case CS_WELCOME:
+		if (len < sizeof welcome - 1 ||
+		    memcmp(p, welcome, sizeof welcome - 1) != 0) {
+			conn_kill(t, c, "expected the welcome, got",
+			    shorten(p, len, buf, sizeof buf));
+			return;
+		}
+		if (t->b->cfg->rooms <= 1) {
+			ready(t, c);
+			return;
+		}
+		room_name(t->b, c, name, sizeof name);
+		k = snprintf(cmd, sizeof cmd, "/join %s\n", name);
+		c->state = CS_JOINING;
+		send_command(t, c, cmd, (size_t)k);
+		return;
+	case CS_JOINING:
+		/* "-- now talking in #rK (N online)" */
+		n = room_name(t->b, c, name, sizeof name);
+		if (is_about_room(p, len, "-- now talking in ", name, n)) {
+			c->state = CS_PARTING;
+			send_command(t, c, part, sizeof part - 1);
+			return;
+		}
+		break;
+	case CS_PARTING:
+		if (is_about_room(p, len, "-- you left ", LOBBY,
+		    sizeof LOBBY - 1)) {
+			ready(t, c);
+			return;
+		}
+		break;
+	default:
+		return;
+	}
+	if (len >= 3 && memcmp(p, "!! ", 3) == 0)
+		conn_kill(t, c, c->state == CS_JOINING ? "the server refused "
+		    "/join" : "the server refused /part " LOBBY,
+		    shorten(p, len, buf, sizeof buf));
+}
+
 static void
 chatd_line(struct bthread *t, struct bconn *c, const char *p, size_t len,
     uint64_t now)
 {
-	static const char	 welcome[] = "-- welcome to chatd, you are ";
-	const char		*gt;
-	char			 buf[128];
+	const char	*gt, *sp;
+	char		 buf[128];
 
-	if (c->state == CS_WELCOME) {
-		if (len >= sizeof welcome - 1 &&
-		    memcmp(p, welcome, sizeof welcome - 1) == 0)
-			ready(t, c);
-		else
-			conn_kill(t, c, "expected the welcome, got",
-			    shorten(p, len, buf, sizeof buf));
+	if (c->state != CS_READY) {
+		chatd_setup_line(t, c, p, len);
 		return;
 	}
 	if (len > 0 && p[0] == '<') {
@@ -965,7 +1145,19 @@ chatd_line(struct bthread *t, struct bconn *c, const char *p, size_t len,
 		arrival(t, c, gt + 2, len - (size_t)(gt + 2 - p), now);
 	} else if (len >= 3 && memcmp(p, "!! ", 3) == 0)
 		server_error(t, c, p, len);
-	/* "-- " notices and other clients' lines are not ours. */
+	else if (len > 0 && p[0] == '#' &&
+	    (sp = memchr(p, ' ', len)) != NULL && sp + 1 < p + len &&
+	    sp[1] == '<') {
+		/*
+		 * "#room <NICK> TEXT": chat from a room this client is in
+		 * but not talking in.  Each client is in one room only.
+		 */
+		if (t->l[C_MISROUTED]++ == 0)
+			report("connection %" PRIu32 ": a line from another "
+			    "room: \"%s\"", c->id, shorten(p, len, buf,
+			    sizeof buf));
+	}
+	/* "-- " notices, "#room -- " notices, history are not ours. */
 }
 
 /* A decimal after a RESP type byte. */
@@ -1136,9 +1328,10 @@ read_conn(struct bthread *t, struct bconn *c)
 			return;
 		if (is_sender(c))
 			fill_window(t, c);
-		if (c == t->ack_rx) {
+		if (c->acker) {
 			for (i = 0; i < t->nsenders; i++)
-				fill_window(t, t->senders[i]);
+				if (t->senders[i]->ack_rx == c)
+					fill_window(t, t->senders[i]);
 		}
 		return;
 	}
@@ -1151,10 +1344,10 @@ read_conn(struct bthread *t, struct bconn *c)
 static void
 connected(struct bthread *t, struct bconn *c)
 {
-	static const char	 sub[] = "*2\r\n$9\r\nSUBSCRIBE\r\n$"
-	    "5\r\n" REDIS_CHANNEL "\r\n";
-	socklen_t		 len = sizeof(int);
-	int			 err = 0;
+	socklen_t	len = sizeof(int);
+	int		err = 0, n;
+	char		name[NAME_MAX_LEN], sub[NAME_MAX_LEN + 64];
+	size_t		namelen;
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
@@ -1171,11 +1364,10 @@ connected(struct bthread *t, struct bconn *c)
 		ready(t, c);
 		return;
 	}
-	if (queue_bytes(c, sub, sizeof sub - 1) == -1) {
-		conn_kill(t, c, "out of memory", NULL);
-		return;
-	}
-	flush(t, c);
+	namelen = room_name(t->b, c, name, sizeof name);
+	n = snprintf(sub, sizeof sub, "*2\r\n$9\r\nSUBSCRIBE\r\n"
+	    "$%zu\r\n%s\r\n", namelen, name);
+	send_command(t, c, sub, (size_t)n);
 }
 
 static void
@@ -1220,6 +1412,31 @@ start_connects(struct bthread *t)
 }
 
 /*
+ * redis: the sender's window is closed by the arrivals at the thread's
+ * first ready receiver in its room, which keeps the loop thread-local.
+ * Sender j shares its thread with receiver j, in its room (setup()), so
+ * there is one unless those receivers failed to connect.
+ */
+static void
+choose_acker(struct bthread *t, struct bconn *s)
+{
+	struct bconn	*c;
+	size_t		 i;
+
+	for (i = 0; i < t->nconns; i++) {
+		c = t->conns[i];
+		if (c->rx >= 0 && c->state == CS_READY && c->room == s->room) {
+			s->ack_rx = c;
+			c->acker = true;
+			return;
+		}
+	}
+	if (t->b->cfg->rate == 0)
+		report("sender %" PRId32 ": no receiver in its room to "
+		    "acknowledge it", s->tx);
+}
+
+/*
  * The main thread has ended the connect phase: whatever is not ready
  * now failed to connect in time.  Then start sending.
  */
@@ -1241,23 +1458,11 @@ start_load(struct bthread *t)
 		if (t->senders[i]->state == CS_READY)
 			t->senders[n++] = t->senders[i];
 	}
-	/*
-	 * redis: the thread's first ready receiver closes the window of
-	 * the thread's senders, which keeps the loop thread-local.  Every
-	 * thread has receivers, as threads <= clients.
-	 */
-	for (i = 0; i < t->nconns && b->cfg->proto == PROTO_REDIS; i++) {
-		c = t->conns[i];
-		if (c->rx >= 0 && c->state == CS_READY) {
-			t->ack_rx = c;
-			break;
-		}
-	}
-	if (b->cfg->proto == PROTO_REDIS && b->cfg->rate == 0 && n > 0 &&
-	    t->ack_rx == NULL)
-		report("thread %u: no receiver to acknowledge its senders",
-		    t->idx);
 	t->nsenders = n;
+	if (b->cfg->proto == PROTO_REDIS) {
+		for (i = 0; i < t->nsenders; i++)
+			choose_acker(t, t->senders[i]);
+	}
 	t->loading = n > 0;
 	if (!t->loading)
 		return;
@@ -1309,19 +1514,23 @@ static void
 publish(struct bthread *t)
 {
 	struct bench		*b = t->b;
-	const struct bconn	*c;
-	uint64_t		 written = 0, live = 0, u;
+	struct bconn		*c;
+	uint64_t		 written, live = 0, u;
 	size_t			 i;
 	int			 k;
 
 	for (i = 0; i < t->nsenders; i++) {
 		c = t->senders[i];
-		u = unsent(b, c);
-		written += c->seq - u;
+		u = unsent(c);
+		/* Never less than before: only sending shrinks the buffer. */
+		written = c->seq - u;
+		if (written != c->written_pub)
+			atomic_fetch_add_explicit(&b->room_written[c->room],
+			    written - c->written_pub, memory_order_relaxed);
+		c->written_pub = written;
 		if (c->state != CS_DEAD)
 			live += u;
 	}
-	t->l[C_WRITTEN] = written;
 	t->l[C_UNSENT_LIVE] = live;
 	for (k = 0; k < C_COUNT; k++)
 		atomic_store_explicit(&t->pub[k], t->l[k],
@@ -1387,6 +1596,30 @@ sleep_ns(uint64_t ns)
 		;
 }
 
+/* A sender's message framing: a line for chatd, PUBLISH for Redis. */
+static int
+setup_sender(struct bench *b, struct bconn *c)
+{
+	char	name[NAME_MAX_LEN], hdr[NAME_MAX_LEN + 64];
+	size_t	namelen;
+	int	n;
+
+	if (b->cfg->proto == PROTO_CHATD) {
+		c->msg_len = b->cfg->size + 1;
+		return 0;
+	}
+	namelen = room_name(b, c, name, sizeof name);
+	n = snprintf(hdr, sizeof hdr, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n"
+	    "$%zu\r\n", namelen, name, b->cfg->size);
+	if (n < 0 || (size_t)n >= sizeof hdr ||
+	    (c->pub_hdr = malloc((size_t)n)) == NULL)
+		return -1;
+	memcpy(c->pub_hdr, hdr, (size_t)n);
+	c->pub_hdr_len = (size_t)n;
+	c->msg_len = c->pub_hdr_len + b->cfg->size + 2;
+	return 0;
+}
+
 static int
 setup(struct bench *b)
 {
@@ -1400,20 +1633,21 @@ setup(struct bench *b)
 	if (cfg->proto == PROTO_REDIS)
 		b->nconns += cfg->senders;
 	b->line_max = cfg->size + LINE_EXTRA;
-	if (cfg->proto == PROTO_REDIS) {
-		b->pub_hdr_len = (size_t)snprintf(b->pub_hdr,
-		    sizeof b->pub_hdr, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n"
-		    "$%zu\r\n", sizeof REDIS_CHANNEL - 1, REDIS_CHANNEL,
-		    cfg->size);
-		b->msg_len = b->pub_hdr_len + cfg->size + 2;
-	} else
-		b->msg_len = cfg->size + 1;
+	/* Senders 0..R-1 open rooms 0..R-1; the rest of the rooms are quiet. */
+	b->nbusy = cfg->senders < cfg->rooms ? cfg->senders : cfg->rooms;
 
 	if ((b->conns = calloc(b->nconns, sizeof *b->conns)) == NULL ||
 	    (b->sender_conn = calloc(cfg->senders,
 	    sizeof *b->sender_conn)) == NULL ||
-	    (b->threads = calloc(cfg->threads, sizeof *b->threads)) == NULL)
+	    (b->threads = calloc(cfg->threads, sizeof *b->threads)) == NULL ||
+	    (b->room_written = calloc(b->nbusy,
+	    sizeof *b->room_written)) == NULL ||
+	    (b->room_alive = calloc(b->nbusy, sizeof *b->room_alive)) == NULL)
 		return -1;
+	for (i = 0; i < b->nbusy; i++) {
+		atomic_init(&b->room_written[i], 0);
+		atomic_init(&b->room_alive[i], 0);
+	}
 	per = (cfg->connect_concurrency + cfg->threads - 1) / cfg->threads;
 	for (i = 0; i < cfg->threads; i++) {
 		t = &b->threads[i];
@@ -1421,7 +1655,8 @@ setup(struct bench *b)
 		t->idx = i;
 		t->max_connecting = per;
 		t->ep = t->tfd = -1;
-		if ((t->conns = calloc(b->nconns / cfg->threads + 1,
+		if ((t->conns = calloc(cfg->clients / cfg->threads +
+		    cfg->senders / cfg->threads + 2,
 		    sizeof *t->conns)) == NULL ||
 		    (t->senders = calloc(cfg->senders / cfg->threads + 1,
 		    sizeof *t->senders)) == NULL ||
@@ -1441,17 +1676,26 @@ setup(struct bench *b)
 			    (int32_t)(i - cfg->clients) : -1;
 		else
 			c->tx = i < cfg->senders ? (int32_t)i : -1;
-		if (c->rx >= 0 && bench_rx_init(&c->track, cfg->senders) == -1)
+		c->room = bench_room_of(c->rx >= 0 ? (uint32_t)c->rx :
+		    (uint32_t)c->tx, cfg->rooms);
+		if (c->rx >= 0 && bench_rx_init_room(&c->track, cfg->senders,
+		    cfg->rooms, c->room) == -1)
 			return -1;
-		/* Round-robin, so the senders spread over the threads. */
-		t = &b->threads[i % cfg->threads];
+		if (is_sender(c) && setup_sender(b, c) == -1)
+			return -1;
+		/*
+		 * Round-robin by number, so the senders spread over the
+		 * threads, and a redis sender j shares a thread with
+		 * receiver j, which is in its room.
+		 */
+		t = &b->threads[(c->rx >= 0 ? (uint32_t)c->rx :
+		    (uint32_t)c->tx) % cfg->threads];
 		c->thread = t->idx;
 		t->conns[t->nconns++] = c;
 		if (is_sender(c)) {
 			t->senders[t->nsenders++] = c;
 			b->sender_conn[c->tx] = c;
 		}
-
 	}
 	return 0;
 }
@@ -1519,9 +1763,12 @@ teardown(struct bench *b)
 		bench_rx_free(&c->track);
 		free(c->line);
 		free(c->out);
+		free(c->pub_hdr);
 	}
 	free(b->conns);
 	free(b->sender_conn);
+	free(b->room_written);
+	free(b->room_alive);
 	for (i = 0; b->threads != NULL && i < b->cfg->threads; i++) {
 		t = &b->threads[i];
 		if (t->ep != -1)
@@ -1613,9 +1860,32 @@ load_phase(struct bench *b, long *rss_after)
 }
 
 /*
- * Wait until every live receiver has every message that left our
- * buffers.  The sums are read from several threads at different times,
- * so the condition must hold, unchanged, twice in a row.
+ * What the live receivers are owed: for each room with senders, the
+ * messages they wrote times the room's ready receivers.  *written gets
+ * the messages written in all rooms.
+ */
+static uint64_t
+owed_alive(const struct bench *b, uint64_t *written)
+{
+	uint64_t	owed = 0, w;
+	uint32_t	k;
+
+	*written = 0;
+	for (k = 0; k < b->nbusy; k++) {
+		w = atomic_load_explicit(&b->room_written[k],
+		    memory_order_relaxed);
+		owed += w * atomic_load_explicit(&b->room_alive[k],
+		    memory_order_relaxed);
+		*written += w;
+	}
+	return owed;
+}
+
+/*
+ * Wait until every live receiver has every message of its room that
+ * left our buffers.  The sums are read from several threads at
+ * different times, so the condition must hold, unchanged, twice in a
+ * row.
  */
 static bool
 drain_phase(struct bench *b, uint64_t *took)
@@ -1626,11 +1896,10 @@ drain_phase(struct bench *b, uint64_t *took)
 
 	deadline = t0 + (uint64_t)(b->cfg->drain_timeout * NS_PER_S);
 	for (;;) {
-		written = sum(b, C_WRITTEN);
 		distinct = sum(b, C_DISTINCT_ALIVE);
 		ok = sum(b, C_STOPPED) == b->cfg->threads &&
 		    sum(b, C_UNSENT_LIVE) == 0 &&
-		    distinct == written * sum(b, C_ALIVE_RX);
+		    distinct == owed_alive(b, &written);
 		if (ok && written == last_w && distinct == last_d)
 			break;
 		last_w = ok ? written : UINT64_MAX;
@@ -1652,7 +1921,7 @@ summarise(struct bench *b, struct bench_summary *s, struct bench_hist *lat)
 	const struct config	*cfg = b->cfg;
 	struct bthread		*t;
 	struct bconn		*c;
-	uint64_t		*written, all = 0;
+	uint64_t		*written;
 	size_t			 i;
 
 	if ((written = calloc(cfg->senders, sizeof *written)) == NULL)
@@ -1665,6 +1934,7 @@ summarise(struct bench *b, struct bench_summary *s, struct bench_hist *lat)
 		s->deliveries_measure += t->l[C_DELIV_MEASURE];
 		s->disconnects += t->l[C_DISCONNECTS];
 		s->malformed += t->l[C_MALFORMED];
+		s->misrouted += t->l[C_MISROUTED];
 		s->server_errors += t->l[C_SERVER_ERRORS];
 	}
 	for (i = 0; i < b->nconns; i++) {
@@ -1673,16 +1943,15 @@ summarise(struct bench *b, struct bench_summary *s, struct bench_hist *lat)
 			s->connected++;
 		if (!is_sender(c))
 			continue;
-		written[c->tx] = c->seq - unsent(b, c);
+		written[c->tx] = c->seq - unsent(c);
 		s->sent += c->seq;
-		s->unsent += unsent(b, c);
-		all += written[c->tx];
+		s->unsent += unsent(c);
 	}
 	for (i = 0; i < b->nconns; i++) {
 		c = &b->conns[i];
 		if (c->rx < 0 || !c->welcomed)
 			continue;
-		s->expected += all;
+		s->expected += bench_rx_expected(&c->track, written);
 		s->deliveries += c->track.arrivals;
 		s->lost += bench_rx_lost(&c->track, written);
 		s->reordered += c->track.reordered;
@@ -1738,6 +2007,7 @@ run(struct bench *b)
 	s.target = b->target;
 	s.clients = cfg->clients;
 	s.senders = cfg->senders;
+	s.rooms = cfg->rooms;
 	s.threads = cfg->threads;
 	s.size = cfg->size;
 	s.rate = cfg->rate;

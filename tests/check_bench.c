@@ -393,6 +393,252 @@ START_TEST(test_tracker_no_senders)
 }
 END_TEST
 
+/* ---- Rooms. ---- */
+
+/* The spread is round-robin, and room_senders() agrees with room_of(). */
+START_TEST(test_rooms_spread)
+{
+	static const uint32_t	pairs[][2] = { { 0, 1 }, { 1, 1 }, { 20, 1 },
+	    { 20, 100 }, { 100, 20 }, { 7, 3 }, { 6, 3 }, { 3, 7 },
+	    { 1000, 999 }, { 1, 2 } };
+	uint32_t		nsenders, nrooms, room, s, count, total;
+	size_t			i;
+
+	for (i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		nsenders = pairs[i][0];
+		nrooms = pairs[i][1];
+		total = 0;
+		for (room = 0; room < nrooms; room++) {
+			count = 0;
+			for (s = 0; s < nsenders; s++)
+				if (bench_room_of(s, nrooms) == room)
+					count++;
+			ck_assert_uint_eq(bench_room_senders(nsenders, nrooms,
+			    room), count);
+			/* Senders open the first rooms, one each in turn. */
+			ck_assert_uint_eq(count > 0, room < nsenders);
+			total += count;
+		}
+		ck_assert_uint_eq(total, nsenders);
+		ck_assert_uint_eq(bench_room_senders(nsenders, nrooms,
+		    nrooms), 0);
+	}
+	ck_assert_uint_eq(bench_room_of(12345, 1), 0);
+	ck_assert_uint_eq(bench_room_of(12345, 100), 45);
+}
+END_TEST
+
+START_TEST(test_rooms_init_rejects)
+{
+	struct bench_rx	rx;
+
+	ck_assert_int_eq(bench_rx_init_room(&rx, 5, 0, 0), -1);
+	ck_assert_int_eq(bench_rx_init_room(&rx, 5, 3, 3), -1);
+	ck_assert_int_eq(bench_rx_init_room(&rx, 5, 3, 2), 0);
+	ck_assert_uint_eq(rx.nseqs, 1);		/* sender 2 alone */
+	bench_rx_free(&rx);
+	/* A silent room: no sender, nothing owed, nothing allocated. */
+	ck_assert_int_eq(bench_rx_init_room(&rx, 5, 8, 6), 0);
+	ck_assert_uint_eq(rx.nseqs, 0);
+	ck_assert_ptr_null(rx.seqs);
+	ck_assert_int_eq(bench_rx_add(&rx, 4, 0), BENCH_MISROUTED);
+	ck_assert_int_eq(bench_rx_add(&rx, 5, 0), BENCH_BAD_SENDER);
+	ck_assert_uint_eq(rx.arrivals, 0);
+	bench_rx_free(&rx);
+}
+END_TEST
+
+/*
+ * A receiver of room 1 of 3, with senders 0..7: its senders are 1, 4
+ * and 7.  Sender 1 loses 3 and has 8 duplicated, sender 4 has 10 and
+ * 11 swapped, sender 7 loses its last two; every message of senders 0,
+ * 2, 3 and 5 also reaches it and must count only as misrouted.
+ */
+START_TEST(test_rooms_scripted)
+{
+	struct bench_rx	 rx;
+	uint64_t	 sent[8], q, other = 0;
+	uint32_t	 s;
+
+	for (s = 0; s < 8; s++)
+		sent[s] = 20 + s;		/* owed: 21 + 24 + 27 */
+	ck_assert_int_eq(bench_rx_init_room(&rx, 8, 3, 1), 0);
+	ck_assert_uint_eq(rx.nseqs, 3);
+	for (q = 0; q < 30; q++) {
+		if (q < sent[1] && q != 3)
+			ck_assert_int_eq(bench_rx_add(&rx, 1, q),
+			    BENCH_IN_ORDER);
+		if (q == 8)
+			ck_assert_int_eq(bench_rx_add(&rx, 1, q),
+			    BENCH_DUPLICATE);
+		if (q < sent[4] && q != 10 && q != 11)
+			ck_assert_int_eq(bench_rx_add(&rx, 4, q),
+			    BENCH_IN_ORDER);
+		if (q == 12) {
+			ck_assert_int_eq(bench_rx_add(&rx, 4, 11),
+			    BENCH_REORDERED);
+			ck_assert_int_eq(bench_rx_add(&rx, 4, 10),
+			    BENCH_REORDERED);
+		}
+		if (q < sent[7] - 2)
+			ck_assert_int_eq(bench_rx_add(&rx, 7, q),
+			    BENCH_IN_ORDER);
+		for (s = 0; s < 6; s++) {
+			if (bench_room_of(s, 3) == 1 || q >= sent[s])
+				continue;
+			ck_assert_int_eq(bench_rx_add(&rx, s, q),
+			    BENCH_MISROUTED);
+			other++;
+		}
+	}
+	ck_assert_int_eq(bench_rx_add(&rx, 8, 0), BENCH_BAD_SENDER);
+
+	ck_assert_uint_eq(other, 20 + 22 + 23 + 25);
+	ck_assert_uint_eq(rx.misrouted, other);
+	ck_assert_uint_eq(rx.bad_sender, 1);
+	ck_assert_uint_eq(bench_rx_expected(&rx, sent), 21 + 24 + 27);
+	ck_assert_uint_eq(bench_rx_lost(&rx, sent), 1 + 2);
+	ck_assert_uint_eq(bench_rx_received(&rx, 1), 20);
+	ck_assert_uint_eq(bench_rx_received(&rx, 4), 24);
+	ck_assert_uint_eq(bench_rx_received(&rx, 7), 25);
+	ck_assert_uint_eq(bench_rx_received(&rx, 0), 0);
+	ck_assert_uint_eq(bench_rx_received(&rx, 5), 0);
+	ck_assert_uint_eq(rx.reordered, 2);
+	ck_assert_uint_eq(rx.duplicated, 1);
+	ck_assert_uint_eq(rx.distinct, 20 + 24 + 25);
+	ck_assert_uint_eq(rx.arrivals, 20 + 24 + 25 + 1);
+	/* A sender of another room sending more changes nothing owed. */
+	sent[0] = sent[2] = 1000000;
+	ck_assert_uint_eq(bench_rx_expected(&rx, sent), 21 + 24 + 27);
+	ck_assert_uint_eq(bench_rx_lost(&rx, sent), 1 + 2);
+	bench_rx_free(&rx);
+}
+END_TEST
+
+#define RR_RECEIVERS	12
+#define RR_SENDERS	9
+#define RR_MSGS		400
+
+/*
+ * A whole run in rooms: every receiver gets every message of every
+ * sender, most of them only its room's, through a relay that drops,
+ * duplicates, swaps, and now and then leaks a message into the wrong
+ * room.  A naive model keyed by (receiver, sender, seq) gives the
+ * counts.  The number of rooms varies with the loop index.
+ */
+START_TEST(test_rooms_random)
+{
+	static const uint32_t	 nrooms_list[] = { 1, 2, 3, 4, 5, 9, 12 };
+	uint32_t		 nrooms = nrooms_list[_i];
+	struct bench_rx		*rx;
+	struct event		*ev, tmp;
+	bool			*seen;
+	uint64_t		 high[RR_SENDERS], sent[RR_SENDERS], state, r;
+	uint64_t		 lost, dup, late, wrong, owed, arrivals;
+	uint64_t		 all_lost = 0, all_wrong = 0, all_owed = 0;
+	size_t			 n, i, j, q;
+	uint32_t		 k, s, room;
+
+	state = 0x2545f4914f6cdd1dULL + nrooms;
+	ev = calloc(2 * RR_SENDERS * RR_MSGS, sizeof *ev);
+	seen = calloc(RR_SENDERS * RR_MSGS, sizeof *seen);
+	rx = calloc(RR_RECEIVERS, sizeof *rx);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_ptr_nonnull(seen);
+	ck_assert_ptr_nonnull(rx);
+	for (s = 0; s < RR_SENDERS; s++)
+		sent[s] = RR_MSGS - s;
+	for (k = 0; k < RR_RECEIVERS; k++) {
+		room = bench_room_of(k, nrooms);
+		ck_assert_int_eq(bench_rx_init_room(&rx[k], RR_SENDERS,
+		    nrooms, room), 0);
+		n = 0;
+		for (s = 0; s < RR_SENDERS; s++) {
+			for (q = 0; q < sent[s]; q++) {
+				r = rnd(&state) % 1000;
+				if (bench_room_of(s, nrooms) != room) {
+					/* One in 100 leaks across rooms. */
+					if (r < 10) {
+						ev[n].sender = s;
+						ev[n++].seq = q;
+					}
+					continue;
+				}
+				if (r < 30)
+					continue;	/* dropped */
+				ev[n].sender = s;
+				ev[n++].seq = q;
+				if (r < 60) {
+					ev[n].sender = s;
+					ev[n++].seq = q;
+				}
+			}
+		}
+		for (i = 0; i < n / 10; i++) {
+			j = rnd(&state) % n;
+			r = (j + rnd(&state) % 8) % n;
+			tmp = ev[j];
+			ev[j] = ev[r];
+			ev[r] = tmp;
+		}
+
+		memset(seen, 0, RR_SENDERS * RR_MSGS * sizeof *seen);
+		memset(high, 0, sizeof high);
+		lost = dup = late = wrong = owed = arrivals = 0;
+		for (i = 0; i < n; i++) {
+			s = ev[i].sender;
+			q = ev[i].seq;
+			bench_rx_add(&rx[k], s, q);
+			if (s % nrooms != k % nrooms) {
+				wrong++;
+				continue;
+			}
+			arrivals++;
+			if (seen[s * RR_MSGS + q])
+				dup++;
+			else {
+				seen[s * RR_MSGS + q] = true;
+				if (q < high[s])
+					late++;
+			}
+			if (q + 1 > high[s])
+				high[s] = q + 1;
+		}
+		for (s = 0; s < RR_SENDERS; s++) {
+			if (s % nrooms != k % nrooms)
+				continue;
+			owed += sent[s];
+			for (q = 0; q < sent[s]; q++)
+				if (!seen[s * RR_MSGS + q])
+					lost++;
+		}
+		ck_assert_uint_eq(bench_rx_expected(&rx[k], sent), owed);
+		ck_assert_uint_eq(bench_rx_lost(&rx[k], sent), lost);
+		ck_assert_uint_eq(rx[k].misrouted, wrong);
+		ck_assert_uint_eq(rx[k].duplicated, dup);
+		ck_assert_uint_eq(rx[k].reordered, late);
+		ck_assert_uint_eq(rx[k].arrivals, arrivals);
+		ck_assert_uint_eq(rx[k].distinct, owed - lost);
+		all_lost += lost;
+		all_wrong += wrong;
+		all_owed += owed;
+	}
+	/* The relay did disturb things, and owed what one room would not. */
+	ck_assert_uint_gt(all_lost, 0);
+	ck_assert_uint_eq(all_wrong > 0, nrooms > 1);
+	owed = 0;
+	for (s = 0; s < RR_SENDERS; s++)
+		owed += sent[s] * (RR_RECEIVERS / nrooms +
+		    (bench_room_of(s, nrooms) < RR_RECEIVERS % nrooms));
+	ck_assert_uint_eq(all_owed, owed);
+	for (k = 0; k < RR_RECEIVERS; k++)
+		bench_rx_free(&rx[k]);
+	free(rx);
+	free(ev);
+	free(seen);
+}
+END_TEST
+
 /* ---- Histogram. ---- */
 
 static struct bench_hist *
@@ -696,6 +942,41 @@ START_TEST(test_text)
 }
 END_TEST
 
+/* One room reports as before rooms existed; more add their count. */
+START_TEST(test_summary_rooms)
+{
+	struct bench_hist	*h = new_hist();
+	struct bench_summary	 s;
+	char			*out;
+
+	fill_summary(&s, h);
+	out = write_summary(0, &s);
+	ck_assert_ptr_nonnull(strstr(out, "10 senders, 64-byte messages, "));
+	ck_assert_ptr_null(strstr(out, "room"));
+	ck_assert_ptr_null(strstr(out, "misrouted"));
+	ck_assert_ptr_nonnull(strstr(out, "2 duplicated, 0 malformed"));
+	free(out);
+	out = write_summary(1, &s);
+	ck_assert_ptr_nonnull(strstr(out, "\"senders\": 10, \"rooms\": 1, "));
+	ck_assert_ptr_nonnull(strstr(out, "\"misrouted\": 0,"));
+	free(out);
+
+	s.rooms = 100;
+	s.misrouted = 4;
+	out = write_summary(0, &s);
+	ck_assert_ptr_nonnull(strstr(out,
+	    "10 senders, 100 rooms, 64-byte messages, "));
+	ck_assert_ptr_nonnull(strstr(out,
+	    "2 duplicated, 4 misrouted, 0 malformed"));
+	free(out);
+	out = write_summary(1, &s);
+	ck_assert_ptr_nonnull(strstr(out, "\"rooms\": 100,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"misrouted\": 4,"));
+	free(out);
+	free(h);
+}
+END_TEST
+
 static Suite *
 bench_suite(void)
 {
@@ -721,6 +1002,14 @@ bench_suite(void)
 	tcase_add_test(tc, test_tracker_no_senders);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("rooms");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_rooms_spread);
+	tcase_add_test(tc, test_rooms_init_rejects);
+	tcase_add_test(tc, test_rooms_scripted);
+	tcase_add_loop_test(tc, test_rooms_random, 0, 7);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("histogram");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_hist_uniform);
@@ -736,6 +1025,7 @@ bench_suite(void)
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_json_empty);
 	tcase_add_test(tc, test_text);
+	tcase_add_test(tc, test_summary_rooms);
 	suite_add_tcase(s, tc);
 
 	return s;
