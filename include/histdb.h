@@ -5,8 +5,11 @@
  * One background thread does every write.  A worker only queues a
  * reference under a short mutex: it never does I/O, never waits for the
  * writer and never fails.  The queue holds at most HISTDB_QUEUE_MAX
- * events; past that an event is not stored (the in-memory ring still has
- * it) and is counted as dropped.
+ * events and HISTDB_QUEUE_BYTES of their history_event_cost(), so a
+ * stuck disk costs bounded memory; past that an event is not stored (the
+ * in-memory ring still has it) and is counted as dropped.  histdb's lock
+ * is always taken last and its writer takes no other, so a room may
+ * append under its own lock.
  *
  * The writer wakes every HISTDB_BATCH_MS, or sooner once HISTDB_BATCH
  * events wait, and writes all that is queued in one transaction, with
@@ -28,13 +31,15 @@
  *	   user that writes them), before the workers; NULL means refuse
  *	   to start, err says why.  It sets SIGXFSZ to be ignored, so a
  *	   file size limit is a write error, not the end of chatd.
- *	2. histdb_load(db, max_lines, fn, ctx) once: fn creates each stored
- *	   room with its topic, fills its ring, and continues its sequence
- *	   numbers after last_seq.
+ *	2. histdb_load(db, max_lines, fn, ctx) once, still alone: fn
+ *	   creates each stored room with its topic, fills its ring, and
+ *	   numbers its next event last_seq + 1.  -1 means the file could
+ *	   not be read (logged): refuse to start.
  *	3. histdb_start(db), then start the workers.
  *	4. From any thread: histdb_append(db, ev) for each event the ring
- *	   keeps (EV_SAY, EV_ME), in the room's order (under its lock is
- *	   simplest), and histdb_set_topic() for each topic change (or
+ *	   keeps (EV_SAY, EV_ME), under the room's lock or after it (lines
+ *	   are stored by room and seq, whatever the order they come in),
+ *	   and histdb_set_topic() for each topic change (or
  *	   histdb_append() of the EV_TOPIC event, which also stores the
  *	   setter and time).  On SIGHUP, histdb_set_max_lines() for a new
  *	   --history.
@@ -53,6 +58,7 @@
 #define HISTDB_BATCH_MS		100
 #define HISTDB_BATCH		1024	/* events that wake the writer early */
 #define HISTDB_QUEUE_MAX	65536
+#define HISTDB_QUEUE_BYTES	(32 << 20)
 #define HISTDB_PRUNE_MS		10000
 
 struct histdb;

@@ -18,6 +18,7 @@
 
 #define LOG_COMPONENT	"histdb"
 #include "histdb.h"
+#include "history.h"
 #include "log.h"
 
 /* How long the writer waits for another process's lock on the file. */
@@ -94,6 +95,7 @@ struct histdb {
 	pthread_cond_t		  wake;
 	struct event		**queue;	/* under mu */
 	size_t			  queued;	/* under mu */
+	size_t			  queued_bytes;	/* under mu */
 	size_t			  queue_cap;	/* under mu */
 	bool			  stopping;	/* under mu */
 
@@ -479,13 +481,17 @@ grow_queue(struct histdb *db)
 void
 histdb_append(struct histdb *db, struct event *ev)
 {
+	size_t	 cost = history_event_cost(ev);
+
 	pthread_mutex_lock(&db->mu);
-	if (db->queued == db->queue_cap && grow_queue(db) == -1) {
+	if (db->queued_bytes + cost > HISTDB_QUEUE_BYTES ||
+	    (db->queued == db->queue_cap && grow_queue(db) == -1)) {
 		pthread_mutex_unlock(&db->mu);
 		atomic_fetch_add(&db->dropped, 1);
 		return;
 	}
 	db->queue[db->queued++] = event_ref(ev);
+	db->queued_bytes += cost;
 	/* Once per batch, not per event: a signal costs a syscall. */
 	if (db->queued == HISTDB_BATCH)
 		pthread_cond_signal(&db->wake);
@@ -661,6 +667,7 @@ take_queue(struct histdb *db)
 	db->queue = batch;
 	db->queue_cap = cap;
 	db->queued = 0;
+	db->queued_bytes = 0;
 	return n;
 }
 
@@ -672,9 +679,10 @@ note_drops(struct histdb *db)
 	if (dropped == 0 || db->logged_drops)
 		return;
 	db->logged_drops = true;
-	log_warn("%s: %ju events not stored: the queue was full (%d events) "
-	    "or memory short; chatd still has them in memory (the total is "
-	    "logged at exit)", db->path, (uintmax_t)dropped, HISTDB_QUEUE_MAX);
+	log_warn("%s: %ju events not stored: the queue was full (%d events "
+	    "or %d MiB) or memory short; chatd still has them in memory (the "
+	    "total is logged at exit)", db->path, (uintmax_t)dropped,
+	    HISTDB_QUEUE_MAX, HISTDB_QUEUE_BYTES >> 20);
 }
 
 static void *

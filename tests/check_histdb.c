@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "histdb.h"
+#include "history.h"
 #include "check_run.h"
 #include "check_tmp.h"
 
@@ -435,6 +436,33 @@ START_TEST(full_queue_drops_and_counts)
 }
 END_TEST
 
+/* Long lines meet the byte bound long before the count. */
+START_TEST(queue_bytes_are_bounded)
+{
+	enum { TEXT = 60000 };
+	struct histdb	*db;
+	struct event	*ev;
+	char		*text;
+	uint64_t	 i, n, fit, written, dropped, failed;
+
+	ck_assert_ptr_nonnull(text = malloc(TEXT));
+	memset(text, 'y', TEXT);
+	db = open_db(LOAD_ALL);
+	ev = event_new(EV_SAY, 1, 1, "#a", 2, "n", 1, text, TEXT);
+	ck_assert_ptr_nonnull(ev);
+	fit = HISTDB_QUEUE_BYTES / history_event_cost(ev);
+	ck_assert_uint_lt(fit, HISTDB_QUEUE_MAX);
+	n = fit + 7;
+	for (i = 0; i < n; i++)
+		histdb_append(db, ev);
+	event_unref(ev);
+	histdb_stats(db, &written, &dropped, &failed);
+	ck_assert_uint_eq(dropped, n - fit);
+	histdb_close(db);
+	free(text);
+}
+END_TEST
+
 /* histdb_open() refuses path; err names it and says why. */
 static void
 assert_refused(const char *path, const char *why)
@@ -753,6 +781,7 @@ histdb_suite(void)
 		{ "load_limit_per_room", load_limit_per_room },
 		{ "prune_keeps_the_newest", prune_keeps_the_newest },
 		{ "full_queue_drops_and_counts", full_queue_drops_and_counts },
+		{ "queue_bytes_are_bounded", queue_bytes_are_bounded },
 		{ "refuses_what_is_not_a_history",
 		    refuses_what_is_not_a_history },
 		{ "refuses_a_corrupt_file", refuses_a_corrupt_file },
