@@ -50,6 +50,12 @@ struct model {
 	size_t			 nbuckets;
 	size_t			 nrooms;
 	uint64_t		 tick;		/* orders empty rooms */
+	/*
+	 * A room made again numbers its events from past every number a
+	 * room freed or left unloaded had: the database keys lines by
+	 * (room, number), so a number is never used twice for one name.
+	 */
+	uint64_t		 seq_floor;
 
 	pthread_mutex_t		 nicks_mu;
 	struct user		**nicks;	/* hash, chained */
@@ -251,6 +257,8 @@ room_unlink_locked(struct model *m, struct room *r)
 	}
 	*p = r->hash_next;
 	m->nrooms--;
+	if (r->seq > m->seq_floor)
+		m->seq_floor = r->seq;
 }
 
 /*
@@ -290,6 +298,7 @@ room_new_locked(struct model *m, const char *name, size_t len)
 	}
 	memcpy(r->name, name, len);
 	r->name_len = len;
+	r->seq = m->seq_floor;
 	pthread_mutex_init(&r->mu, NULL);
 	history_init(&r->hist, LIM(m, history), LIM(m, history_bytes));
 	b = room_bucket(m, name, len);
@@ -954,10 +963,11 @@ model_topic(struct model *m, struct user *u, struct room *r,
 	free(r->topic);
 	r->topic = topic;
 	r->topic_len = len;
-	if (m->db != NULL)
-		histdb_set_topic(m->db, r->name, r->name_len, text, len);
 	/* A topic change goes to every member, whatever the room's size. */
 	publish_locked(m, r, &ev, 1, NULL, ctx);
+	/* Stored with who set it and when; the queue is in order. */
+	if (m->db != NULL)
+		histdb_append(m->db, ev);
 	pthread_mutex_unlock(&r->mu);
 	event_unref(ev);
 	return M_OK;
@@ -1075,6 +1085,8 @@ load_room(void *arg, const struct histdb_room *hr)
 	r = room_find_locked(m, hr->name, hr->name_len);
 	if (r == NULL && (r = room_new_locked(m, hr->name, hr->name_len)) ==
 	    NULL) {
+		if (hr->last_seq > m->seq_floor)
+			m->seq_floor = hr->last_seq;
 		pthread_mutex_unlock(&m->rooms_mu);
 		return errno == ENOSPC ? 0 : -1;
 	}

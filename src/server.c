@@ -873,7 +873,6 @@ open_model(struct server *srv, const struct options *opt)
 {
 	struct model_config	 cfg;
 	const char		*why;
-	char			 err[512];
 
 	model_config_of(&cfg, opt);
 	cfg.seed = hash_seed();
@@ -886,18 +885,38 @@ open_model(struct server *srv, const struct options *opt)
 		log_error("out of memory");
 		return -1;
 	}
-	if (opt->history_db == NULL)
+	return 0;
+}
+
+/*
+ * The history database, opened once chatd has detached and dropped its
+ * privileges (an SQLite connection must not cross a fork, and its files
+ * belong to the user that writes them), before any client comes in.
+ * 0, or -1 (logged): chatd then exits 1.
+ */
+static int
+open_history_db(struct server *srv)
+{
+	const char	*path = srv->opt.history_db;
+	char		 err[512];
+
+	if (path == NULL)
 		return 0;
-	if ((srv->histdb = histdb_open(opt->history_db, opt->history, err,
+	if ((srv->histdb = histdb_open(path, srv->opt.history, err,
 	    sizeof(err))) == NULL) {
-		log_error("history-db %s", err);
+		log_error("history-db: %s", err);
 		return -1;
 	}
 	if (model_attach_db(srv->model, srv->histdb) == -1) {
-		log_error("history-db %s: could not load it", opt->history_db);
+		log_error("history-db: %s: could not load it", path);
 		return -1;
 	}
-	log_info("history-db %s: %zu rooms with history", opt->history_db,
+	if (histdb_start(srv->histdb) == -1) {
+		log_error("history-db: %s: cannot start its writer: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	log_info("history-db %s: %zu rooms with history", path,
 	    model_rooms_count(srv->model));
 	return 0;
 }
@@ -1052,10 +1071,8 @@ server_run(struct server *srv)
 		    == -1)
 			return -1;
 	flow_budget_init(&srv->hold_budget, LIMIT(srv, slow_timeout), now_ms());
-	if (srv->histdb != NULL && histdb_start(srv->histdb) == -1) {
-		log_error("history-db: cannot start its writer thread");
+	if (open_history_db(srv) == -1)
 		return -1;
-	}
 	if (start_threads(srv) == -1)
 		return -1;
 	log_info("%zu worker threads, up to %zu clients", srv->nworkers,
@@ -1099,6 +1116,8 @@ server_reload(struct server *srv, const struct options *o)
 	limits_store(&srv->limits, o, srv->capacity);
 	model_config_of(&cfg, o);
 	model_set_limits(srv->model, &cfg);
+	if (srv->histdb != NULL)
+		histdb_set_max_lines(srv->histdb, o->history);
 	log_set_level(o->log_level);
 	if (!same_binds(o, &srv->opt) || o->port != srv->opt.port ||
 	    !same_string(o->unix_path, srv->opt.unix_path) ||
