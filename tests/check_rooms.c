@@ -468,6 +468,8 @@ START_TEST(test_join_replies)
 }
 END_TEST
 
+#define BAD	"!! invalid room name: "
+
 /* 6. /join's errors, each leaving the client where it was. */
 START_TEST(test_join_errors)
 {
@@ -477,20 +479,18 @@ START_TEST(test_join_errors)
 	} bad[] = {
 		{ "/join",		"!! usage: /join #room" },
 		{ "/JOIN \t ",		"!! usage: /join #room" },
-		{ "/join lobby",	"!! invalid room name: must start with #" },
-		{ "/join #",		"!! invalid room name: empty" },
-		{ "/join #a,b",		"!! invalid room name: contains a comma" },
-		{ "/join #a b",		"!! invalid room name: contains a space" },
-		{ "/join #a\tb",	"!! invalid room name: contains a space "
-		    "(U+0009)" },
-		{ "/join #a\xc2\xa0" "b", "!! invalid room name: contains a "
-		    "space (U+00A0)" },
-		{ "/join #a\xe2\x80\xae" "b", "!! invalid room name: contains "
-		    "a format character (U+202E)" },
-		{ "/join #a\x01" "b",	"!! invalid room name: contains a "
-		    "control character (U+0001)" },
+		{ "/join lobby",	BAD "must start with #" },
+		{ "/join #",		BAD "empty" },
+		{ "/join #a,b",		BAD "contains a comma" },
+		{ "/join #a b",		BAD "contains a space" },
+		{ "/join #a\tb",	BAD "contains a space (U+0009)" },
+		{ "/join #a\xc2\xa0" "b", BAD "contains a space (U+00A0)" },
+		{ "/join #a\xe2\x80\xae" "b",
+		    BAD "contains a format character (U+202E)" },
+		{ "/join #a\x01" "b",	BAD "contains a control character "
+		    "(U+0001)" },
 		{ "/join #aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		    "!! invalid room name: too long (max 50 characters)" },
+		    BAD "too long (max 50 characters)" },
 	};
 	struct tn_daemon	*d;
 	struct tn_client	*a;
@@ -506,7 +506,8 @@ START_TEST(test_join_errors)
 	EXPECT(a, "-- #lobby has no topic");
 
 	/* 50 code points are a name; so are letters of any script. */
-	SEND(a, "/join #aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+	SEND(a, "/join "
+	    "#aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
 	EXPECT(a, "-- now talking in "
 	    "#aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa (1 online)");
 	SEND(a, "/join #caf\xc3\xa9\r\n");
@@ -1275,7 +1276,8 @@ struct order_client {
 	char			*out;		/* unsent lines */
 	size_t			 out_len, out_off;
 	int			 next[ORDER_ROOMS * ORDER_SENDERS];
-	uint16_t		 seq[2][ORDER_PER_ROOM];	/* s*ORDER_LINES+n */
+	/* Per room of the client, s * ORDER_LINES + n in arrival order. */
+	uint16_t		 seq[2][ORDER_PER_ROOM];
 	size_t			 got[2];
 };
 
