@@ -56,6 +56,11 @@ struct event {
 	 * shares several of those rooms is told once; 0 for none.
 	 */
 	uint64_t	 group;
+	/*
+	 * Who the event is about, for telling that user apart (its own
+	 * rename); compared, never followed.  NULL for none.
+	 */
+	const void	*actor;
 	/* Under the room's lock; NULL until first needed. */
 	struct msg	*rendered[FMT_COUNT];
 	char		 data[];

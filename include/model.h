@@ -89,9 +89,10 @@ struct user {
 
 	/*
 	 * The front-end's, under its delivery lock: where typed text goes
-	 * (line protocol), and the last groups told (event.h), so a change
-	 * seen in several shared rooms is told once.  A few are kept, since
-	 * several users may rename at once in rooms shared with this one.
+	 * (line protocol), and the last groups told (event.h), so that what
+	 * is told in every room once for each (its own rename, the shutdown
+	 * notice) reaches this user once.  A few are kept, since several
+	 * such groups may be under way at once.
 	 */
 	struct room		*current;
 	uint64_t		 groups_seen[USER_GROUPS_SEEN];

@@ -129,8 +129,15 @@ line_deliver(struct user *u, struct fanout *f, void *ctx)
 	fmt = f->room == NULL || u->current == f->room ? FMT_LINE :
 	    FMT_LINE_LABELLED;
 	for (i = 0; i < f->n && n < WORKER_BATCH; i++) {
-		if (!user_first_of_group(u, f->evs[i]->group))
+		const struct event *ev = f->evs[i];
+
+		/* Its own rename and the shutdown: once, not once a room. */
+		if ((ev->actor == u || ev->kind == EV_NOTICE) &&
+		    !user_first_of_group(u, ev->group))
 			continue;
+		/* A rename is told to the renamer as its own, unlabelled. */
+		if (ev->actor == u && f->n == 1)
+			fmt = FMT_LINE;
 		/* Without memory this recipient misses the line. */
 		if ((out[n] = rendered(f, i, fmt)) != NULL)
 			n++;
@@ -591,7 +598,7 @@ rooms_entry(void *arg, const char *name, size_t len, size_t members,
 	struct listing	*l = arg;
 	size_t		 n;
 
-	if (l->total + len >= l->max_bytes || l->sent < 0)
+	if (l->sent < 0)
 		return false;
 	if (topic_len > LIST_LINE_MAX)
 		topic_len = LIST_LINE_MAX;
@@ -603,7 +610,11 @@ rooms_entry(void *arg, const char *name, size_t len, size_t members,
 		n = (size_t)snprintf(l->line, sizeof(l->line), "%.*s %zu "
 		    "online", (int)len, name, members);
 	l->len = n < sizeof(l->line) ? n : sizeof(l->line) - 1;
-	l->total += l->len;
+	/* The bound counts the lines as sent, "-- " and CRLF included. */
+	if ((size_t)l->sent + l->len + 5 > l->max_bytes) {
+		l->len = 0;
+		return false;
+	}
 	l->shown++;
 	listing_send(l);
 	return true;
@@ -628,8 +639,10 @@ handle_rooms(struct worker *w, struct conn *c)
 	count = model_rooms_count(w->srv->model);
 	snprintf(text, sizeof(text), "%zu rooms:", count);
 	if ((head = msg_format(REPLY_NOTICE, NULL, 0, text, strlen(text))) !=
-	    NULL)
+	    NULL) {
 		l->msgs[l->nmsgs++] = head;
+		l->sent += head->len;
+	}
 	count = model_rooms(w->srv->model, rooms_entry, l);
 	listing_done(l, count);
 	sent = l->sent;

@@ -795,13 +795,12 @@ model_disconnect(struct model *m, struct user *u, const char *reason,
     size_t reason_len, void *ctx)
 {
 	struct event	*ev;
-	uint64_t	 group = next_group(m);
 
 	while (u->nrooms > 0) {
 		struct membership *ms = u->rooms[u->nrooms - 1];
 
 		ev = room_event(ms->room, EV_QUIT, u->nick, u->nick_len,
-		    reason ? reason : "", reason ? reason_len : 0, group);
+		    reason ? reason : "", reason ? reason_len : 0, 0);
 		leave_room(m, u, ms, ev, ctx);
 		if (ev != NULL)
 			event_unref(ev);
@@ -877,6 +876,7 @@ model_nick(struct model *m, struct user *u, const char *nick, size_t len,
 		    old_len, nick, len)) == NULL)
 			return M_NOMEM;
 		ev->group = group;
+		ev->actor = u;
 		deliver_one(u, NULL, ev, ctx);
 		event_unref(ev);
 		return M_OK;
@@ -889,6 +889,7 @@ model_nick(struct model *m, struct user *u, const char *nick, size_t len,
 			rc = M_NOMEM;
 			continue;
 		}
+		ev->actor = u;
 		pthread_mutex_lock(&r->mu);
 		announce_locked(m, r, ev, NULL, u, ctx);
 		pthread_mutex_unlock(&r->mu);
