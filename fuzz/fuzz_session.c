@@ -123,7 +123,7 @@ client_read(struct session *s, struct client *cl, const char *p, size_t n)
 static size_t
 queue_bound(struct session *s, struct client *cl)
 {
-	size_t	 sendq = LIMIT(&s->srv, sendq);
+	size_t	 sendq = LIMIT(&s->srv.host, sendq);
 
 	if (cl->c->out_blocked)
 		return sendq > cl->blocked_cost ? sendq : cl->blocked_cost;
@@ -229,12 +229,12 @@ settle(struct session *s)
 static void
 connect_client(struct session *s, struct client *cl)
 {
-	if ((cl->c = conn_new(&s->srv, -1, "fuzz", &line_proto)) == NULL)
+	if ((cl->c = conn_new(&s->srv.host, -1, "fuzz", &line_proto)) == NULL)
 		fuzz_fail("out of memory");
 	if (cl->c->proto->open(s->w, cl->c) == -1)
 		fuzz_fail("out of memory");
 	atomic_fetch_add(&s->srv.nclients, 1);
-	atomic_fetch_add(&s->srv.stats.connections, 1);
+	atomic_fetch_add(&s->srv.host.stats.connections, 1);
 	cl->len = cl->lines = 0;
 	settle(s);
 }
@@ -454,12 +454,13 @@ setup(struct session *s, uint8_t b)
 	size_t			 max_line = b & 8 ? 32 : 512, i;
 
 	memset(s, 0, sizeof(*s));
-	srv->epfd = srv->wakefd = -1;
-	atomic_init(&srv->limits.max_clients, 16);
-	atomic_init(&srv->limits.max_line, max_line);
-	atomic_init(&srv->limits.sendq, b & 4 ? 4096 : 1024 * 1024);
-	atomic_init(&srv->limits.rate, 0);
-	atomic_init(&srv->limits.burst, 40);
+	srv->host.ops = &server_host_ops;
+	srv->host.epfd = srv->wakefd = -1;
+	atomic_init(&srv->host.limits.max_clients, 16);
+	atomic_init(&srv->host.limits.max_line, max_line);
+	atomic_init(&srv->host.limits.sendq, b & 4 ? 4096 : 1024 * 1024);
+	atomic_init(&srv->host.limits.rate, 0);
+	atomic_init(&srv->host.limits.burst, 40);
 	srv->started_ms = now_ms();
 	srv->capacity = 16;
 	/* A fixed hash seed: a run must replay the same. */
@@ -473,12 +474,12 @@ setup(struct session *s, uint8_t b)
 	cfg.history = 8;
 	cfg.history_bytes = 4096;
 	cfg.seed = 1;
-	atomic_init(&srv->limits.max_rooms, cfg.max_rooms);
-	atomic_init(&srv->limits.max_rooms_per_user, cfg.max_rooms_per_user);
-	atomic_init(&srv->limits.max_room_name, cfg.max_room_name);
-	atomic_init(&srv->limits.max_topic, cfg.max_topic);
-	atomic_init(&srv->limits.history, cfg.history);
-	atomic_init(&srv->limits.replay, 4);
+	atomic_init(&srv->host.limits.max_rooms, cfg.max_rooms);
+	atomic_init(&srv->host.limits.max_rooms_per_user, cfg.max_rooms_per_user);
+	atomic_init(&srv->host.limits.max_room_name, cfg.max_room_name);
+	atomic_init(&srv->host.limits.max_topic, cfg.max_topic);
+	atomic_init(&srv->host.limits.history, cfg.history);
+	atomic_init(&srv->host.limits.replay, 4);
 	if ((srv->model = model_new(&cfg)) == NULL ||
 	    (srv->wq = workq_new(16)) == NULL)
 		fuzz_fail("out of memory");
@@ -486,6 +487,7 @@ setup(struct session *s, uint8_t b)
 	    wakeset_init(&s->w->wake, MAX_CONNS + 1) == -1)
 		fuzz_fail("out of memory");
 	s->w->srv = srv;
+	s->w->host = &srv->host;
 	/* Text sanitised grows threefold; a nickname or two and a prefix. */
 	s->line_max = 3 * (max_line + 2 * NICK_MAX_BYTES + 600);
 	s->slow = (b & 16) != 0;
@@ -507,7 +509,7 @@ teardown(struct session *s)
 	}
 	FUZZ_ASSERT(model_users_count(s->srv.model) == 0);
 	/* Every client that fell behind was counted out again. */
-	FUZZ_ASSERT(atomic_load(&s->srv.nbehind) == 0);
+	FUZZ_ASSERT(atomic_load(&s->srv.host.nbehind) == 0);
 	FUZZ_ASSERT(s->srv.held == NULL);
 	for (i = 0; i < s->n; i++)
 		free(s->cl[i].line);

@@ -30,6 +30,7 @@
 #include "event.h"
 #include "flow.h"
 #include "framer.h"
+#include "host.h"
 #include "iplimit.h"
 #include "sendq.h"
 
@@ -96,7 +97,8 @@ struct wakeset {
 
 /* Per-worker scratch space, so the hot path allocates nothing. */
 struct worker {
-	struct server	*srv;
+	struct host	*host;
+	struct server	*srv;		/* the front-ends', opaque here */
 	struct wakeset	 wake;
 	/* Chat lines of the connection being run, all to one room. */
 	struct event	*batch[WORKER_BATCH];
@@ -112,7 +114,7 @@ struct conn {
 	const struct conn_proto	*proto;
 	void			*session;	/* the protocol's */
 	struct motd		*motd;		/* while it opens */
-	struct server		*srv;
+	struct host		*host;
 	int			 fd;
 	char			 addr[64];
 	struct ipkey		 ipkey;		/* counted under it, if ip_counted */
@@ -162,7 +164,7 @@ struct conn {
 	bool			 in_held;
 };
 
-struct conn	*conn_new(struct server *srv, int fd, const char *addr,
+struct conn	*conn_new(struct host *host, int fd, const char *addr,
 		    const struct conn_proto *proto);
 void		 conn_free(struct conn *c);
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "flow.h"
+#include "host.h"
 #include "iplimit.h"
 #include "msg.h"
 #include "options.h"
@@ -28,50 +29,12 @@ struct histdb;
 struct model;
 struct wakeset;
 
-enum { EP_LISTENER = 1, EP_CONN, EP_WAKE };
+enum { EP_LISTENER = 1, EP_WAKE = 3 };	/* EP_CONN is host.h's */
 
 struct listener {
 	int		 ep_kind;	/* EP_LISTENER */
 	int		 fd;
 	char		 name[80];
-};
-
-/*
- * The limits a reload may change while workers read them: each is read
- * with a relaxed atomic load, so a reload never races a worker.
- */
-struct limits {
-	atomic_size_t		 max_clients;
-	atomic_size_t		 max_line;
-	atomic_size_t		 sendq;
-	atomic_uint		 slow_timeout;
-	atomic_uint		 rate;
-	atomic_uint		 burst;
-	atomic_uint		 max_per_ip;
-	atomic_uint		 connect_rate;
-	atomic_uint		 connect_burst;
-	atomic_bool		 limit_loopback;
-	atomic_uint		 idle_timeout;
-	atomic_uint		 keepalive;
-	atomic_size_t		 max_rooms;
-	atomic_size_t		 max_rooms_per_user;
-	atomic_size_t		 max_room_name;
-	atomic_size_t		 max_topic;
-	atomic_size_t		 history;
-	atomic_size_t		 replay;
-};
-
-#define LIMIT(srv, name) \
-	atomic_load_explicit(&(srv)->limits.name, memory_order_relaxed)
-
-/* Counters for /stats, SIGUSR1 and --stats-interval. */
-struct stats {
-	atomic_uint_fast64_t	 messages;	/* chat lines relayed */
-	atomic_uint_fast64_t	 bytes_in;
-	atomic_uint_fast64_t	 bytes_out;
-	atomic_uint_fast64_t	 too_slow;	/* clients cut off */
-	atomic_uint_fast64_t	 connections;	/* accepted, ever */
-	atomic_uint_fast64_t	 refused;	/* full, per-address limits */
 };
 
 /* The message of the day: lines built once, shared by every join. */
@@ -82,16 +45,15 @@ struct motd {
 };
 
 struct server {
+	/* First: what a connection sees of the server (host.h). */
+	struct host		 host;
 	struct options		 opt;		/* as at start, or last reload */
-	struct limits		 limits;
-	struct stats		 stats;
 	uint64_t		 started_ms;
 	size_t			 capacity;	/* max-clients at start: a ceiling */
 
 	struct model		*model;
 	struct histdb		*histdb;	/* NULL without --history-db */
 	struct workq		*wq;
-	int			 epfd;
 	int			 wakefd;	/* eventfd: wakes the acceptor */
 	int			 wake_kind;	/* EP_WAKE, epoll data for wakefd */
 
@@ -113,11 +75,8 @@ struct server {
 	size_t			 nworkers;
 
 	atomic_size_t		 nclients;
-	/* Recipients behind (flow.h): the senders wait while there are any. */
-	atomic_uint		 nbehind;
 	struct flow_budget	 hold_budget;	/* the acceptor's */
 	uint64_t		 next_flow_ms;	/* the acceptor's */
-	atomic_bool		 stopping;	/* no more reads or accepts */
 	atomic_bool		 acceptor_exit;
 
 	pthread_mutex_t		 motd_mu;
@@ -156,31 +115,17 @@ void	server_stats_line(struct server *srv, char *buf, size_t len);
 struct motd *server_motd(struct server *srv);
 void	motd_unref(struct motd *m);
 
-/* Called by a worker: hand a closed connection to the acceptor to free. */
-void	server_bury(struct server *srv, struct conn *c);
-
-/* Park c until its flood allowance refills. */
-void	server_throttle(struct server *srv, struct conn *c, uint64_t until_ms);
-
-/*
- * Park c, a sender, until no recipient is behind.  Returns false, and
- * parks nothing, if no one is behind any more.
- */
-bool	server_hold(struct server *srv, struct conn *c);
+/* The server a connection's host is (host.h: it is the first member). */
+static inline struct server *
+server_of(struct host *h)
+{
+	return (struct server *)(void *)h;
+}
 
 /* Take c off the held senders, if it is there (it is going). */
 void	server_unhold(struct server *srv, struct conn *c);
 
-/* No one is behind any more: hand every held sender to ws, to run. */
-void	server_release_held(struct server *srv, struct wakeset *ws);
-
-static inline bool
-server_behind(struct server *srv)
-{
-	return atomic_load_explicit(&srv->nbehind, memory_order_relaxed) > 0;
-}
-
-/* Push every connection in ws onto the work queue and empty ws. */
-void	server_wake(struct server *srv, struct wakeset *ws);
+/* The host_ops of a server (for a server built by hand, as the fuzzer's). */
+extern const struct host_ops server_host_ops;
 
 #endif /* CHATD_SERVER_H */

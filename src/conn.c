@@ -22,7 +22,6 @@
 #include "fault.h"
 #define LOG_COMPONENT	"conn"
 #include "log.h"
-#include "server.h"
 
 uint64_t
 now_ms(void)
@@ -34,7 +33,7 @@ now_ms(void)
 }
 
 struct conn *
-conn_new(struct server *srv, int fd, const char *addr,
+conn_new(struct host *host, int fd, const char *addr,
     const struct conn_proto *proto)
 {
 	struct conn	*c;
@@ -43,13 +42,13 @@ conn_new(struct server *srv, int fd, const char *addr,
 		return NULL;
 	c->ep_kind = EP_CONN;
 	c->proto = proto;
-	c->srv = srv;
+	c->host = host;
 	c->fd = fd;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	pthread_mutex_init(&c->mu, NULL);
 	sendq_init(&c->sq);
-	framer_init(&c->fr, LIMIT(srv, max_line));
-	c->tokens = LIMIT(srv, burst);
+	framer_init(&c->fr, LIMIT(host, max_line));
+	c->tokens = LIMIT(host, burst);
 	c->refill_ms = now_ms();
 	atomic_init(&c->last_line_ms, c->refill_ms);
 	return c;
@@ -128,10 +127,10 @@ backlog_locked(struct conn *c, const struct flow_marks *m)
 	if (behind) {
 		if (c->out_blocked)
 			flow_stall_start(&c->stall, now_ms());
-		atomic_fetch_add(&c->srv->nbehind, 1);
+		atomic_fetch_add(&c->host->nbehind, 1);
 		return false;
 	}
-	return atomic_fetch_sub(&c->srv->nbehind, 1) == 1;
+	return atomic_fetch_sub(&c->host->nbehind, 1) == 1;
 }
 
 /* The socket took no more, or took some again, under c->mu. */
@@ -175,7 +174,7 @@ conn_push_locked(struct conn *c, struct msg *const *msgs, size_t n)
 	struct flow_marks	 marks;
 	size_t			 i = 0, bytes = 0;
 
-	flow_marks_init(&marks, LIMIT(c->srv, sendq));
+	flow_marks_init(&marks, LIMIT(c->host, sendq));
 	if (c->dead || c->kill_reason != KILL_NONE)
 		goto out;
 	for (i = 0; i < n; i++)
@@ -283,7 +282,7 @@ conn_errorf(struct worker *w, struct conn *c, const char *fmt, ...)
 static bool
 take_token(struct conn *c)
 {
-	unsigned	 rate = LIMIT(c->srv, rate), burst = LIMIT(c->srv, burst);
+	unsigned	 rate = LIMIT(c->host, rate), burst = LIMIT(c->host, burst);
 	uint64_t	 now;
 
 	if (rate == 0)
@@ -309,7 +308,7 @@ charge_output(struct conn *c, size_t relayed)
 {
 	unsigned	 tokens = flow_line_tokens(relayed);
 
-	if (LIMIT(c->srv, rate) == 0 || tokens <= 1)
+	if (LIMIT(c->host, rate) == 0 || tokens <= 1)
 		return;
 	c->tokens -= tokens - 1;
 }
@@ -349,14 +348,14 @@ stash_or_close(struct conn *c, const char *in, size_t len)
 static void
 throttle(struct conn *c)
 {
-	unsigned	 rate = LIMIT(c->srv, rate);
+	unsigned	 rate = LIMIT(c->host, rate);
 	uint64_t	 wait_ms = 1;
 
 	c->throttled = true;
 	/* A reload may just have turned the limit off. */
 	if (rate > 0)
 		wait_ms += (uint64_t)((1.0 - c->tokens) * 1000.0 / rate);
-	server_throttle(c->srv, c, now_ms() + wait_ms);
+	c->host->ops->throttle(c->host, c, now_ms() + wait_ms);
 }
 
 /*
@@ -372,9 +371,10 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 
 	while (len > 0 && !c->closing) {
 		/* Someone is behind: the senders wait, what they sent stays. */
-		if (server_behind(w->srv)) {
+		if (host_behind(w->host)) {
 			c->proto->flush(w, c);
-			if (server_behind(w->srv) && server_hold(w->srv, c)) {
+			if (host_behind(w->host) &&
+			    w->host->ops->hold(w->host, c)) {
 				c->held = true;
 				return stash_or_close(c, in, len);
 			}
@@ -426,7 +426,7 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 static size_t
 read_chunk(const struct worker *w, const struct conn *c)
 {
-	size_t	 chunk = LIMIT(c->srv, sendq) / 16;
+	size_t	 chunk = LIMIT(c->host, sendq) / 16;
 
 	if (chunk < 4096)
 		chunk = 4096;
@@ -480,7 +480,7 @@ conn_read(struct worker *w, struct conn *c)
 		n = read(c->fd, w->rbuf, read_chunk(w, c));
 	} while (n == -1 && errno == EINTR);
 	if (n > 0) {
-		atomic_fetch_add_explicit(&w->srv->stats.bytes_in, (uint64_t)n,
+		atomic_fetch_add_explicit(&w->host->stats.bytes_in, (uint64_t)n,
 		    memory_order_relaxed);
 		handle_input(w, c, w->rbuf, (size_t)n);
 	} else if (n == 0) {
@@ -503,7 +503,7 @@ conn_sent(struct worker *w, struct conn *c, size_t n, bool blocked)
 	struct flow_marks	 marks;
 	bool			 release;
 
-	flow_marks_init(&marks, LIMIT(c->srv, sendq));
+	flow_marks_init(&marks, LIMIT(c->host, sendq));
 	pthread_mutex_lock(&c->mu);
 	sendq_consume(&c->sq, n);
 	if (blocked)
@@ -511,7 +511,7 @@ conn_sent(struct worker *w, struct conn *c, size_t n, bool blocked)
 	release = backlog_locked(c, &marks);
 	pthread_mutex_unlock(&c->mu);
 	if (release)
-		server_release_held(w->srv, &w->wake);
+		w->host->ops->release_held(w->host, &w->wake);
 }
 
 void
@@ -520,7 +520,7 @@ conn_forget_output(struct worker *w, struct conn *c, bool dead)
 	struct flow_marks	 marks;
 	bool			 release;
 
-	flow_marks_init(&marks, LIMIT(c->srv, sendq));
+	flow_marks_init(&marks, LIMIT(c->host, sendq));
 	pthread_mutex_lock(&c->mu);
 	if (dead)
 		c->dead = true;
@@ -530,7 +530,7 @@ conn_forget_output(struct worker *w, struct conn *c, bool dead)
 	release = backlog_locked(c, &marks);
 	pthread_mutex_unlock(&c->mu);
 	if (release)
-		server_release_held(w->srv, &w->wake);
+		w->host->ops->release_held(w->host, &w->wake);
 }
 
 static void
@@ -576,7 +576,7 @@ conn_flush(struct worker *w, struct conn *c)
 			c->closing = true;
 			return;
 		}
-		atomic_fetch_add_explicit(&w->srv->stats.bytes_out,
+		atomic_fetch_add_explicit(&w->host->stats.bytes_out,
 		    (uint64_t)written, memory_order_relaxed);
 		conn_sent(w, c, (size_t)written, false);
 	}
@@ -589,7 +589,7 @@ conn_arm(struct conn *c)
 	struct epoll_event	 ev;
 	uint32_t		 want = 0;
 
-	if (!c->throttled && !c->held && !atomic_load(&c->srv->stopping))
+	if (!c->throttled && !c->held && !atomic_load(&c->host->stopping))
 		want |= EPOLLIN;
 	if (c->want_out)
 		want |= EPOLLOUT;
@@ -602,7 +602,7 @@ conn_arm(struct conn *c)
 	}
 	ev.events = want | EPOLLONESHOT;
 	ev.data.ptr = c;
-	if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1) {
+	if (epoll_ctl(c->host->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1) {
 		log_warn("%s: epoll_ctl: %s", c->addr, strerror(errno));
 		c->closing = true;
 		return;
@@ -674,7 +674,7 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 	conn_leave(w, c, kill);
 	c->proto->log_close(c, why);
 	if (kill == KILL_TOO_SLOW)
-		atomic_fetch_add_explicit(&w->srv->stats.too_slow, 1,
+		atomic_fetch_add_explicit(&w->host->stats.too_slow, 1,
 		    memory_order_relaxed);
 
 	if (!conn_drained(c) && kill == KILL_NONE)
@@ -683,10 +683,10 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 
 	if (kill != KILL_NONE)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	epoll_ctl(c->host->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
-	server_bury(c->srv, c);
+	c->host->ops->bury(c->host, c);
 }
 
 static void
@@ -705,7 +705,7 @@ conn_join(struct worker *w, struct conn *c)
 	}
 	ev.events = EPOLLIN | EPOLLONESHOT;
 	ev.data.ptr = c;
-	if (epoll_ctl(w->srv->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
+	if (epoll_ctl(w->host->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
 		log_warn("%s: epoll_ctl: %s", c->addr, strerror(errno));
 		c->closing = true;
 		return;
@@ -721,7 +721,7 @@ conn_join(struct worker *w, struct conn *c)
 static void
 conn_idle(struct worker *w, struct conn *c)
 {
-	unsigned	 timeout = LIMIT(c->srv, idle_timeout);
+	unsigned	 timeout = LIMIT(c->host, idle_timeout);
 	uint64_t	 last = atomic_load_explicit(&c->last_line_ms,
 	    memory_order_relaxed);
 
@@ -765,7 +765,7 @@ conn_run(struct worker *w, struct conn *c)
 			c->held = false;
 		if ((ev & (CONN_EV_IN | CONN_EV_RESUME | CONN_EV_GO)) &&
 		    !c->closing && !c->throttled && !c->held &&
-		    !atomic_load(&w->srv->stopping))
+		    !atomic_load(&w->host->stopping))
 			conn_read(w, c);
 		/* After the read: a line in it means the client is not idle. */
 		if (ev & CONN_EV_IDLE)
@@ -773,7 +773,7 @@ conn_run(struct worker *w, struct conn *c)
 		if (c->closing)
 			conn_leave(w, c, KILL_NONE);
 		/* Lines this read queued for others go out in one push. */
-		server_wake(w->srv, &w->wake);
+		w->host->ops->wake(w->host, &w->wake);
 		conn_flush(w, c);
 		if (!c->closing)
 			conn_arm(c);

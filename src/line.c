@@ -235,7 +235,7 @@ line_flush(struct worker *w, struct conn *c)
 		return;
 	model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
 	    w->nbatch, &w->wake);
-	atomic_fetch_add_explicit(&srv->stats.messages, w->nbatch,
+	atomic_fetch_add_explicit(&srv->host.stats.messages, w->nbatch,
 	    memory_order_relaxed);
 	for (i = 0; i < w->nbatch; i++)
 		event_unref(w->batch[i]);
@@ -276,7 +276,7 @@ batch_say(struct worker *w, struct conn *c, enum event_kind kind,
 	w->batch[w->nbatch++] = ev;
 	w->batch_bytes += ev->rendered[FMT_LINE]->len;
 	if (w->nbatch == WORKER_BATCH || w->batch_bytes >=
-	    flow_batch_bytes(LIMIT(w->srv, sendq), w->srv->opt.workers))
+	    flow_batch_bytes(LIMIT(w->host, sendq), w->host->workers))
 		line_flush(w, c);
 	return 0;
 }
@@ -462,7 +462,7 @@ handle_who(struct worker *w, struct conn *c)
 		return -1;
 	l->w = w;
 	l->c = c;
-	l->max_bytes = LIMIT(w->srv, sendq) / 4;
+	l->max_bytes = LIMIT(w->host, sendq) / 4;
 	count = model_who(w->srv->model, r, who_name, l);
 	listing_done(l, count);
 	sent = l->sent;
@@ -487,7 +487,7 @@ handle_msg(struct worker *w, struct conn *c, const struct command *cmd)
 	}
 	if (rc != M_OK)
 		return -1;
-	atomic_fetch_add_explicit(&w->srv->stats.messages, 1,
+	atomic_fetch_add_explicit(&w->host->stats.messages, 1,
 	    memory_order_relaxed);
 	reply_msg(w, c, msg_format(REPLY_PRIVATE_ECHO, to, strlen(to),
 	    cmd->text, cmd->text_len));
@@ -525,7 +525,7 @@ handle_join(struct worker *w, struct conn *c, const struct command *cmd)
 
 	line_flush(w, c);
 	rc = model_join(w->srv->model, u, cmd->target, cmd->target_len,
-	    LIMIT(w->srv, replay), &r, &why, &w->wake);
+	    LIMIT(w->host, replay), &r, &why, &w->wake);
 	switch (rc) {
 	case M_OK:
 		return 0;
@@ -537,11 +537,11 @@ handle_join(struct worker *w, struct conn *c, const struct command *cmd)
 		return 0;
 	case M_TOO_MANY_JOINED:
 		replyf(w, c, REPLY_ERROR, "you are in too many rooms (limit "
-		    "%zu)", LIMIT(w->srv, max_rooms_per_user));
+		    "%zu)", LIMIT(w->host, max_rooms_per_user));
 		return 0;
 	case M_TOO_MANY_ROOMS:
 		replyf(w, c, REPLY_ERROR, "too many rooms on this server "
-		    "(limit %zu)", LIMIT(w->srv, max_rooms));
+		    "(limit %zu)", LIMIT(w->host, max_rooms));
 		return 0;
 	default:
 		return -1;
@@ -564,7 +564,7 @@ handle_part(struct worker *w, struct conn *c, const struct command *cmd)
 			return 0;
 		}
 	} else if ((why = room_name_check(cmd->target, cmd->target_len,
-	    LIMIT(w->srv, max_room_name))) != NULL) {
+	    LIMIT(w->host, max_room_name))) != NULL) {
 		replyf(w, c, REPLY_ERROR, "invalid room name: %s", why);
 		return 0;
 	} else if ((r = model_joined(u, cmd->target, cmd->target_len)) ==
@@ -634,7 +634,7 @@ handle_rooms(struct worker *w, struct conn *c)
 		return -1;
 	l->w = w;
 	l->c = c;
-	l->max_bytes = LIMIT(w->srv, sendq) / 4;
+	l->max_bytes = LIMIT(w->host, sendq) / 4;
 	/* The count first: a snapshot taken before the entries. */
 	count = model_rooms_count(w->srv->model);
 	snprintf(text, sizeof(text), "%zu rooms:", count);
@@ -657,7 +657,7 @@ handle_topic(struct worker *w, struct conn *c, const struct command *cmd)
 	struct room	*r = u->current;
 	const char	*name;
 	char		*topic;
-	size_t		 len, tlen, max = LIMIT(w->srv, max_topic);
+	size_t		 len, tlen, max = LIMIT(w->host, max_topic);
 	int		 rc;
 
 	line_flush(w, c);
@@ -703,7 +703,7 @@ handle_history(struct worker *w, struct conn *c, const struct command *cmd)
 	struct msg	**out;
 	const char	*name;
 	char		 text[ROOM_NAME_MAX_BYTES + 64];
-	size_t		 want, got, i, n = 0, len, max = LIMIT(w->srv, history);
+	size_t		 want, got, i, n = 0, len, max = LIMIT(w->host, history);
 	long		 sent = 0;
 
 	line_flush(w, c);
@@ -712,7 +712,7 @@ handle_history(struct worker *w, struct conn *c, const struct command *cmd)
 		    "first");
 		return 0;
 	}
-	want = cmd->count > 0 ? cmd->count : LIMIT(w->srv, replay);
+	want = cmd->count > 0 ? cmd->count : LIMIT(w->host, replay);
 	if (want > max)
 		want = max;
 	name = room_name(r, &len);
@@ -917,7 +917,7 @@ line_free(struct conn *c)
 
 	if (s == NULL)
 		return;
-	model_forget(c->srv->model, &s->user);
+	model_forget(server_of(c->host)->model, &s->user);
 	free(s->quit_reason);
 	free(s);
 	c->session = NULL;

@@ -36,6 +36,12 @@
 
 static uint64_t	hash_seed(void);
 
+static void	server_wake(struct server *, struct wakeset *);
+static bool	server_hold(struct server *, struct conn *);
+static void	server_release_held(struct server *, struct wakeset *);
+static void	server_bury(struct server *, struct conn *);
+static void	server_throttle(struct server *, struct conn *, uint64_t);
+
 #define ACCEPTS_PER_EVENT	64
 #define EMFILE_PAUSE_MS		100
 #define THROTTLE_TICK_MS	10
@@ -232,7 +238,7 @@ listeners_enable(struct server *srv, bool on)
 	for (i = 0; i < srv->nlisteners; i++) {
 		ev.events = on ? EPOLLIN : 0;
 		ev.data.ptr = &srv->listeners[i];
-		epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listeners[i].fd, &ev);
+		epoll_ctl(srv->host.epfd, EPOLL_CTL_MOD, srv->listeners[i].fd, &ev);
 	}
 }
 
@@ -242,7 +248,7 @@ close_listeners(struct server *srv)
 	size_t	 i;
 
 	for (i = 0; i < srv->nlisteners; i++) {
-		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listeners[i].fd, NULL);
+		epoll_ctl(srv->host.epfd, EPOLL_CTL_DEL, srv->listeners[i].fd, NULL);
 		close(srv->listeners[i].fd);
 	}
 	srv->nlisteners = 0;
@@ -256,11 +262,11 @@ static void
 push_or_die(struct server *srv, struct conn *c)
 {
 	/* Cannot fail: the queue has room for every connection. */
-	if (workq_trypush(srv->wq, c) == -1 && !atomic_load(&srv->stopping))
+	if (workq_trypush(srv->wq, c) == -1 && !atomic_load(&srv->host.stopping))
 		fatal("work queue full: a connection was queued twice");
 }
 
-void
+static void
 server_wake(struct server *srv, struct wakeset *ws)
 {
 	if (ws->count == 0)
@@ -297,7 +303,7 @@ refuse(struct server *srv, int fd, const char *name, const char *why)
 	if (write(fd, line, (size_t)n) < 0)
 		errno = 0;
 	close(fd);
-	atomic_fetch_add_explicit(&srv->stats.refused, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&srv->host.stats.refused, 1, memory_order_relaxed);
 	log_refusals_summary(srv, now_ms());
 	if (srv->refusals_logged++ < REFUSALS_LOGGED)
 		log_info("%s refused: %s", name, why);
@@ -308,9 +314,9 @@ refuse(struct server *srv, int fd, const char *name, const char *why)
 static void
 limits_policy(struct server *srv, struct iplimit_policy *p)
 {
-	p->max_conns = LIMIT(srv, max_per_ip);
-	p->rate = LIMIT(srv, connect_rate);
-	p->burst = LIMIT(srv, connect_burst);
+	p->max_conns = LIMIT(&srv->host, max_per_ip);
+	p->rate = LIMIT(&srv->host, connect_rate);
+	p->burst = LIMIT(&srv->host, connect_burst);
 }
 
 /*
@@ -329,7 +335,7 @@ admit_address(struct server *srv, const struct sockaddr *sa,
 	*counted = false;
 	if (ipkey_from_sockaddr(sa, key, &local) == -1)
 		memset(key, 0xff, sizeof(*key));
-	if (local && !LIMIT(srv, limit_loopback))
+	if (local && !LIMIT(&srv->host, limit_loopback))
 		return NULL;
 	limits_policy(srv, &p);
 	switch (iplimit_admit(srv->iplimit, key, &p, now_ms())) {
@@ -390,7 +396,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		addr_name(sa, name, sizeof(name));
 	else
 		snprintf(name, sizeof(name), "%s", l->name);
-	if (atomic_load(&srv->nclients) >= LIMIT(srv, max_clients)) {
+	if (atomic_load(&srv->nclients) >= LIMIT(&srv->host, max_clients)) {
 		refuse(srv, fd, name, "server full");
 		return;
 	}
@@ -398,13 +404,13 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		refuse(srv, fd, name, why);
 		return;
 	}
-	atomic_fetch_add_explicit(&srv->stats.connections, 1,
+	atomic_fetch_add_explicit(&srv->host.stats.connections, 1,
 	    memory_order_relaxed);
 	if (sa->sa_family != AF_UNIX) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-		set_keepalive(fd, LIMIT(srv, keepalive));
+		set_keepalive(fd, LIMIT(&srv->host, keepalive));
 	}
-	if ((c = conn_new(srv, fd, name, &line_proto)) == NULL) {
+	if ((c = conn_new(&srv->host, fd, name, &line_proto)) == NULL) {
 		if (counted)
 			iplimit_release(srv->iplimit, &key);
 		refuse(srv, fd, name, "out of memory, try again later");
@@ -499,7 +505,7 @@ held_unlink(struct server *srv, struct conn *c)
 	c->in_held = false;
 }
 
-bool
+static bool
 server_hold(struct server *srv, struct conn *c)
 {
 	bool	 held = false, first = false;
@@ -509,7 +515,7 @@ server_hold(struct server *srv, struct conn *c)
 	 * Looked at again under the lock that server_release_held() takes
 	 * after the count falls to 0, so no sender can miss its release.
 	 */
-	if (atomic_load(&srv->nbehind) > 0 && !c->in_held) {
+	if (atomic_load(&srv->host.nbehind) > 0 && !c->in_held) {
 		c->in_held = held = true;
 		first = srv->held == NULL;
 		c->held_prev = NULL;
@@ -538,7 +544,7 @@ server_unhold(struct server *srv, struct conn *c)
 	pthread_mutex_unlock(&srv->conns_mu);
 }
 
-void
+static void
 server_release_held(struct server *srv, struct wakeset *ws)
 {
 	struct conn	*c;
@@ -560,12 +566,12 @@ server_release_held(struct server *srv, struct wakeset *ws)
 static void
 sweep_stalled(struct server *srv, uint64_t now)
 {
-	unsigned		 timeout = LIMIT(srv, slow_timeout);
+	unsigned		 timeout = LIMIT(&srv->host, slow_timeout);
 	struct conn		*c;
 	struct flow_stall	 st;
 	bool			 held = false, spent;
 
-	if (!server_behind(srv)) {
+	if (!host_behind(&srv->host)) {
 		flow_budget_update(&srv->hold_budget, false, timeout, now);
 		return;
 	}
@@ -620,7 +626,7 @@ resume_throttled(struct server *srv, uint64_t now)
 static void
 schedule_idle(struct server *srv, uint64_t now)
 {
-	uint64_t	 limit = (uint64_t)LIMIT(srv, idle_timeout) * 1000;
+	uint64_t	 limit = (uint64_t)LIMIT(&srv->host, idle_timeout) * 1000;
 	struct conn	*c;
 
 	if (limit == 0)
@@ -663,7 +669,7 @@ dispatch(struct server *srv, struct epoll_event *ev)
 		return;
 	}
 	if (*kind == EP_LISTENER) {
-		if (!atomic_load(&srv->stopping))
+		if (!atomic_load(&srv->host.stopping))
 			accept_burst(srv, (struct listener *)(void *)kind);
 		return;
 	}
@@ -690,9 +696,9 @@ acceptor_main(void *arg)
 		timeout = TICK_MS;
 		if (throttling || srv->accept_paused_until != 0)
 			timeout = THROTTLE_TICK_MS;
-		else if (server_behind(srv))
+		else if (host_behind(&srv->host))
 			timeout = FLOW_TICK_MS;
-		n = epoll_wait(srv->epfd, events, EPOLL_BATCH, timeout);
+		n = epoll_wait(srv->host.epfd, events, EPOLL_BATCH, timeout);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait: %s", strerror(errno));
 		for (i = 0; i < n; i++)
@@ -701,14 +707,14 @@ acceptor_main(void *arg)
 		if (srv->accept_paused_until != 0 &&
 		    now >= srv->accept_paused_until) {
 			srv->accept_paused_until = 0;
-			if (!atomic_load(&srv->stopping))
+			if (!atomic_load(&srv->host.stopping))
 				listeners_enable(srv, true);
 		}
 		throttling = resume_throttled(srv, now);
 		sweep_stalled(srv, now);
-		if (!atomic_load(&srv->stopping))
+		if (!atomic_load(&srv->host.stopping))
 			tick(srv, now);
-		if (atomic_load(&srv->stopping) && srv->nlisteners > 0)
+		if (atomic_load(&srv->host.stopping) && srv->nlisteners > 0)
 			close_listeners(srv);
 	}
 	return NULL;
@@ -738,7 +744,7 @@ wake_acceptor(struct server *srv)
 		errno = 0;
 }
 
-void
+static void
 server_bury(struct server *srv, struct conn *c)
 {
 	pthread_mutex_lock(&srv->conns_mu);
@@ -760,7 +766,7 @@ server_bury(struct server *srv, struct conn *c)
 	wake_acceptor(srv);
 }
 
-void
+static void
 server_throttle(struct server *srv, struct conn *c, uint64_t until_ms)
 {
 	pthread_mutex_lock(&srv->conns_mu);
@@ -785,7 +791,7 @@ epoll_add(struct server *srv, int fd, void *ptr)
 
 	ev.events = EPOLLIN;
 	ev.data.ptr = ptr;
-	return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev);
+	return epoll_ctl(srv->host.epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 static int
@@ -802,6 +808,7 @@ start_threads(struct server *srv)
 		if ((w = calloc(1, sizeof(*w))) == NULL)
 			return -1;
 		w->srv = srv;
+		w->host = &srv->host;
 		/* Room for every client, so queuing a wake-up never fails. */
 		if (wakeset_init(&w->wake, srv->capacity + 1) == -1) {
 			free(w);
@@ -1029,12 +1036,14 @@ server_listen(struct server *srv, const struct options *opt)
 	struct motd	*motd = NULL;
 
 	memset(srv, 0, sizeof(*srv));
+	srv->host.ops = &server_host_ops;
+	srv->host.workers = opt->workers;
 	srv->opt = *opt;
-	srv->epfd = srv->wakefd = -1;
+	srv->host.epfd = srv->wakefd = -1;
 	srv->wake_kind = EP_WAKE;
 	srv->capacity = opt->max_clients;
 	srv->started_ms = now_ms();
-	limits_store(&srv->limits, opt, srv->capacity);
+	limits_store(&srv->host.limits, opt, srv->capacity);
 	pthread_mutex_init(&srv->conns_mu, NULL);
 	pthread_mutex_init(&srv->motd_mu, NULL);
 	raise_nofile_limit();
@@ -1051,7 +1060,7 @@ server_listen(struct server *srv, const struct options *opt)
 		log_error("out of memory");
 		return -1;
 	}
-	if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	if ((srv->host.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    (srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		log_error("epoll/eventfd: %s", strerror(errno));
 		return -1;
@@ -1070,7 +1079,7 @@ server_run(struct server *srv)
 		if (epoll_add(srv, srv->listeners[i].fd, &srv->listeners[i])
 		    == -1)
 			return -1;
-	flow_budget_init(&srv->hold_budget, LIMIT(srv, slow_timeout), now_ms());
+	flow_budget_init(&srv->hold_budget, LIMIT(&srv->host, slow_timeout), now_ms());
 	if (open_history_db(srv) == -1)
 		return -1;
 	if (start_threads(srv) == -1)
@@ -1113,7 +1122,7 @@ server_reload(struct server *srv, const struct options *o)
 		log_warn("max-clients %zu is above the %zu set at start: "
 		    "keeping %zu until a restart", o->max_clients,
 		    srv->capacity, srv->capacity);
-	limits_store(&srv->limits, o, srv->capacity);
+	limits_store(&srv->host.limits, o, srv->capacity);
 	model_config_of(&cfg, o);
 	model_set_limits(srv->model, &cfg);
 	if (srv->histdb != NULL)
@@ -1137,7 +1146,7 @@ server_reload(struct server *srv, const struct options *o)
 	    "slow-timeout %u, rate %u, burst %u, announce-max %zu, max-per-ip %u, "
 	    "connect-rate %u, connect-burst %u, limit-loopback %s, "
 	    "idle-timeout %u, keepalive %u, motd %s, log-level %s",
-	    LIMIT(srv, max_clients), o->max_line, o->sendq, o->slow_timeout,
+	    LIMIT(&srv->host, max_clients), o->max_line, o->sendq, o->slow_timeout,
 	    o->rate,
 	    o->burst, o->announce_max, o->max_per_ip, o->connect_rate,
 	    o->connect_burst, o->limit_loopback ? "yes" : "no",
@@ -1150,7 +1159,7 @@ server_reload(struct server *srv, const struct options *o)
 void
 server_stats_line(struct server *srv, char *buf, size_t len)
 {
-	struct stats	*st = &srv->stats;
+	struct stats	*st = &srv->host.stats;
 
 	snprintf(buf, len, "uptime %" PRIu64 " s, %zu clients, %" PRIu64
 	    " messages relayed, %" PRIu64 " bytes in, %" PRIu64 " bytes out, %"
@@ -1219,7 +1228,7 @@ server_stop(struct server *srv)
 	size_t	 i;
 
 	log_info("shutting down");
-	atomic_store(&srv->stopping, true);
+	atomic_store(&srv->host.stopping, true);
 	wake_acceptor(srv);
 	if (srv->model != NULL && srv->nworkers > 0)
 		drain(srv);
@@ -1244,10 +1253,52 @@ server_stop(struct server *srv)
 	iplimit_free(srv->iplimit);
 	motd_swap(srv, NULL);
 	pthread_mutex_destroy(&srv->motd_mu);
-	if (srv->epfd != -1)
-		close(srv->epfd);
+	if (srv->host.epfd != -1)
+		close(srv->host.epfd);
 	if (srv->wakefd != -1)
 		close(srv->wakefd);
 	pthread_mutex_destroy(&srv->conns_mu);
 	log_info("stopped");
 }
+
+/*
+ * What a connection may ask of the server (host.h).
+ */
+
+static void
+host_bury(struct host *h, struct conn *c)
+{
+	server_bury(server_of(h), c);
+}
+
+static void
+host_throttle(struct host *h, struct conn *c, uint64_t until_ms)
+{
+	server_throttle(server_of(h), c, until_ms);
+}
+
+static bool
+host_hold(struct host *h, struct conn *c)
+{
+	return server_hold(server_of(h), c);
+}
+
+static void
+host_release_held(struct host *h, struct wakeset *ws)
+{
+	server_release_held(server_of(h), ws);
+}
+
+static void
+host_wake(struct host *h, struct wakeset *ws)
+{
+	server_wake(server_of(h), ws);
+}
+
+const struct host_ops server_host_ops = {
+	.bury = host_bury,
+	.throttle = host_throttle,
+	.hold = host_hold,
+	.release_held = host_release_held,
+	.wake = host_wake,
+};
