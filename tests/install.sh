@@ -152,6 +152,7 @@ else
 	else
 		ok "chatd.service is installed"
 		want="ExecStart=$sbindir/chatd --config $sysconfdir/chatd.conf"
+		want="$want --history-db /var/lib/chatd/history.db"
 		if grep -qxF "$want" "$unit"; then
 			ok "the unit says '$want'"
 		else
