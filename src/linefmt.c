@@ -8,43 +8,55 @@
 
 #include "linefmt.h"
 
-/* The notice text of a room event other than chat: malloc'd. */
+/*
+ * The notice text of a room event other than chat: malloc'd.  The
+ * client's part is copied whole, not through "%s": a NUL is valid UTF-8,
+ * and msg_format() replaces it like any control instead of the rest of
+ * a reason or topic vanishing.
+ */
 static char *
 notice_text(const struct event *ev, size_t *len)
 {
-	size_t	 cap = ev->nick_len + ev->text_len + 64;
-	char	*s;
-	int	 n;
+	const char	*mid, *end = "";
+	size_t		 nick_len = ev->nick_len, text_len = ev->text_len;
+	size_t		 mid_len, end_len;
+	char		*s, *p;
 
-	if ((s = malloc(cap)) == NULL)
-		return NULL;
 	switch (ev->kind) {
 	case EV_JOIN:
-		n = snprintf(s, cap, "%s joined", ev->nick);
+		mid = " joined";
+		text_len = 0;
 		break;
 	case EV_PART:
 	case EV_QUIT:
-		if (ev->text_len > 0)
-			n = snprintf(s, cap, "%s left (%s)", ev->nick, ev->text);
-		else
-			n = snprintf(s, cap, "%s left", ev->nick);
+		mid = text_len > 0 ? " left (" : " left";
+		end = text_len > 0 ? ")" : "";
 		break;
 	case EV_NICK:
-		n = snprintf(s, cap, "%s is now known as %s", ev->nick,
-		    ev->text);
+		mid = " is now known as ";
 		break;
 	case EV_TOPIC:
-		if (ev->text_len > 0)
-			n = snprintf(s, cap, "%s set the topic: %s", ev->nick,
-			    ev->text);
-		else
-			n = snprintf(s, cap, "%s cleared the topic", ev->nick);
+		mid = text_len > 0 ? " set the topic: " : " cleared the topic";
 		break;
 	default:
-		n = snprintf(s, cap, "%s", ev->text);
+		mid = "";
+		nick_len = 0;
 		break;
 	}
-	*len = (size_t)n;
+	mid_len = strlen(mid);
+	end_len = strlen(end);
+	if ((s = malloc(nick_len + mid_len + text_len + end_len + 1)) == NULL)
+		return NULL;
+	p = s;
+	memcpy(p, ev->nick, nick_len);
+	p += nick_len;
+	memcpy(p, mid, mid_len);
+	p += mid_len;
+	memcpy(p, ev->text, text_len);
+	p += text_len;
+	memcpy(p, end, end_len);
+	p += end_len;
+	*len = (size_t)(p - s);
 	return s;
 }
 

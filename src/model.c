@@ -931,7 +931,9 @@ int
 model_say(struct model *m, struct user *u, struct room *r,
     struct event *const *evs, size_t n, void *ctx)
 {
-	(void)u;
+	/* u's rooms are its owner's, and the owner is the caller. */
+	if (membership_of(u, r) == NULL)
+		return M_NOT_MEMBER;
 	pthread_mutex_lock(&r->mu);
 	publish_locked(m, r, evs, n, NULL, ctx);
 	pthread_mutex_unlock(&r->mu);
