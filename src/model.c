@@ -582,6 +582,9 @@ join_locked(struct model *m, struct room *r, struct user *u,
 	if (r->count < LIM(m, announce_max) && (joined = room_event(r,
 	    EV_JOIN, u->nick, u->nick_len, "", 0, 0)) == NULL)
 		return M_NOMEM;
+	/* No more than there is: the pointers are allocated under the lock. */
+	if (replay > history_count(&r->hist))
+		replay = history_count(&r->hist);
 	if (replay > sizeof(evs) / sizeof(evs[0]) &&
 	    (replayed = calloc(replay, sizeof(*replayed))) == NULL)
 		goto out;

@@ -1570,7 +1570,7 @@ START_TEST(test_nick_once_across_rooms)
 }
 END_TEST
 
-START_TEST(test_quit_once)
+START_TEST(test_quit_in_each_room)
 {
 	struct model	*m = model_default();
 	struct fake	*f = fakes_new(4);
@@ -1596,8 +1596,9 @@ START_TEST(test_quit_once)
 	model_disconnect(m, &f[0].u, "bye", 3, CTX);
 	ck_assert_uint_eq(f[0].u.nrooms, 0);
 	ck_assert_uint_eq(f[0].n, n[0]);	/* told nothing itself */
-	ck_assert_uint_eq(count_kind(&f[1], n[1], EV_QUIT), 1);
-	ck_assert_uint_eq(f[1].n, n[1] + 1);
+	/* Told in each room concerned: it shared #lobby, #a and #b. */
+	ck_assert_uint_eq(count_kind(&f[1], n[1], EV_QUIT), 3);
+	ck_assert_uint_eq(f[1].n, n[1] + 3);
 	ck_assert_uint_eq(count_kind(&f[2], n[2], EV_QUIT), 1);
 	ck_assert_str_eq(last_line(&f[2]), "-- guest1 left (bye)");
 	ck_assert_ptr_eq(last_event(&f[2])->room, b);
@@ -1854,7 +1855,7 @@ model_suite(void)
 	tcase_add_test(tc, test_history_bounds);
 	tcase_add_test(tc, test_topic);
 	tcase_add_test(tc, test_nick_once_across_rooms);
-	tcase_add_test(tc, test_quit_once);
+	tcase_add_test(tc, test_quit_in_each_room);
 	tcase_add_test(tc, test_private);
 	tcase_add_test(tc, test_forget);
 	tcase_add_test(tc, test_say_not_member);
