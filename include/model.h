@@ -38,6 +38,7 @@ struct fanout {
 	struct room		*room;		/* NULL for a private event */
 	struct event *const	*evs;
 	size_t			 n;
+	bool			 chat;		/* all EV_SAY or EV_ME */
 	/* References taken ahead on evs[i]->rendered[f], and used so far. */
 	unsigned		 prepaid[FMT_COUNT];
 	unsigned		 used[FMT_COUNT];

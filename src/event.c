@@ -19,9 +19,11 @@ event_new(enum event_kind kind, uint64_t seq, uint64_t time_ms,
 	if (room_len > UINT16_MAX || nick_len > UINT16_MAX ||
 	    text_len > UINT32_MAX)
 		return NULL;
-	if (fault_fail(FAULT_MSG) || (ev = calloc(1, sizeof(*ev) + room_len +
+	/* Not calloc(): a chat line's event is made per line. */
+	if (fault_fail(FAULT_MSG) || (ev = malloc(sizeof(*ev) + room_len +
 	    nick_len + text_len + 3)) == NULL)
 		return NULL;
+	memset(ev, 0, sizeof(*ev));
 	atomic_init(&ev->refs, 1);
 	ev->kind = kind;
 	ev->seq = seq;
@@ -29,12 +31,15 @@ event_new(enum event_kind kind, uint64_t seq, uint64_t time_ms,
 	p = ev->data;
 	ev->room = p;
 	memcpy(p, room, room_len);
+	p[room_len] = '\0';
 	p += room_len + 1;
 	ev->nick = p;
 	memcpy(p, nick, nick_len);
+	p[nick_len] = '\0';
 	p += nick_len + 1;
 	ev->text = p;
 	memcpy(p, text, text_len);
+	p[text_len] = '\0';
 	ev->room_len = (uint16_t)room_len;
 	ev->nick_len = (uint16_t)nick_len;
 	ev->text_len = (uint32_t)text_len;

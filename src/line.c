@@ -131,13 +131,16 @@ line_deliver(struct user *u, struct fanout *f, void *ctx)
 	for (i = 0; i < f->n && n < WORKER_BATCH; i++) {
 		const struct event *ev = f->evs[i];
 
-		/* Its own rename and the shutdown: once, not once a room. */
-		if ((ev->actor == u || ev->kind == EV_NOTICE) &&
-		    !user_first_of_group(u, ev->group))
-			continue;
-		/* A rename is told to the renamer as its own, unlabelled. */
-		if (ev->actor == u && f->n == 1)
-			fmt = FMT_LINE;
+		/* Chat lines, the common case, are the same for everyone. */
+		if (!f->chat) {
+			/* Its own rename, the shutdown: once, not a room each. */
+			if ((ev->actor == u || ev->kind == EV_NOTICE) &&
+			    !user_first_of_group(u, ev->group))
+				continue;
+			/* A rename is told to the renamer unlabelled. */
+			if (ev->actor == u && f->n == 1)
+				fmt = FMT_LINE;
+		}
 		/* Without memory this recipient misses the line. */
 		if ((out[n] = rendered(f, i, fmt)) != NULL)
 			n++;
@@ -230,7 +233,6 @@ line_flush(struct worker *w, struct conn *c)
 	struct server	*srv = w->srv;
 	size_t		 i;
 
-	(void)c;
 	if (w->nbatch == 0)
 		return;
 	model_say(srv->model, &session(c)->user, w->batch_room, w->batch,

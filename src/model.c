@@ -28,13 +28,22 @@ struct room {
 	uint64_t		 empty_since;	/* under the registry lock */
 
 	pthread_mutex_t		 mu;
-	struct membership	**members;
+	struct member		*members;	/* the fan-out walks this */
 	size_t			 count;
 	size_t			 cap;
 	uint64_t		 seq;
 	struct history		 hist;
 	char			*topic;
 	size_t			 topic_len;
+};
+
+/*
+ * A room's member: the user for the fan-out to call at once, and its
+ * membership, whose slot a removal updates.
+ */
+struct member {
+	struct user		*user;
+	struct membership	*ms;
 };
 
 struct model {
@@ -352,8 +361,8 @@ room_release(struct model *m, struct room *r)
 static int
 members_add_locked(struct room *r, struct membership *ms)
 {
-	struct membership	**v;
-	size_t			  cap;
+	struct member	*v;
+	size_t		 cap;
 
 	/* The one allocation a join may need: the test hook stands for it. */
 	if (fault_fail(FAULT_JOIN))
@@ -366,17 +375,19 @@ members_add_locked(struct room *r, struct membership *ms)
 		r->cap = cap;
 	}
 	ms->slot = r->count;
-	r->members[r->count++] = ms;
+	r->members[r->count].user = ms->user;
+	r->members[r->count].ms = ms;
+	r->count++;
 	return 0;
 }
 
 static void
 members_remove_locked(struct room *r, struct membership *ms)
 {
-	struct membership	*last = r->members[--r->count];
+	struct member	*last = &r->members[--r->count];
 
-	r->members[ms->slot] = last;
-	last->slot = ms->slot;
+	r->members[ms->slot] = *last;
+	last->ms->slot = ms->slot;
 }
 
 static int
@@ -462,6 +473,9 @@ fanout_begin(struct fanout *f, struct room *r, struct event *const *evs,
 	f->room = r;
 	f->evs = evs;
 	f->n = n;
+	f->chat = true;
+	for (i = 0; i < n && f->chat; i++)
+		f->chat = evs[i]->kind == EV_SAY || evs[i]->kind == EV_ME;
 	if (recipients == 0)
 		return;
 	for (fmt = 0; fmt < FMT_COUNT; fmt++) {
@@ -504,8 +518,8 @@ deliver_all_locked(struct room *r, struct event *const *evs, size_t n,
 		recipients--;
 	fanout_begin(&f, r, evs, n, recipients);
 	for (i = 0; i < r->count; i++)
-		if (r->members[i]->user != skip)
-			r->members[i]->user->fe->deliver(r->members[i]->user,
+		if (r->members[i].user != skip)
+			r->members[i].user->fe->deliver(r->members[i].user,
 			    &f, ctx);
 	fanout_end(&f);
 }
@@ -1008,8 +1022,8 @@ model_who(struct model *m, struct room *r,
 	n = r->count;
 	if (fn(arg, NULL, n))
 		for (i = 0; i < r->count; i++)
-			if (!fn(arg, r->members[i]->user->nick,
-			    r->members[i]->user->nick_len))
+			if (!fn(arg, r->members[i].user->nick,
+			    r->members[i].user->nick_len))
 				break;
 	pthread_mutex_unlock(&m->nicks_mu);
 	pthread_mutex_unlock(&r->mu);
