@@ -772,8 +772,10 @@ conn_run(struct worker *w, struct conn *c)
 			conn_idle(w, c);
 		if (c->closing)
 			conn_leave(w, c, KILL_NONE);
-		/* Lines this read queued for others go out in one push. */
-		w->host->ops->wake(w->host, &w->wake);
+		/*
+		 * What this read woke stays in w->wake: the worker runs it
+		 * next (server.c), while its lines are in cache.
+		 */
 		conn_flush(w, c);
 		if (!c->closing)
 			conn_arm(c);

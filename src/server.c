@@ -50,6 +50,7 @@ static void	server_throttle(struct server *, struct conn *, uint64_t);
 #define TICK_MS			1000	/* idle and address sweeps */
 #define REFUSALS_LOGGED		10	/* a second; the rest are counted */
 #define FLOW_TICK_MS		50	/* stalled recipients, while any */
+#define LOCAL_RUNS		64	/* woken connections a worker runs itself */
 
 static void
 raise_nofile_limit(void)
@@ -720,6 +721,27 @@ acceptor_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The connections a run woke (its recipients) are run by the same
+ * worker, up to LOCAL_RUNS of them, before it takes new work: a room's
+ * lines are then flushed where they were made, in as few writes as
+ * the lines a read brought allow, instead of each recipient waking
+ * another worker for a line or two.  The rest go to the queue, for
+ * every worker, so a big room still spreads.
+ */
+static void
+run_woken(struct worker *w)
+{
+	struct conn	*c;
+	unsigned	 runs = 0;
+
+	while (w->wake.count > 0 && runs++ < LOCAL_RUNS) {
+		c = w->wake.conns[--w->wake.count];
+		conn_run(w, c);
+	}
+	server_wake(w->srv, &w->wake);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -728,7 +750,7 @@ worker_main(void *arg)
 
 	while ((c = workq_pop(w->srv->wq)) != NULL) {
 		conn_run(w, c);
-		server_wake(w->srv, &w->wake);
+		run_woken(w);
 	}
 	wakeset_free(&w->wake);
 	free(w);
