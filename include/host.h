@@ -71,7 +71,10 @@ struct host_ops {
 	bool	(*hold)(struct host *h, struct conn *c);
 	/* No one is behind any more: hand every held sender to ws. */
 	void	(*release_held)(struct host *h, struct wakeset *ws);
-	/* Push every connection in ws onto the work queue; empty ws. */
+	/*
+	 * Push the connections in ws onto the work queue, but for a few
+	 * that this worker will run next itself (they stay in ws).
+	 */
 	void	(*wake)(struct host *h, struct wakeset *ws);
 };
 

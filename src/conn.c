@@ -773,9 +773,10 @@ conn_run(struct worker *w, struct conn *c)
 		if (c->closing)
 			conn_leave(w, c, KILL_NONE);
 		/*
-		 * What this read woke stays in w->wake: the worker runs it
-		 * next (server.c), while its lines are in cache.
+		 * Lines this read queued for others go out in one push, but
+		 * for a few the worker runs itself next (server.c).
 		 */
+		w->host->ops->wake(w->host, &w->wake);
 		conn_flush(w, c);
 		if (!c->closing)
 			conn_arm(c);

@@ -777,6 +777,22 @@ nicks_grow_locked(struct model *m)
 	free(old);
 }
 
+/* Out of the nick table, its rooms' list freed: the user is gone. */
+static void
+unregister(struct model *m, struct user *u)
+{
+	free(u->rooms);
+	u->rooms = NULL;
+	u->rooms_cap = 0;
+	if (!u->registered)
+		return;
+	pthread_mutex_lock(&m->nicks_mu);
+	nick_remove_locked(m, u);
+	m->nusers--;
+	u->registered = false;
+	pthread_mutex_unlock(&m->nicks_mu);
+}
+
 int
 model_connect(struct model *m, struct user *u, void *ctx)
 {
@@ -799,11 +815,7 @@ model_connect(struct model *m, struct user *u, void *ctx)
 	    &r, ctx);
 	if (rc == M_OK)
 		return M_OK;
-	pthread_mutex_lock(&m->nicks_mu);
-	nick_remove_locked(m, u);
-	m->nusers--;
-	u->registered = false;
-	pthread_mutex_unlock(&m->nicks_mu);
+	unregister(m, u);
 	return M_NOMEM;
 }
 
@@ -822,43 +834,15 @@ model_disconnect(struct model *m, struct user *u, const char *reason,
 		if (ev != NULL)
 			event_unref(ev);
 	}
-	free(u->rooms);
-	u->rooms = NULL;
-	u->rooms_cap = 0;
-	if (!u->registered)
-		return;
-	pthread_mutex_lock(&m->nicks_mu);
-	nick_remove_locked(m, u);
-	m->nusers--;
-	u->registered = false;
-	pthread_mutex_unlock(&m->nicks_mu);
+	unregister(m, u);
 }
 
 void
 model_forget(struct model *m, struct user *u)
 {
-	struct membership	*ms;
-	struct room		*r;
-
-	while (u->nrooms > 0) {
-		ms = u->rooms[--u->nrooms];
-		r = ms->room;
-		pthread_mutex_lock(&r->mu);
-		members_remove_locked(r, ms);
-		pthread_mutex_unlock(&r->mu);
-		free(ms);
-		room_release(m, r);
-	}
-	free(u->rooms);
-	u->rooms = NULL;
-	u->rooms_cap = 0;
-	if (!u->registered)
-		return;
-	pthread_mutex_lock(&m->nicks_mu);
-	nick_remove_locked(m, u);
-	m->nusers--;
-	u->registered = false;
-	pthread_mutex_unlock(&m->nicks_mu);
+	while (u->nrooms > 0)
+		leave_room(m, u, u->rooms[u->nrooms - 1], NULL, NULL);
+	unregister(m, u);
 }
 
 int

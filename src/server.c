@@ -50,7 +50,7 @@ static void	server_throttle(struct server *, struct conn *, uint64_t);
 #define TICK_MS			1000	/* idle and address sweeps */
 #define REFUSALS_LOGGED		10	/* a second; the rest are counted */
 #define FLOW_TICK_MS		50	/* stalled recipients, while any */
-#define LOCAL_RUNS		64	/* woken connections a worker runs itself */
+#define LOCAL_RUNS		8	/* woken connections a worker runs itself */
 
 static void
 raise_nofile_limit(void)
@@ -274,6 +274,20 @@ server_wake(struct server *srv, struct wakeset *ws)
 		return;
 	workq_push_many(srv->wq, (void *const *)ws->conns, ws->count);
 	ws->count = 0;
+}
+
+/* The same but for the last keep, which the worker runs itself. */
+static void
+server_wake_but(struct server *srv, struct wakeset *ws, size_t keep)
+{
+	size_t	 push;
+
+	if (ws->count <= keep)
+		return;
+	push = ws->count - keep;
+	workq_push_many(srv->wq, (void *const *)ws->conns, push);
+	memmove(ws->conns, ws->conns + push, keep * sizeof(*ws->conns));
+	ws->count = keep;
 }
 
 /*
@@ -722,23 +736,25 @@ acceptor_main(void *arg)
 }
 
 /*
- * The connections a run woke (its recipients) are run by the same
- * worker, up to LOCAL_RUNS of them, before it takes new work: a room's
- * lines are then flushed where they were made, in as few writes as
- * the lines a read brought allow, instead of each recipient waking
- * another worker for a line or two.  The rest go to the queue, for
- * every worker, so a big room still spreads.
+ * A few of the connections a run woke (its recipients) are run by the
+ * same worker, while their lines are in its cache: a small room's lines
+ * are then flushed where they were made, instead of each recipient
+ * waking another worker to write a line or two.  The rest went to the
+ * queue as soon as they were woken (host_wake), so a big room's
+ * recipients still spread over every worker at once.
  */
 static void
 run_woken(struct worker *w)
 {
-	struct conn	*c;
-	unsigned	 runs = 0;
+	struct conn	*mine[LOCAL_RUNS];
+	size_t		 n, i;
 
-	while (w->wake.count > 0 && runs++ < LOCAL_RUNS) {
-		c = w->wake.conns[--w->wake.count];
-		conn_run(w, c);
-	}
+	server_wake_but(w->srv, &w->wake, LOCAL_RUNS);
+	n = w->wake.count;
+	memcpy(mine, w->wake.conns, n * sizeof(*mine));
+	w->wake.count = 0;
+	for (i = 0; i < n; i++)
+		conn_run(w, mine[i]);
 	server_wake(w->srv, &w->wake);
 }
 
@@ -1311,10 +1327,11 @@ host_release_held(struct host *h, struct wakeset *ws)
 	server_release_held(server_of(h), ws);
 }
 
+/* A worker's run woke these: all but a few go to the queue now. */
 static void
 host_wake(struct host *h, struct wakeset *ws)
 {
-	server_wake(server_of(h), ws);
+	server_wake_but(server_of(h), ws, LOCAL_RUNS);
 }
 
 const struct host_ops server_host_ops = {
