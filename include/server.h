@@ -31,11 +31,22 @@ struct wakeset;
 
 enum { EP_LISTENER = 1, EP_WAKE = 3 };	/* EP_CONN is host.h's */
 
+/*
+ * One listening socket and what its connections speak.  kind names the
+ * listeners that are not the plaintext line protocol in the log
+ * ("listening for KIND on ADDR"); NULL for that one, whose log line
+ * ("listening on ADDR") the tests read for the port.
+ */
 struct listener {
-	int		 ep_kind;	/* EP_LISTENER */
-	int		 fd;
-	char		 name[80];
+	int				 ep_kind;	/* EP_LISTENER */
+	int				 fd;
+	const struct conn_proto		*proto;
+	const char			*kind;
+	char				 name[80];
 };
+
+/* Every kind of listener, on each bind address, and the unix socket. */
+#define LISTENER_KINDS	4
 
 /* The message of the day: lines built once, shared by every join. */
 struct motd {
@@ -57,7 +68,7 @@ struct server {
 	int			 wakefd;	/* eventfd: wakes the acceptor */
 	int			 wake_kind;	/* EP_WAKE, epoll data for wakefd */
 
-	struct listener		 listeners[OPTIONS_MAX_BINDS + 1];
+	struct listener		 listeners[LISTENER_KINDS * OPTIONS_MAX_BINDS + 1];
 	size_t			 nlisteners;
 	unsigned		 port;		/* the TCP port actually bound */
 	uint64_t		 accept_paused_until;

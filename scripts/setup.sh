@@ -17,9 +17,10 @@ build=${1:?usage: setup.sh BUILD_DIR [CONFIGURE_ARG]...}
 shift
 
 # libsqlite3-dev keeps chatd's history, libreadline-dev builds chat,
-# tmux runs its terminal test.
+# libssl-dev gives TLS and openssl makes the tests' certificates, tmux
+# runs the terminal tests.
 packages=(build-essential autoconf automake libtool pkg-config check
-	libsqlite3-dev libreadline-dev tmux)
+	libsqlite3-dev libreadline-dev libssl-dev openssl tmux)
 read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()

@@ -83,8 +83,13 @@ addr_name(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "unix");
 }
 
+/*
+ * Listen on addr:port (0: any free port) for proto; *bound is the port
+ * bound.
+ */
 static int
-listen_tcp(struct server *srv, const char *addr, unsigned port)
+listen_tcp(struct server *srv, const char *addr, unsigned port,
+    const struct conn_proto *proto, const char *kind, unsigned *bound)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (void *)&ss;
@@ -123,11 +128,16 @@ listen_tcp(struct server *srv, const char *addr, unsigned port)
 	}
 	l->ep_kind = EP_LISTENER;
 	l->fd = fd;
+	l->proto = proto;
+	l->kind = kind;
 	addr_name((struct sockaddr *)&ss, l->name, sizeof(l->name));
-	srv->port = ntohs(ss.ss_family == AF_INET ? sin->sin_port :
+	*bound = ntohs(ss.ss_family == AF_INET ? sin->sin_port :
 	    sin6->sin6_port);
 	srv->nlisteners++;
-	log_info("listening on %s", l->name);
+	if (kind == NULL)
+		log_info("listening on %s", l->name);
+	else
+		log_info("listening for %s on %s", kind, l->name);
 	return 0;
 }
 
@@ -160,52 +170,86 @@ listen_unix(struct server *srv, const char *path)
 	}
 	l->ep_kind = EP_LISTENER;
 	l->fd = fd;
+	l->proto = &line_proto;
+	l->kind = NULL;
 	snprintf(l->name, sizeof(l->name), "unix:%s", path);
 	srv->nlisteners++;
 	log_info("listening on %s", l->name);
 	return 0;
 }
 
+/* Close the listeners from first on (a failed attempt). */
 static void
-close_listener_fds(struct server *srv)
+close_listener_fds(struct server *srv, size_t first)
 {
-	while (srv->nlisteners > 0)
+	while (srv->nlisteners > first)
 		close(srv->listeners[--srv->nlisteners].fd);
 }
 
 /*
- * A default address whose family this host lacks (no IPv6, say) is
- * skipped with a warning; an address the user asked for is required.
+ * A missing IPv6 (or IPv4) stack is no reason to fail when the
+ * addresses were not asked for.
  */
 static bool
-bind_failure_ok(const struct server *srv)
+bind_failure_ok(const struct server *srv, size_t first)
 {
-	return srv->opt.default_binds && srv->nlisteners > 0 &&
+	return srv->opt.default_binds && srv->nlisteners > first &&
 	    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL);
 }
 
+/*
+ * Listen on every bind address for proto, on port (0: one free port for
+ * all of them); *bound is the port.
+ */
 static int
-open_tcp_listeners(struct server *srv)
+open_tcp_listeners(struct server *srv, unsigned port,
+    const struct conn_proto *proto, const char *kind, unsigned *bound)
 {
-	unsigned	 port = srv->opt.port;
-	size_t		 i;
+	size_t		 first = srv->nlisteners, i;
+	unsigned	 try_port = port;
 
 	for (i = 0; i < srv->opt.nbinds; i++) {
-		if (listen_tcp(srv, srv->opt.binds[i], port) == -1) {
-			if (bind_failure_ok(srv)) {
-				log_warn("not listening on %s: %s",
+		if (listen_tcp(srv, srv->opt.binds[i], try_port, proto, kind,
+		    bound) == -1) {
+			if (bind_failure_ok(srv, first)) {
+				log_warn("not listening%s%s on %s: %s",
+				    kind != NULL ? " for " : "",
+				    kind != NULL ? kind : "",
 				    srv->opt.binds[i], strerror(errno));
 				continue;
 			}
-			if (srv->opt.port != 0 || errno != EADDRINUSE)
-				log_error("cannot listen on %s port %u: %s",
-				    srv->opt.binds[i], port, errno == EINVAL ?
+			if (port != 0 || errno != EADDRINUSE)
+				log_error("cannot listen%s%s on %s port %u: %s",
+				    kind != NULL ? " for " : "",
+				    kind != NULL ? kind : "",
+				    srv->opt.binds[i], try_port,
+				    errno == EINVAL ?
 				    "not an IPv4 or IPv6 address" :
 				    strerror(errno));
 			return -1;
 		}
 		/* With port 0, every address shares the first one's port. */
-		port = srv->port;
+		try_port = *bound;
+	}
+	return 0;
+}
+
+/*
+ * The same, trying again with another port if port is 0 and the port
+ * the first address got is taken on the next one.
+ */
+static int
+open_tcp_kind(struct server *srv, unsigned port,
+    const struct conn_proto *proto, const char *kind, unsigned *bound)
+{
+	size_t	 first = srv->nlisteners;
+	int	 tries;
+
+	for (tries = 0; open_tcp_listeners(srv, port, proto, kind, bound) == -1;
+	    tries++) {
+		if (port != 0 || errno != EADDRINUSE || tries == 8)
+			return -1;
+		close_listener_fds(srv, first);
 	}
 	return 0;
 }
@@ -213,17 +257,9 @@ open_tcp_listeners(struct server *srv)
 static int
 open_listeners(struct server *srv)
 {
-	int	 tries;
-
-	/*
-	 * With port 0 the port the first address got may be taken on the
-	 * next one: start again with another, a few times.
-	 */
-	for (tries = 0; open_tcp_listeners(srv) == -1; tries++) {
-		if (srv->opt.port != 0 || errno != EADDRINUSE || tries == 8)
-			return -1;
-		close_listener_fds(srv);
-	}
+	if (open_tcp_kind(srv, srv->opt.port, &line_proto, NULL, &srv->port)
+	    == -1)
+		return -1;
 	if (srv->opt.unix_path != NULL && listen_unix(srv, srv->opt.unix_path)
 	    == -1)
 		return -1;
@@ -425,7 +461,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		set_keepalive(fd, LIMIT(&srv->host, keepalive));
 	}
-	if ((c = conn_new(&srv->host, fd, name, &line_proto)) == NULL) {
+	if ((c = conn_new(&srv->host, fd, name, l->proto)) == NULL) {
 		if (counted)
 			iplimit_release(srv->iplimit, &key);
 		refuse(srv, fd, name, "out of memory, try again later");
