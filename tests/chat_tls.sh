@@ -1,0 +1,238 @@
+#!/bin/sh
+#
+# chat_tls.sh - chat --tls against a TLS front (socat) before a real
+# chatd, on certificates the test makes with openssl.  It shows that:
+#  1. with --ca naming the server's certificate, chat talks over TLS,
+#     to 127.0.0.1 (an IP SAN) and to localhost (a DNS SAN, with SNI);
+#  2. a certificate for another host is refused, the error says it is
+#     the address or the host name that does not match, and nothing
+#     reaches chatd; --insecure connects anyway and says on stderr that
+#     nothing is verified;
+#  3. a self-signed certificate without --ca is refused (the system's
+#     CAs do not know it), and the error says so;
+#  4. --password-file sends "/pass SECRET" as the first line, the
+#     file's CRLF stripped (socat -v shows what went through to chatd);
+#  5. --tls against chatd's plain-text port fails with a reason.
+#
+# Needs CHAT and CHATD ("make check" exports them), socat and openssl.
+# Exit 0 pass, 1 fail, 77 skip: chat built --without-tls, or socat or
+# openssl missing when not under CI (CI=true: missing is a failure).
+# Every wait is bounded, and so is the whole test (CHAT_TLS_LIMIT, 60 s
+# by default; it takes about 3): a watchdog kills what it started.
+
+set -u
+
+LIMIT=${CHAT_TLS_LIMIT:-60}
+
+tmp=
+chatd_pid=
+fronts=
+
+. "$(dirname "$0")/watchdog.sh"
+
+# socat forks a child for each connection: those go too, by their PIDs.
+stop_front() {
+	for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		kill -KILL "$child" 2>/dev/null
+	done
+	kill -KILL "$1" 2>/dev/null
+}
+
+cleanup() {
+	for f in $fronts; do
+		stop_front "$f"
+	done
+	[ -n "$chatd_pid" ] && kill -KILL "$chatd_pid" 2>/dev/null
+	watchdog_stop
+	[ -n "$tmp" ] && rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+fail() {
+	printf 'chat_tls: FAIL: %s\n' "$*" >&2
+	for f in out err chatd.log; do
+		if [ -n "$tmp" ] && [ -s "$tmp/$f" ]; then
+			echo "chat_tls: --- $f" >&2
+			tail -n 20 "$tmp/$f" >&2
+		fi
+	done
+	exit 1
+}
+
+ok() {
+	printf '%s\n' "chat_tls: ok: $*"
+}
+
+missing() {
+	if [ "${CI:-}" = true ]; then
+		echo "chat_tls: FAIL: $1 is missing (Debian: apt-get install $1)" >&2
+		exit 1
+	fi
+	echo "chat_tls: $1 is missing (Debian: apt-get install $1); skipped"
+	exit 77
+}
+
+if [ -z "${CHAT:-}" ] || [ -z "${CHATD:-}" ]; then
+	echo "chat_tls: CHAT and CHATD must be set; run it with make check" >&2
+	exit 1
+fi
+command -v openssl >/dev/null 2>&1 || missing openssl
+command -v socat >/dev/null 2>&1 || missing socat
+
+bounded=
+command -v timeout >/dev/null 2>&1 && bounded="timeout 20"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/chat_tls.XXXXXX") || fail "mktemp"
+watchdog_start chat_tls "$LIMIT" "$tmp" || fail "no watchdog"
+
+# A chat built --without-tls says so and exits 2; nothing else to test.
+$bounded "$CHAT" --tls 127.0.0.1 1 </dev/null >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if grep -q 'built without TLS' "$tmp/err"; then
+	[ "$rc" -eq 2 ] || fail "chat --tls without TLS exited $rc, not 2"
+	echo "chat_tls: chat was built without TLS; skipped"
+	exit 77
+fi
+
+# chat_run NAME ARG...: chat with NAME's lines on its input, its output
+# in $tmp/out and $tmp/err; the exit status in rc.
+chat_run() {
+	input=$1
+	shift
+	printf '%s\n' "$input" | $bounded "$CHAT" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+# cert NAME CN SAN: a self-signed certificate and its key.
+cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -keyout "$tmp/$1.key" -out "$tmp/$1.pem" -subj "/CN=$2" \
+	    -addext "subjectAltName=$3" >"$tmp/openssl.log" 2>&1 ||
+	    fail "openssl req: $(cat "$tmp/openssl.log")"
+}
+
+cert good localhost DNS:localhost,IP:127.0.0.1
+cert other otherhost DNS:otherhost
+
+"$CHATD" --port 0 --bind 127.0.0.1 >"$tmp/chatd.log" 2>&1 &
+chatd_pid=$!
+pid_note chatd "$chatd_pid"
+tries=100
+port=
+while [ -z "$port" ]; do
+	port=$(sed -n 's/^.* listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+	    "$tmp/chatd.log" 2>/dev/null | head -n 1)
+	tries=$((tries - 1))
+	[ "$tries" -le 0 ] && fail "chatd did not start"
+	[ -z "$port" ] && sleep 0.1
+done
+
+# front NAME CERT: a TLS front for chatd on a free port, in front_port;
+# socat -v logs what passes into $tmp/NAME.log.  A port taken meanwhile
+# makes socat exit: another is tried.
+front() {
+	tries=20
+	while :; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] && fail "no free port for the $1 front"
+		front_port=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
+		socat -d -d -v "OPENSSL-LISTEN:$front_port,bind=127.0.0.1,reuseaddr,fork,cert=$tmp/$2.pem,key=$tmp/$2.key,verify=0" \
+		    "TCP:127.0.0.1:$port" 2>"$tmp/$1.log" &
+		front_pid=$!
+		fronts="$fronts $front_pid"
+		pid_note "front-$1" "$front_pid"
+		waited=50
+		until grep -q 'listening on' "$tmp/$1.log" 2>/dev/null; do
+			kill -0 "$front_pid" 2>/dev/null || break
+			waited=$((waited - 1))
+			[ "$waited" -le 0 ] && fail "socat ($1) did not listen"
+			sleep 0.1
+		done
+		grep -q 'listening on' "$tmp/$1.log" && return 0
+	done
+}
+
+front good good
+good_port=$front_port
+front other other
+other_port=$front_port
+front pass good
+pass_port=$front_port
+
+# 1. Verified against --ca, by address and by name.
+chat_run 'hello over tls' --tls --ca "$tmp/good.pem" -n alice 127.0.0.1 \
+    "$good_port"
+[ "$rc" -eq 0 ] || fail "chat --tls --ca to 127.0.0.1 exited $rc"
+grep -qx '<alice> hello over tls' "$tmp/out" ||
+    fail "no '<alice> hello over tls' echoed over TLS"
+grep -q '^hello over tls$' "$tmp/good.log" ||
+    fail "the line did not go through the TLS front"
+ok "chat --tls --ca to 127.0.0.1: the line went through TLS and came back"
+
+chat_run 'by name' --tls --ca "$tmp/good.pem" -n bob localhost "$good_port"
+[ "$rc" -eq 0 ] || fail "chat --tls --ca to localhost exited $rc"
+grep -qx '<bob> by name' "$tmp/out" || fail "no '<bob> by name' over TLS"
+ok "chat --tls --ca to localhost (a DNS name, SNI) works too"
+
+# 2. A certificate for otherhost, trusted but for another host.
+chat_run 'must not pass' --tls --ca "$tmp/other.pem" 127.0.0.1 "$other_port"
+[ "$rc" -eq 1 ] || fail "a certificate for otherhost: exit $rc, not 1"
+grep -q 'certificate verify failed: IP address mismatch' "$tmp/err" ||
+    fail "the error does not say the address mismatches: $(cat "$tmp/err")"
+! grep -q 'must not pass' "$tmp/other.log" ||
+    fail "a line went to chatd through a refused certificate"
+ok "127.0.0.1 with a certificate for otherhost: $(cat "$tmp/err")"
+
+chat_run 'must not pass' --tls --ca "$tmp/other.pem" localhost "$other_port"
+[ "$rc" -eq 1 ] || fail "localhost, certificate for otherhost: exit $rc"
+grep -q 'certificate verify failed: hostname mismatch' "$tmp/err" ||
+    fail "the error does not say the name mismatches: $(cat "$tmp/err")"
+ok "localhost with a certificate for otherhost: refused, 'hostname mismatch'"
+
+chat_run 'insecure anyway' --tls --insecure -n eve 127.0.0.1 "$other_port"
+[ "$rc" -eq 0 ] || fail "chat --tls --insecure exited $rc"
+grep -qx '<eve> insecure anyway' "$tmp/out" ||
+    fail "--insecure did not get through"
+grep -q 'not verified' "$tmp/err" ||
+    fail "--insecure does not warn on stderr: $(cat "$tmp/err")"
+ok "--insecure connects to the wrong host, and warns"
+
+# 3. Self-signed, no --ca: the system's CAs do not vouch for it.
+chat_run 'must not pass' --tls 127.0.0.1 "$good_port"
+[ "$rc" -eq 1 ] || fail "an untrusted certificate: exit $rc, not 1"
+grep -q 'certificate verify failed: self.signed certificate' "$tmp/err" ||
+    fail "the error does not say why: $(cat "$tmp/err")"
+ok "an untrusted certificate without --ca: $(cat "$tmp/err")"
+
+# 4. The password goes first, without its CRLF.
+printf 's3cret pass\r\nsecond line\n' >"$tmp/pw"
+chat_run 'after the password' --tls --ca "$tmp/good.pem" -n pat \
+    --password-file "$tmp/pw" 127.0.0.1 "$pass_port"
+[ "$rc" -eq 0 ] || fail "chat --password-file exited $rc"
+grep -qx '<pat> after the password' "$tmp/out" ||
+    fail "no line after the password"
+# socat -v: a header "> DATE length=N from=0 to=M" opens what the client
+# sent; the line after the first such header is the first line sent.
+first=$(sed -n '/^> .* from=0 /{n;p;q;}' "$tmp/pass.log")
+[ "$first" = '/pass s3cret pass' ] ||
+    fail "the first line sent was '$first', not '/pass s3cret pass'"
+! grep -q 'second line' "$tmp/pass.log" ||
+    fail "the password file's second line was sent"
+ok "--password-file: the first line chatd got was '$first'"
+
+chat_run 'x' --password-file "$tmp/none" 127.0.0.1 "$port"
+[ "$rc" -eq 1 ] || fail "a missing password file: exit $rc, not 1"
+grep -q "cannot open the password file $tmp/none" "$tmp/err" ||
+    fail "a missing password file said: $(cat "$tmp/err")"
+ok "a missing password file: exit 1, and the message names it"
+
+# 5. TLS to the plain-text port.
+chat_run 'x' --tls --ca "$tmp/good.pem" 127.0.0.1 "$port"
+[ "$rc" -eq 1 ] || fail "--tls to a plain-text port: exit $rc, not 1"
+grep -q 'TLS handshake: wrong version number' "$tmp/err" ||
+    fail "--tls to a plain-text port said: $(cat "$tmp/err")"
+ok "--tls to chatd's plain-text port: $(cat "$tmp/err")"
+
+echo "chat_tls: PASS"
+exit 0
