@@ -12,7 +12,11 @@
 #     CAs do not know it), and the error says so;
 #  4. --password-file sends "/pass SECRET" as the first line, the
 #     file's CRLF stripped (socat -v shows what went through to chatd);
-#  5. --tls against chatd's plain-text port fails with a reason.
+#  5. --tls against chatd's plain-text port fails with a reason;
+#  6. 3000 long lines go through TLS and all come back, in order, so
+#     partial TLS writes and a growing output buffer lose nothing;
+#  7. on a terminal (tmux, when there), chat reconnects over TLS after
+#     the connection is cut, verifies again, and talks on.
 #
 # Needs CHAT and CHATD ("make check" exports them), socat and openssl.
 # Exit 0 pass, 1 fail, 77 skip: chat built --without-tls, or socat or
@@ -27,6 +31,7 @@ LIMIT=${CHAT_TLS_LIMIT:-60}
 tmp=
 chatd_pid=
 fronts=
+tmux_pid=
 
 . "$(dirname "$0")/watchdog.sh"
 
@@ -39,6 +44,7 @@ stop_front() {
 }
 
 cleanup() {
+	[ -n "$tmux_pid" ] && kill -KILL "$tmux_pid" 2>/dev/null
 	for f in $fronts; do
 		stop_front "$f"
 	done
@@ -115,7 +121,7 @@ cert() {
 cert good localhost DNS:localhost,IP:127.0.0.1
 cert other otherhost DNS:otherhost
 
-"$CHATD" --port 0 --bind 127.0.0.1 >"$tmp/chatd.log" 2>&1 &
+"$CHATD" --port 0 --bind 127.0.0.1 --rate 0 >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
 pid_note chatd "$chatd_pid"
 tries=100
@@ -155,6 +161,7 @@ front() {
 
 front good good
 good_port=$front_port
+good_pid=$front_pid
 front other other
 other_port=$front_port
 front pass good
@@ -233,6 +240,77 @@ chat_run 'x' --tls --ca "$tmp/good.pem" 127.0.0.1 "$port"
 grep -q 'TLS handshake: wrong version number' "$tmp/err" ||
     fail "--tls to a plain-text port said: $(cat "$tmp/err")"
 ok "--tls to chatd's plain-text port: $(cat "$tmp/err")"
+
+# 6. Many long lines, faster than the socket takes them.
+awk 'BEGIN { for (i = 1; i <= 3000; i++)
+	printf "line %d %0200d\n", i, i }' >"$tmp/bulk.in"
+$bounded "$CHAT" --tls --ca "$tmp/good.pem" -n bulk 127.0.0.1 "$good_port" \
+    <"$tmp/bulk.in" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "3000 lines over TLS: exit $rc"
+sed -n 's/^<bulk> //p' "$tmp/out" >"$tmp/bulk.out"
+cmp -s "$tmp/bulk.in" "$tmp/bulk.out" ||
+    fail "3000 lines over TLS: $(wc -l <"$tmp/bulk.out") came back," \
+    "first difference: $(cmp "$tmp/bulk.in" "$tmp/bulk.out" 2>&1)"
+ok "3000 lines of 210 bytes over TLS: all echoed, in order"
+
+# 7. A terminal client, its connection cut: it reconnects over TLS.
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "chat_tls: tmux is missing: the reconnection is not tested"
+	echo "chat_tls: PASS"
+	exit 0
+fi
+unset TMUX TMUX_PANE
+t() {
+	tmux -S "$tmp/tmux.sock" "$@"
+}
+cat >"$tmp/tty.sh" <<EOF
+LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME='$tmp/state' INPUTRC=/dev/null
+export LANG LC_ALL XDG_STATE_HOME INPUTRC
+'$CHAT' --tls --ca '$tmp/good.pem' -n tina --no-color localhost \\
+    '$good_port' 2>'$tmp/tty.err'
+echo \$? >'$tmp/tty.rc'
+EOF
+t new-session -d -x 100 -y 30 -s tina "sh '$tmp/tty.sh'" ||
+    fail "tmux new-session"
+tmux_pid=$(t display -p '#{pid}')
+pid_note tmux "$tmux_pid"
+pane() {
+	t capture-pane -p -J -S -200 -t tina 2>/dev/null
+}
+wait_pane() {
+	tries=100
+	until pane | grep -q -- "$1"; do
+		tries=$((tries - 1))
+		[ "$tries" -le 0 ] && fail "tina's pane never showed '$1':" \
+		    "$(pane)"
+		sleep 0.1
+	done
+}
+wait_pane '^[0-9:]* -- guest[0-9]* is now known as tina$'
+# The front's child for tina's connection is the only one now.
+children=$(ps -o pid= --ppid "$good_pid")
+[ -n "$children" ] || fail "no TLS connection of tina's in the front"
+kill -KILL $children
+wait_pane 'lost the connection to localhost port [0-9]* (TLS)'
+wait_pane '^[0-9:]* -- connected to localhost port [0-9]* (TLS) again$'
+t send-keys -t tina -l 'back over tls'
+t send-keys -t tina Enter
+wait_pane '^[0-9:]* <tina> back over tls$'
+t send-keys -t tina -l '/quit'
+t send-keys -t tina Enter
+tries=100
+until [ -s "$tmp/tty.rc" ]; do
+	tries=$((tries - 1))
+	[ "$tries" -le 0 ] && fail "tina's chat did not exit after /quit"
+	sleep 0.1
+done
+[ "$(cat "$tmp/tty.rc")" = 0 ] ||
+    fail "tina's chat exited $(cat "$tmp/tty.rc") after /quit"
+t kill-server 2>/dev/null
+tmux_pid=
+ok "on a terminal: the TLS connection cut, chat reconnected over TLS" \
+    "and talked on"
 
 echo "chat_tls: PASS"
 exit 0
