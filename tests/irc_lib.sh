@@ -151,6 +151,7 @@ nc_user_start() {
 	else
 		nc_to=$irc_port
 	fi
+	: >"$tmp/nc.out"	# before socat opens it: nc_wait reads it
 	socat - "TCP:127.0.0.1:$nc_to" <"$tmp/nc.in" >"$tmp/nc.out" \
 	    2>"$tmp/nc.err" &
 	nc_pid=$!
