@@ -47,17 +47,19 @@ const char chatui_usage[] =
 "      --ca FILE          trust only the CA certificates in FILE (PEM)\n"
 "                         instead of the system's\n"
 "      --insecure         with --tls: do not verify the server at all\n"
-"      --password-file FILE  send '/pass' and the first line of FILE\n"
-"                         first, on each connection\n"
+"      --password-file FILE\n"
+"                         first on each connection, send /pass and the\n"
+"                         first line of FILE (a server's password)\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n"
 "\n"
-"HOST defaults to 127.0.0.1 and PORT to 7777 (7443 with --tls).  Lines starting with / are\n"
-"commands for the server (/help lists them; /join #room and /part change\n"
-"rooms); /quit, Ctrl-D or Ctrl-C leave.\n"
+"HOST defaults to 127.0.0.1 and PORT to 7777, or 7443 with --tls.  Lines\n"
+"starting with / are commands for the server (/help lists them; /join #room\n"
+"and /part change rooms); /quit, Ctrl-D or Ctrl-C leave.\n"
 "\n"
-"Exit status: 0 on leaving, 1 when the server cannot be reached or is lost\n"
-"(without reconnecting), 2 on a usage error.  See chat(1).\n";
+"Exit status: 0 on leaving, 1 when the server cannot be reached, fails TLS\n"
+"verification or is lost (without reconnecting), 2 on a usage error.  See\n"
+"chat(1).\n";
 
 enum {
 	OPT_NO_COLOR = 256,
