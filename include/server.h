@@ -27,6 +27,7 @@
 struct conn;
 struct histdb;
 struct model;
+struct tls_ctx;
 struct wakeset;
 
 enum { EP_LISTENER = 1, EP_WAKE = 3 };	/* EP_CONN is host.h's */
@@ -42,6 +43,7 @@ struct listener {
 	int				 fd;
 	const struct conn_proto		*proto;
 	const char			*kind;
+	bool				 tls;	/* a TLS handshake first */
 	char				 name[80];
 };
 
@@ -71,6 +73,14 @@ struct server {
 	struct listener		 listeners[LISTENER_KINDS * OPTIONS_MAX_BINDS + 1];
 	size_t			 nlisteners;
 	unsigned		 port;		/* the TCP port actually bound */
+	unsigned		 tls_port;	/* the same for --tls-port, or 0 */
+
+	/*
+	 * The TLS context new connections get; a reload swaps it under
+	 * tls_mu, and each session keeps a reference to its own.
+	 */
+	pthread_mutex_t		 tls_mu;
+	struct tls_ctx		*tls_ctx;	/* NULL without TLS listeners */
 	uint64_t		 accept_paused_until;
 
 	/* The acceptor's alone. */
