@@ -30,13 +30,18 @@
 struct tn_daemon {
 	pid_t		 pid;
 	uint16_t	 port;
+	uint16_t	 tls_port;	/* its "listening for tls" port, or 0 */
+	char		 tls_dir[256];	/* tn_over_tls()'s certificate, or "" */
 	char		 log[256];	/* stderr and stdout of chatd */
 	int		 status;	/* from waitpid, once reaped */
 	bool		 reaped;
 };
 
+struct tn_tls;
+
 struct tn_client {
 	int			 fd;
+	struct tn_tls		*tls;	/* NULL: plaintext */
 	struct tn_daemon	*d;	/* for log dumps; may be NULL */
 	char			 nick[160];
 	int			 online;	/* N from the welcome line */
@@ -149,6 +154,27 @@ int		 tn_parse_welcome(const char *line, char *nick, size_t size,
  */
 int		 tn_run(const char *const argv[], int timeout_ms, char **out,
 		    char **err);
+
+/*
+ * TLS (empty stubs failing with "built without TLS" if chatd is).
+ *
+ * tn_tls_certs() makes a scratch directory holding cert.pem and key.pem,
+ * a self-signed P-256 certificate for localhost made by openssl(1);
+ * tn_tls_certs_remove() removes it.  dir must hold 256 bytes.
+ */
+bool		 tn_tls_built(void);
+int		 tn_tls_certs(char *dir, size_t size);
+void		 tn_tls_certs_remove(const char *dir);
+/* A TLS client of the daemon's --tls-port, its handshake done. */
+struct tn_client *tn_connect_tls(struct tn_daemon *d);
+struct tn_client *tn_connect_tls_port(uint16_t port, int rcvbuf);
+/*
+ * TLS mode, on when the environment has TN_OVER_TLS=1: every daemon
+ * started also gets "--tls-port 0" and a scratch certificate, its port
+ * is the TLS one, and tn_connect_port() speaks TLS.  The scenarios of
+ * the other tests then run over TLS unchanged (tests/over_tls.sh).
+ */
+bool		 tn_over_tls(void);
 
 /* Render bytes with C escapes for messages; returns a static buffer. */
 const char	*tn_quote(const char *s, size_t len);
