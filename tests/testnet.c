@@ -1113,6 +1113,28 @@ tls_find_port(struct tn_daemon *d, const char *log)
 	return 1;
 }
 
+int
+tn_wait_tls_port(struct tn_daemon *d, int timeout_ms)
+{
+	char	*log;
+	int	 found;
+
+	if (!tn_wait_log(d, " info server: listening for tls on ",
+	    timeout_ms))
+		return -1;
+	if ((log = tn_read_file(d->log, NULL)) == NULL) {
+		seterr("cannot read %s", d->log);
+		return -1;
+	}
+	found = tls_find_port(d, log);
+	free(log);
+	if (!found) {
+		seterr("no TLS port on 127.0.0.1 in the log");
+		return -1;
+	}
+	return 0;
+}
+
 struct tn_client *
 tn_connect_tls(struct tn_daemon *d)
 {
@@ -1286,6 +1308,28 @@ tls_recv(struct tn_client *c, void *buf, size_t len)
 	}
 }
 
+int
+tn_tls_peer_digest(struct tn_client *c, unsigned char out[32])
+{
+	X509		*x;
+	unsigned int	 n = 0;
+	int		 rc = -1;
+
+	if (c->tls == NULL) {
+		seterr("client %s: not a TLS client", c->nick);
+		return -1;
+	}
+	pthread_mutex_lock(&c->tls->mu);
+	if ((x = SSL_get1_peer_certificate(c->tls->ssl)) != NULL &&
+	    X509_digest(x, EVP_sha256(), out, &n) == 1 && n == 32)
+		rc = 0;
+	pthread_mutex_unlock(&c->tls->mu);
+	X509_free(x);
+	if (rc == -1)
+		seterr("client %s: no peer certificate", c->nick);
+	return rc;
+}
+
 static void
 tls_free(struct tn_client *c)
 {
@@ -1312,6 +1356,15 @@ tn_connect_tls_port(uint16_t port, int rcvbuf)
 	(void)rcvbuf;
 	seterr("built without TLS");
 	return NULL;
+}
+
+int
+tn_tls_peer_digest(struct tn_client *c, unsigned char out[32])
+{
+	(void)c;
+	(void)out;
+	seterr("built without TLS");
+	return -1;
 }
 
 static ssize_t

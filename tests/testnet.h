@@ -165,6 +165,11 @@ int		 tn_run(const char *const argv[], int timeout_ms, char **out,
 bool		 tn_tls_built(void);
 int		 tn_tls_certs(char *dir, size_t size);
 void		 tn_tls_certs_remove(const char *dir);
+/*
+ * Wait until the daemon logs its TLS listener (after the plaintext one,
+ * which is all tn_start() waits for) and set d->tls_port: 0, or -1.
+ */
+int		 tn_wait_tls_port(struct tn_daemon *d, int timeout_ms);
 /* A TLS client of the daemon's --tls-port, its handshake done. */
 struct tn_client *tn_connect_tls(struct tn_daemon *d);
 struct tn_client *tn_connect_tls_port(uint16_t port, int rcvbuf);
@@ -175,6 +180,8 @@ struct tn_client *tn_connect_tls_port(uint16_t port, int rcvbuf);
  * the other tests then run over TLS unchanged (tests/over_tls.sh).
  */
 bool		 tn_over_tls(void);
+/* The SHA-256 of the certificate the server showed c; 0, or -1. */
+int		 tn_tls_peer_digest(struct tn_client *c, unsigned char out[32]);
 
 /* Render bytes with C escapes for messages; returns a static buffer. */
 const char	*tn_quote(const char *s, size_t len);
