@@ -164,6 +164,7 @@ struct conn {
 	bool			 held;		/* waits for no one to be behind */
 	bool			 closing;
 	bool			 left;		/* proto->leave() done */
+	uint64_t		 close_at_ms;	/* conn_close_later(), or 0 */
 	/* TLS, the owner's: what the session waits for. */
 	bool			 tls_handshaking;
 	uint32_t		 tls_hs_want;	/* EPOLLIN or EPOLLOUT */
@@ -243,6 +244,14 @@ void		 conn_forget_output(struct worker *w, struct conn *c,
  * does first.  Returns false if c stopped again or is closing.
  */
 bool		 conn_resume_input(struct worker *w, struct conn *c);
+
+/*
+ * The protocol's verdict on c (a wrong password): read nothing more,
+ * send what is queued, and close it delay_ms from now, parked like a
+ * throttled client, so no worker waits.  why is for the log.
+ */
+void		 conn_close_later(struct conn *c, unsigned delay_ms,
+		    const char *why);
 
 /* The acceptor's verdict: cut c if it is still stalled.  True if so. */
 bool		 conn_cut_if_stalled(struct conn *c);

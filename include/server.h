@@ -81,6 +81,10 @@ struct server {
 	 */
 	pthread_mutex_t		 tls_mu;
 	struct tls_ctx		*tls_ctx;	/* NULL without TLS listeners */
+
+	/* The password clients must send, NULL if none; a reload swaps it. */
+	pthread_mutex_t		 auth_mu;
+	char			*password;
 	uint64_t		 accept_paused_until;
 
 	/* The acceptor's alone. */
@@ -142,6 +146,13 @@ server_of(struct host *h)
 {
 	return (struct server *)(void *)h;
 }
+
+/*
+ * Whether clients must send a password, and whether given is it
+ * (auth.h: in constant time).
+ */
+bool	server_password_required(struct server *srv);
+bool	server_password_ok(struct server *srv, const char *given, size_t len);
 
 /* Take c off the held senders, if it is there (it is going). */
 void	server_unhold(struct server *srv, struct conn *c);

@@ -371,7 +371,7 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 	size_t		 n;
 	bool		 got_line = false;
 
-	while (len > 0 && !c->closing) {
+	while (len > 0 && !c->closing && c->close_at_ms == 0) {
 		/* Someone is behind: the senders wait, what they sent stays. */
 		if (host_behind(w->host)) {
 			c->proto->flush(w, c);
@@ -414,7 +414,17 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 			break;
 		}
 	}
-	return !c->closing;
+	/* After a verdict the rest of the input is dropped, not stashed. */
+	return !c->closing && c->close_at_ms == 0;
+}
+
+void
+conn_close_later(struct conn *c, unsigned delay_ms, const char *why)
+{
+	c->close_at_ms = now_ms() + delay_ms;
+	c->close_reason = why;
+	c->throttled = true;
+	c->host->ops->throttle(c->host, c, c->close_at_ms);
 }
 
 /*
@@ -970,8 +980,16 @@ conn_run(struct worker *w, struct conn *c)
 			conn_join(w, c);
 		if (ev & (CONN_EV_IN | CONN_EV_OUT))
 			c->armed = 0;	/* a one-shot event disarms it */
-		if (ev & CONN_EV_RESUME)
+		if (ev & CONN_EV_RESUME) {
 			c->throttled = false;
+			if (c->close_at_ms != 0 && now_ms() >= c->close_at_ms)
+				c->closing = true;
+			else if (c->close_at_ms != 0) {
+				c->throttled = true;
+				c->host->ops->throttle(c->host, c,
+				    c->close_at_ms);
+			}
+		}
 		if (ev & CONN_EV_GO)
 			c->held = false;
 		if (c->tls_handshaking && !c->closing &&

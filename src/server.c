@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "conn.h"
 #include "histdb.h"
 #include "line.h"
@@ -285,12 +286,39 @@ open_tls_listeners(struct server *srv)
 	return 0;
 }
 
+static bool
+loopback_address(const char *addr)
+{
+	struct in_addr	 in4;
+
+	if (inet_pton(AF_INET, addr, &in4) == 1)
+		return (ntohl(in4.s_addr) >> 24) == 127;
+	return strcmp(addr, "::1") == 0;
+}
+
+/* A password sent in clear where others can listen is not much of one. */
+static void
+warn_plaintext_password(struct server *srv)
+{
+	size_t	 i;
+
+	if (srv->password == NULL)
+		return;
+	for (i = 0; i < srv->opt.nbinds; i++)
+		if (!loopback_address(srv->opt.binds[i]))
+			log_warn("a password is set, but the plaintext port "
+			    "%u on %s is not loopback: the password crosses "
+			    "the network in clear (use --tls-port)",
+			    srv->port, srv->opt.binds[i]);
+}
+
 static int
 open_listeners(struct server *srv)
 {
 	if (open_tcp_kind(srv, srv->opt.port, &line_proto, NULL, &srv->port)
 	    == -1)
 		return -1;
+	warn_plaintext_password(srv);
 	if (open_tls_listeners(srv) == -1)
 		return -1;
 	if (srv->opt.unix_path != NULL && listen_unix(srv, srv->opt.unix_path)
@@ -1198,6 +1226,12 @@ server_listen(struct server *srv, const struct options *opt)
 	pthread_mutex_init(&srv->conns_mu, NULL);
 	pthread_mutex_init(&srv->motd_mu, NULL);
 	pthread_mutex_init(&srv->tls_mu, NULL);
+	pthread_mutex_init(&srv->auth_mu, NULL);
+	if (opt->password != NULL &&
+	    (srv->password = strdup(opt->password)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
 	raise_nofile_limit();
 
 	if (opt->motd_path != NULL && motd_load(opt->motd_path, &motd) == -1)
@@ -1261,6 +1295,48 @@ same_binds(const struct options *a, const struct options *b)
 	return true;
 }
 
+/* Swap the password in (a copy of p, or none), wiping the old one. */
+static int
+set_password(struct server *srv, const char *p)
+{
+	char	*fresh = NULL, *old;
+
+	if (p != NULL && (fresh = strdup(p)) == NULL)
+		return -1;
+	pthread_mutex_lock(&srv->auth_mu);
+	old = srv->password;
+	srv->password = fresh;
+	pthread_mutex_unlock(&srv->auth_mu);
+	if (old != NULL) {
+		explicit_bzero(old, strlen(old));
+		free(old);
+	}
+	return 0;
+}
+
+bool
+server_password_required(struct server *srv)
+{
+	bool	 required;
+
+	pthread_mutex_lock(&srv->auth_mu);
+	required = srv->password != NULL;
+	pthread_mutex_unlock(&srv->auth_mu);
+	return required;
+}
+
+bool
+server_password_ok(struct server *srv, const char *given, size_t len)
+{
+	bool	 ok;
+
+	pthread_mutex_lock(&srv->auth_mu);
+	ok = srv->password != NULL && auth_equal(srv->password,
+	    strlen(srv->password), given, len);
+	pthread_mutex_unlock(&srv->auth_mu);
+	return ok;
+}
+
 /*
  * A renewed certificate for new connections; the old context stays
  * with the connections made with it, and stays for new ones too if the
@@ -1316,6 +1392,8 @@ server_reload(struct server *srv, const struct options *o)
 		histdb_set_max_lines(srv->histdb, o->history);
 	log_set_level(o->log_level);
 	reload_tls(srv, o);
+	if (set_password(srv, o->password) == -1)
+		log_error("out of memory: keeping the old password");
 	if (o->tls_port != srv->opt.tls_port)
 		log_warn("tls-port changes only on a restart");
 	if (!same_binds(o, &srv->opt) || o->port != srv->opt.port ||
@@ -1446,6 +1524,8 @@ server_stop(struct server *srv)
 	if (srv->tls_ctx != NULL)
 		tls_ctx_unref(srv->tls_ctx);
 	pthread_mutex_destroy(&srv->tls_mu);
+	set_password(srv, NULL);
+	pthread_mutex_destroy(&srv->auth_mu);
 	if (srv->host.epfd != -1)
 		close(srv->host.epfd);
 	if (srv->wakefd != -1)
