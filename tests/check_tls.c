@@ -408,6 +408,26 @@ START_TEST(test_reload)
 }
 END_TEST
 
+/* 6. The password over TLS: asked first, then the welcome. */
+START_TEST(test_password)
+{
+	static const char *const extra[] = { "--password", "over tls", NULL };
+	struct tls_daemon	 t;
+	struct tn_client	*a;
+
+	tls_start(&t, extra);
+	a = tn_connect_tls(t.d);
+	ck_assert_msg(a != NULL, "%s", tn_error());
+	EXPECT(a, "-- password required: send /pass PASSWORD");
+	SEND(a, "/pass over tls\r\n");
+	ck_assert_msg(tn_welcome(a) == 0, "%s", tn_error());
+	SEND(a, "hello\r\n");
+	EXPECTF(a, "<%s> hello", a->nick);
+	tn_close(a);
+	tls_stop(&t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -417,6 +437,7 @@ main(void)
 		{ "plaintext_refused", test_plaintext_refused, 0 },
 		{ "stalled_handshake", test_stalled_handshake, 0 },
 		{ "reload", test_reload, 0 },
+		{ "password", test_password, 0 },
 	};
 
 	if (!tn_tls_built()) {
