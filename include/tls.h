@@ -51,6 +51,12 @@ void		 tls_ctx_unref(struct tls_ctx *ctx);
 /* A server session on fd, with a reference to ctx; NULL on ENOMEM. */
 struct tls_conn	*tls_conn_new(struct tls_ctx *ctx, int fd);
 void		 tls_conn_free(struct tls_conn *t);
+/*
+ * The same over two OpenSSL BIOs (BIO *, taken over) instead of a
+ * socket: the fuzzer feeds the server side of a handshake through
+ * memory BIOs.
+ */
+struct tls_conn	*tls_conn_new_bio(struct tls_ctx *ctx, void *rbio, void *wbio);
 
 /* Go on with the handshake: TLS_OK once done, else WANT_* or ERROR. */
 enum tls_result	 tls_handshake(struct tls_conn *t);

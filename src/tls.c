@@ -126,6 +126,24 @@ tls_conn_new(struct tls_ctx *ctx, int fd)
 	return t;
 }
 
+struct tls_conn *
+tls_conn_new_bio(struct tls_ctx *ctx, void *rbio, void *wbio)
+{
+	struct tls_conn	*t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	ERR_clear_error();
+	if ((t->ssl = SSL_new((SSL_CTX *)ctx)) == NULL) {
+		ERR_clear_error();
+		free(t);
+		return NULL;
+	}
+	SSL_set_bio(t->ssl, rbio, wbio);
+	SSL_set_accept_state(t->ssl);
+	return t;
+}
+
 void
 tls_conn_free(struct tls_conn *t)
 {
@@ -286,6 +304,16 @@ tls_conn_new(struct tls_ctx *ctx, int fd)
 {
 	(void)ctx;
 	(void)fd;
+	errno = ENOSYS;
+	return NULL;
+}
+
+struct tls_conn *
+tls_conn_new_bio(struct tls_ctx *ctx, void *rbio, void *wbio)
+{
+	(void)ctx;
+	(void)rbio;
+	(void)wbio;
 	errno = ENOSYS;
 	return NULL;
 }
