@@ -20,6 +20,12 @@ struct tls_conn {
 	SSL	*ssl;
 	/* What the last SSL_write that must be repeated was given. */
 	size_t	 wpending;
+	/*
+	 * The end or an error, met after a read that returned data: the
+	 * next read returns it, and tls_pending() says there is one, since
+	 * the socket may never be readable again (close_notify, no FIN).
+	 */
+	int	 deferred;
 	char	 err[128];
 };
 
@@ -199,6 +205,11 @@ tls_read(struct tls_conn *t, void *buf, size_t len)
 	size_t	 got = 0, n;
 	int	 rc;
 
+	if (t->deferred != 0) {
+		rc = t->deferred;
+		t->deferred = 0;
+		return rc;
+	}
 	/* SSL_read gives one record at a time: take what a read may. */
 	while (got < len) {
 		ERR_clear_error();
@@ -210,8 +221,10 @@ tls_read(struct tls_conn *t, void *buf, size_t len)
 			if (got > 0 && (rc == TLS_WANT_READ ||
 			    rc == TLS_WANT_WRITE))
 				break;
-			if (got > 0 && (rc == TLS_EOF || rc == TLS_ERROR))
-				break;	/* and it says so again next time */
+			if (got > 0) {
+				t->deferred = rc;	/* EOF or ERROR */
+				break;
+			}
 			return rc;
 		}
 		got += n;
@@ -250,7 +263,7 @@ tls_write(struct tls_conn *t, const void *buf, size_t len, size_t *retry)
 bool
 tls_pending(struct tls_conn *t)
 {
-	return SSL_pending(t->ssl) > 0;
+	return t->deferred != 0 || SSL_pending(t->ssl) > 0;
 }
 
 void
