@@ -872,6 +872,41 @@ conn_open(struct worker *w, struct conn *c)
 }
 
 /*
+ * Anyone can send garbage to the TLS port from many addresses: the
+ * first few failed handshakes a second are logged, the rest counted.
+ */
+#define TLS_FAILS_LOGGED	10
+
+static void
+log_handshake_failure(struct conn *c)
+{
+	static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t		 since_ms;
+	static unsigned		 logged, unlogged;
+	uint64_t		 now = now_ms();
+	unsigned		 skipped = 0;
+	bool			 log_it;
+
+	pthread_mutex_lock(&mu);
+	if (now - since_ms >= 1000) {
+		skipped = unlogged;
+		since_ms = now;
+		logged = unlogged = 0;
+	}
+	if ((log_it = logged < TLS_FAILS_LOGGED))
+		logged++;
+	else
+		unlogged++;
+	pthread_mutex_unlock(&mu);
+	if (skipped > 0)
+		log_info("%u more tls handshakes failed in the last second",
+		    skipped);
+	if (log_it)
+		log_info("%s tls handshake failed: %s", c->addr,
+		    tls_last_error(c->tls));
+}
+
+/*
  * Go on with the TLS handshake; once it is done, the protocol greets
  * the client.  True if input may wait already.
  */
@@ -893,8 +928,7 @@ conn_handshake(struct worker *w, struct conn *c)
 		c->close_reason = "eof during tls handshake";
 		break;
 	default:
-		log_info("%s tls handshake failed: %s", c->addr,
-		    tls_last_error(c->tls));
+		log_handshake_failure(c);
 		c->close_reason = "tls handshake failed";
 		break;
 	}
