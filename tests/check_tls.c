@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,7 +409,98 @@ START_TEST(test_reload)
 }
 END_TEST
 
-/* 6. The password over TLS: asked first, then the welcome. */
+/*
+ * 6. A reader with a 4 KB receive buffer and a 536-byte MSS, which
+ * pauses for 50 ms every 250 lines: chatd's socket for it fills, so
+ * its SSL_writes must wait and be repeated, and its queue grows (well
+ * under --sendq: the reader is never behind).  It gets every line,
+ * intact and in order.
+ */
+#define SMALL_LINES	5000
+
+static size_t
+small_text(char *buf, size_t size, int i)
+{
+	size_t	 n = (size_t)snprintf(buf, size, "small %05d ", i);
+	size_t	 len = 60 + (size_t)(i * 7919 % 180);
+
+	/* Lengths and letters vary, so a repeated or skipped byte shows. */
+	while (n < len && n < size - 1) {
+		buf[n] = (char)('a' + (i + (int)n) % 26);
+		n++;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+struct small_ctx {
+	struct tn_client	*from;
+	char			 err[512];
+};
+
+static void *
+small_send(void *arg)
+{
+	struct small_ctx	*x = arg;
+	char			 text[300];
+	int			 i;
+
+	for (i = 0; i < SMALL_LINES; i++) {
+		small_text(text, sizeof text, i);
+		if (tn_sendf(x->from, "%s\r\n", text) == -1) {
+			snprintf(x->err, sizeof x->err, "sending %d: %s", i,
+			    tn_error());
+			break;
+		}
+		/* Fast, but a reader that keeps up must lose nothing. */
+		if (i % 20 == 19)
+			poll(NULL, 0, 2);
+	}
+	return NULL;
+}
+
+START_TEST(test_small_buffer_reader)
+{
+	static const char *const extra[] = { "--rate", "0", NULL };
+	struct tls_daemon	 t;
+	struct tn_client	*a, *r;
+	struct small_ctx	 x;
+	pthread_t		 th;
+	char			 line[TN_LINE_MAX], want[600], text[300];
+	int			 i, n;
+
+	tls_start(&t, extra);
+	a = tls_join(t.d);
+	tn_client_mss = 536;
+	r = tn_connect_tls_port(t.d->tls_port, 4096);
+	tn_client_mss = 0;
+	ck_assert_msg(r != NULL, "%s", tn_error());
+	r->d = t.d;
+	ck_assert_msg(tn_welcome(r) == 0, "%s", tn_error());
+	EXPECTF(a, "-- %s joined", r->nick);
+	memset(&x, 0, sizeof x);
+	x.from = a;
+	ck_assert_int_eq(pthread_create(&th, NULL, small_send, &x), 0);
+	for (i = 0; i < SMALL_LINES; i++) {
+		small_text(text, sizeof text, i);
+		snprintf(want, sizeof want, "<%s> %s", a->nick, text);
+		n = tn_readline(r, line, sizeof line, TN_LINE_TIMEOUT);
+		if (n < 0 || strcmp(line, want) != 0)
+			break;
+		if (i % 250 == 249)
+			poll(NULL, 0, 50);
+	}
+	pthread_join(th, NULL);
+	ck_assert_msg(x.err[0] == '\0', "%s", x.err);
+	ck_assert_msg(i == SMALL_LINES, "line %d: expected \"%.40s...\", got "
+	    "%s", i, want, n < 0 ? tn_error() : tn_quote(line, strlen(line)));
+	tn_close(a);
+	tn_close(r);
+	tls_stop(&t);
+}
+END_TEST
+
+/* 7. The password over TLS: asked first, then the welcome. */
 START_TEST(test_password)
 {
 	static const char *const extra[] = { "--password", "over tls", NULL };
@@ -437,6 +529,7 @@ main(void)
 		{ "plaintext_refused", test_plaintext_refused, 0 },
 		{ "stalled_handshake", test_stalled_handshake, 0 },
 		{ "reload", test_reload, 0 },
+		{ "small_buffer_reader", test_small_buffer_reader, 0 },
 		{ "password", test_password, 0 },
 	};
 

@@ -424,6 +424,8 @@ tn_connect_port(uint16_t port, int rcvbuf)
 	return plain_connect_port(port, rcvbuf);
 }
 
+int	tn_client_mss;
+
 static struct tn_client *
 plain_connect_port(uint16_t port, int rcvbuf)
 {
@@ -437,6 +439,12 @@ plain_connect_port(uint16_t port, int rcvbuf)
 	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 	    sizeof rcvbuf) == -1) {
 		seterr("SO_RCVBUF: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (tn_client_mss > 0 && setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG,
+	    &tn_client_mss, sizeof tn_client_mss) == -1) {
+		seterr("TCP_MAXSEG: %s", strerror(errno));
 		close(fd);
 		return NULL;
 	}

@@ -103,6 +103,12 @@ bool		 tn_wait_log(const struct tn_daemon *d, const char *s,
  * connect.  The socket is non-blocking; every operation polls.
  */
 struct tn_client *tn_connect(struct tn_daemon *d);
+/*
+ * When > 0, the next connections set TCP_MAXSEG to it before connecting:
+ * with a small SO_RCVBUF, it keeps chatd's socket buffer for them small
+ * too, so chatd's writes soon wait.
+ */
+extern int	 tn_client_mss;
 struct tn_client *tn_connect_port(uint16_t port, int rcvbuf);
 /* Connect to a UNIX-domain socket. */
 struct tn_client *tn_connect_unix(const char *path);
