@@ -258,14 +258,31 @@ open_tcp_kind(struct server *srv, unsigned port,
 }
 
 /*
- * The line protocol over TLS, when a certificate and a key are given:
- * the listeners are opened like the others, then marked.
+ * Listeners for proto over TLS: opened like the others, then marked, so
+ * accept gives their connections a session.  Needs srv->tls_ctx.
+ */
+static int
+open_tls_kind(struct server *srv, unsigned port,
+    const struct conn_proto *proto, const char *kind, unsigned *bound)
+{
+	size_t	 first = srv->nlisteners, i;
+
+	if (open_tcp_kind(srv, port, proto, kind, bound) == -1)
+		return -1;
+	for (i = first; i < srv->nlisteners; i++)
+		srv->listeners[i].tls = true;
+	return 0;
+}
+
+/*
+ * The TLS listeners, when a certificate and a key are given: the line
+ * protocol's (--tls-port; IRC's --irc-tls-port would be one more
+ * open_tls_kind() here).
  */
 static int
 open_tls_listeners(struct server *srv)
 {
 	char	 err[512];
-	size_t	 first = srv->nlisteners, i;
 
 	if (srv->opt.tls_cert == NULL && srv->opt.tls_key == NULL)
 		return 0;
@@ -278,12 +295,8 @@ open_tls_listeners(struct server *srv)
 		log_error("%s", err);
 		return -1;
 	}
-	if (open_tcp_kind(srv, srv->opt.tls_port, &line_proto, "tls",
-	    &srv->tls_port) == -1)
-		return -1;
-	for (i = first; i < srv->nlisteners; i++)
-		srv->listeners[i].tls = true;
-	return 0;
+	return open_tls_kind(srv, srv->opt.tls_port, &line_proto, "tls",
+	    &srv->tls_port);
 }
 
 static bool
