@@ -85,6 +85,25 @@ bool	chatui_want_colour(bool tty, const struct chat_args *,
 bool	chatui_password(const char *data, size_t len, char *out,
 	    size_t outsize, char *err, size_t errlen);
 
+/*
+ * What a server with a password says before its welcome (PROTOCOL.md
+ * 6.16): that it wants one, or that the one sent was wrong (and it
+ * closes the connection).
+ */
+enum chat_pass_event {
+	CHAT_PASS_NONE,
+	CHAT_PASS_REQUIRED,	/* "-- password required: ..." */
+	CHAT_PASS_WRONG		/* "!! wrong password" */
+};
+
+enum chat_pass_event	chatui_track_pass(const char *line, size_t len);
+
+/*
+ * Whether an input line is a /pass command: it is sent even before the
+ * welcome, and kept out of the history.
+ */
+bool	chatui_is_pass(const char *line);
+
 /* The text of chat --help. */
 extern const char	chatui_usage[];
 

@@ -92,6 +92,7 @@ struct chat {
 	char			 room[CHATUI_ROOM_MAX + 1];	/* ours; "": */
 							/* none known */
 	bool			 nick_pending;	/* /nick sent, no answer yet */
+	bool			 pass_refused;	/* "!! wrong password" */
 	bool			 ready;		/* queued lines may go */
 
 	char			*queue[QUEUE_MAX];
@@ -348,6 +349,7 @@ server_connect(struct chat *c, char *err, size_t errlen)
 	c->in_len = 0;
 	c->out_len = 0;
 	c->nick_pending = false;
+	c->pass_refused = false;
 	c->ready = false;
 	if (c->fd == -1)
 		return -1;
@@ -424,7 +426,8 @@ send_line(struct chat *c, const char *line)
 	char	*copy;
 	size_t	 slot;
 
-	if (c->fd != -1 && c->ready) {
+	/* A password typed at the server's request goes before the welcome. */
+	if (c->fd != -1 && (c->ready || chatui_is_pass(line))) {
 		if (out_append(c, line, strlen(line)) == -1)
 			note(c, "!! out of memory: line not sent");
 		return;
@@ -592,6 +595,23 @@ become_ready(struct chat *c)
 static void
 track(struct chat *c, const char *line, size_t len)
 {
+	switch (chatui_track_pass(line, len)) {
+	case CHAT_PASS_REQUIRED:
+		/* On a terminal the user may type /pass; a script cannot. */
+		if (c->password[0] == '\0' && !c->tty) {
+			snprintf(c->farewell, sizeof c->farewell, "chat: %s "
+			    "asks for a password: give it with "
+			    "--password-file FILE", c->target);
+			c->leaving = true;
+			c->status = 1;
+		}
+		return;
+	case CHAT_PASS_WRONG:
+		c->pass_refused = true;
+		return;
+	case CHAT_PASS_NONE:
+		break;
+	}
 	if (chatui_track_room(line, len, c->room) != CHAT_ROOM_NONE)
 		set_prompt(c);
 	switch (chatui_track_nick(line, len, c->nick)) {
@@ -684,6 +704,14 @@ lost(struct chat *c, const char *reason)
 	if (c->room[0] != '\0') {
 		c->room[0] = '\0';
 		set_prompt(c);
+	}
+	/* The file's password will not do better on the next connection. */
+	if (c->pass_refused && c->a.password_file != NULL) {
+		snprintf(c->farewell, sizeof c->farewell, "chat: %s refused "
+		    "the password in %s", c->target, c->a.password_file);
+		c->leaving = true;
+		c->status = 1;
+		return;
 	}
 	if (c->leaving)
 		return;
@@ -778,7 +806,8 @@ on_line(char *line)
 	}
 	c->in_handler = true;
 	erase_accepted(line);
-	if (line[0] != '\0') {
+	/* A password is not kept in the history file. */
+	if (line[0] != '\0' && !chatui_is_pass(line)) {
 		add_history(line);
 		c->history_new++;
 	}

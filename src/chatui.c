@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "chatui.h"
 #include "utf8.h"
@@ -256,6 +257,28 @@ chatui_password(const char *data, size_t len, char *out, size_t outsize,
 	memcpy(out, data, len);
 	out[len] = '\0';
 	return true;
+}
+
+enum chat_pass_event
+chatui_track_pass(const char *s, size_t len)
+{
+	static const char	required[] = "-- password required";
+	static const char	wrong[] = "!! wrong password";
+
+	if (len >= sizeof required - 1 &&
+	    memcmp(s, required, sizeof required - 1) == 0 &&
+	    (len == sizeof required - 1 || s[sizeof required - 1] == ':'))
+		return CHAT_PASS_REQUIRED;
+	if (len == sizeof wrong - 1 && memcmp(s, wrong, len) == 0)
+		return CHAT_PASS_WRONG;
+	return CHAT_PASS_NONE;
+}
+
+bool
+chatui_is_pass(const char *line)
+{
+	return strncasecmp(line, "/pass", 5) == 0 &&
+	    (line[5] == '\0' || line[5] == ' ');
 }
 
 bool

@@ -13,10 +13,16 @@
 #  4. --password-file sends "/pass SECRET" as the first line, the
 #     file's CRLF stripped (socat -v shows what went through to chatd);
 #  5. --tls against chatd's plain-text port fails with a reason;
-#  6. 3000 long lines go through TLS and all come back, in order, so
+#  6. against chatd's own TLS port and its password: the right
+#     --password-file gets in, a wrong one ends chat with status 1 and
+#     says the password was refused (no reconnecting with it), and
+#     without one a script is told to give it;
+#  7. 3000 long lines go through TLS and all come back, in order, so
 #     partial TLS writes and a growing output buffer lose nothing;
-#  7. on a terminal (tmux, when there), chat reconnects over TLS after
-#     the connection is cut, verifies again, and talks on.
+#  8. on a terminal (tmux, when there), chat reconnects over TLS after
+#     the connection is cut, verifies again, and talks on; and a user
+#     asked for the password types /pass, gets in, and the password is
+#     not in the history file.
 #
 # Needs CHAT and CHATD ("make check" exports them), socat and openssl.
 # Exit 0 pass, 1 fail, 77 skip: chat built --without-tls, or socat or
@@ -32,6 +38,7 @@ tmp=
 chatd_pid=
 fronts=
 tmux_pid=
+pchatd_pid=
 
 . "$(dirname "$0")/watchdog.sh"
 
@@ -45,6 +52,7 @@ stop_front() {
 
 cleanup() {
 	[ -n "$tmux_pid" ] && kill -KILL "$tmux_pid" 2>/dev/null
+	[ -n "$pchatd_pid" ] && kill -KILL "$pchatd_pid" 2>/dev/null
 	for f in $fronts; do
 		stop_front "$f"
 	done
@@ -241,7 +249,48 @@ grep -q 'TLS handshake: wrong version number' "$tmp/err" ||
     fail "--tls to a plain-text port said: $(cat "$tmp/err")"
 ok "--tls to chatd's plain-text port: $(cat "$tmp/err")"
 
-# 6. Many long lines, faster than the socket takes them.
+# 6. chatd's own TLS listener, with a password.
+printf 'open sesame\n' >"$tmp/server.pw"
+"$CHATD" --port 0 --tls-port 0 --bind 127.0.0.1 --tls-cert "$tmp/good.pem" \
+    --tls-key "$tmp/good.key" --password-file "$tmp/server.pw" \
+    >"$tmp/pchatd.log" 2>&1 &
+pchatd_pid=$!
+pid_note pchatd "$pchatd_pid"
+tries=100
+tls_port=
+while [ -z "$tls_port" ]; do
+	tls_port=$(sed -n 's/^.* listening for tls on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+	    "$tmp/pchatd.log" 2>/dev/null | head -n 1)
+	tries=$((tries - 1))
+	[ "$tries" -le 0 ] && fail "chatd with --tls-port did not start:" \
+	    "$(cat "$tmp/pchatd.log")"
+	[ -z "$tls_port" ] && sleep 0.1
+done
+
+printf 'open sesame\n' >"$tmp/right.pw"
+chat_run 'let in' --tls --ca "$tmp/good.pem" --password-file "$tmp/right.pw" \
+    -n rita localhost "$tls_port"
+[ "$rc" -eq 0 ] || fail "the right password on chatd's TLS port: exit $rc"
+grep -qx '<rita> let in' "$tmp/out" ||
+    fail "the right password did not get rita in"
+ok "chatd's TLS port, the right --password-file: in, and talking"
+
+printf 'open sesame!\n' >"$tmp/wrong.pw"
+chat_run 'kept out' --tls --ca "$tmp/good.pem" --password-file \
+    "$tmp/wrong.pw" localhost "$tls_port"
+[ "$rc" -eq 1 ] || fail "a wrong password: exit $rc, not 1"
+grep -q "refused the password in $tmp/wrong.pw" "$tmp/err" ||
+    fail "a wrong password said: $(cat "$tmp/err")"
+! grep -q 'kept out' "$tmp/out" || fail "a wrong password got a line in"
+ok "a wrong password: $(cat "$tmp/err")"
+
+chat_run 'no password' --tls --ca "$tmp/good.pem" localhost "$tls_port"
+[ "$rc" -eq 1 ] || fail "no password, not on a terminal: exit $rc, not 1"
+grep -q 'asks for a password: give it with --password-file' "$tmp/err" ||
+    fail "no password said: $(cat "$tmp/err")"
+ok "no password from a script: $(cat "$tmp/err")"
+
+# 7. Many long lines, faster than the socket takes them.
 awk 'BEGIN { for (i = 1; i <= 3000; i++)
 	printf "line %d %0200d\n", i, i }' >"$tmp/bulk.in"
 $bounded "$CHAT" --tls --ca "$tmp/good.pem" -n bulk 127.0.0.1 "$good_port" \
@@ -254,7 +303,7 @@ cmp -s "$tmp/bulk.in" "$tmp/bulk.out" ||
     "first difference: $(cmp "$tmp/bulk.in" "$tmp/bulk.out" 2>&1)"
 ok "3000 lines of 210 bytes over TLS: all echoed, in order"
 
-# 7. A terminal client, its connection cut: it reconnects over TLS.
+# 8. A terminal client, its connection cut: it reconnects over TLS.
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "chat_tls: tmux is missing: the reconnection is not tested"
 	echo "chat_tls: PASS"
@@ -311,6 +360,45 @@ t kill-server 2>/dev/null
 tmux_pid=
 ok "on a terminal: the TLS connection cut, chat reconnected over TLS" \
     "and talked on"
+
+# Asked for the password, a user types it; it stays out of the history.
+rm -f "$tmp/tty.rc"
+cat >"$tmp/tty.sh" <<EOF
+LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME='$tmp/state' INPUTRC=/dev/null
+export LANG LC_ALL XDG_STATE_HOME INPUTRC
+'$CHAT' --tls --ca '$tmp/good.pem' -n tina --no-color localhost \\
+    '$tls_port' 2>'$tmp/tty.err'
+echo \$? >'$tmp/tty.rc'
+EOF
+t new-session -d -x 100 -y 30 -s tina "sh '$tmp/tty.sh'" ||
+    fail "tmux new-session"
+tmux_pid=$(t display -p '#{pid}')
+pid_note tmux "$tmux_pid"
+wait_pane '^[0-9:]* -- password required: send /pass PASSWORD$'
+t send-keys -t tina -l '/pass open sesame'
+t send-keys -t tina Enter
+wait_pane '^[0-9:]* -- guest[0-9]* is now known as tina$'
+t send-keys -t tina -l 'typed the password'
+t send-keys -t tina Enter
+wait_pane '^[0-9:]* <tina> typed the password$'
+t send-keys -t tina -l '/quit'
+t send-keys -t tina Enter
+tries=100
+until [ -s "$tmp/tty.rc" ]; do
+	tries=$((tries - 1))
+	[ "$tries" -le 0 ] && fail "tina's chat did not exit after /quit"
+	sleep 0.1
+done
+[ "$(cat "$tmp/tty.rc")" = 0 ] ||
+    fail "tina's chat exited $(cat "$tmp/tty.rc") after /quit"
+t kill-server 2>/dev/null
+tmux_pid=
+grep -qx 'typed the password' "$tmp/state/chat/history" ||
+    fail "the history file lacks tina's line: $(cat "$tmp/state/chat/history")"
+! grep -q 'sesame' "$tmp/state/chat/history" ||
+    fail "the password is in the history file"
+ok "on a terminal: /pass typed at the server's request gets in, and" \
+    "is not in the history file"
 
 echo "chat_tls: PASS"
 exit 0

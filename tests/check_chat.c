@@ -266,6 +266,47 @@ START_TEST(test_password)
 }
 END_TEST
 
+START_TEST(test_track_pass)
+{
+	static const char	*none[] = {
+		"-- password requiredx",
+		"<bob> -- password required: send /pass PASSWORD",
+		"#lobby -- password required: send /pass PASSWORD",
+		"!! wrong password!",
+		"!! wrong passwords",
+		"-- wrong password",
+		"!! you are in already: no password needed now",
+		""
+	};
+	size_t			 i;
+
+	ck_assert_int_eq(chatui_track_pass("-- password required: send "
+	    "/pass PASSWORD", 41), CHAT_PASS_REQUIRED);
+	ck_assert_int_eq(chatui_track_pass("-- password required", 20),
+	    CHAT_PASS_REQUIRED);
+	ck_assert_int_eq(chatui_track_pass("!! wrong password", 17),
+	    CHAT_PASS_WRONG);
+	/* The length rules, not a NUL: the same bytes cut short. */
+	ck_assert_int_eq(chatui_track_pass("!! wrong password", 16),
+	    CHAT_PASS_NONE);
+	for (i = 0; i < sizeof none / sizeof none[0]; i++)
+		ck_assert_msg(chatui_track_pass(none[i], strlen(none[i])) ==
+		    CHAT_PASS_NONE, "'%s' taken for a password line", none[i]);
+}
+END_TEST
+
+START_TEST(test_is_pass)
+{
+	ck_assert(chatui_is_pass("/pass open sesame"));
+	ck_assert(chatui_is_pass("/PASS x"));
+	ck_assert(chatui_is_pass("/pass"));
+	ck_assert(!chatui_is_pass("/passw x"));
+	ck_assert(!chatui_is_pass("pass x"));
+	ck_assert(!chatui_is_pass(" /pass x"));
+	ck_assert(!chatui_is_pass("//pass x"));
+}
+END_TEST
+
 START_TEST(test_colour_wanted)
 {
 	struct chat_args	a;
@@ -1282,6 +1323,8 @@ chat_suite(void)
 	tcase_add_test(tc, test_args_bad);
 	tcase_add_test(tc, test_args_tls);
 	tcase_add_test(tc, test_password);
+	tcase_add_test(tc, test_track_pass);
+	tcase_add_test(tc, test_is_pass);
 	tcase_add_test(tc, test_colour_wanted);
 	suite_add_tcase(s, tc);
 
