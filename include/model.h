@@ -50,6 +50,8 @@ struct join_info {
 	size_t			 members;	/* the joiner included */
 	const char		*topic;		/* NULL if none */
 	size_t			 topic_len;
+	const char		*topic_nick;	/* who set it, "" if unknown */
+	uint64_t		 topic_time_ms;	/* when, 0 if unknown */
 	struct event *const	*replay;	/* oldest first */
 	size_t			 nreplay;
 	bool			 on_connect;	/* the default room, at connect */
@@ -57,6 +59,8 @@ struct join_info {
 
 struct frontend {
 	const char	*name;		/* "line", "irc": for the log */
+	/* Its registered users, kept by the model (for /stats). */
+	atomic_size_t	*users;
 	/* Queue f->evs for u, in order. */
 	void	(*deliver)(struct user *u, struct fanout *f, void *ctx);
 	/* u is now a member of a room: before any later event of it. */
@@ -65,11 +69,23 @@ struct frontend {
 };
 
 #define USER_GROUPS_SEEN	8
+#define USER_UHOST_MAX		96	/* "user@host" for IRC prefixes */
+#define AWAY_MAX_BYTES		300
+
+/* A member's rank in a room, under the room's lock. */
+#define MEMBER_OP	0x01
+#define MEMBER_VOICE	0x02
 
 struct membership {
 	struct room	*room;
 	struct user	*user;
 	size_t		 slot;		/* private to model.c */
+	unsigned	 prefix;	/* MEMBER_*, under the room's lock */
+	/*
+	 * Put out of the room by a KICK from another thread: the room has
+	 * let it go, and its owner frees it at its next call.
+	 */
+	atomic_bool	 kicked;
 };
 
 struct user {
@@ -82,6 +98,12 @@ struct user {
 	size_t			 nick_len;
 	struct user		*hash_next;	/* private to model.c */
 	bool			 registered;
+	/* "user@host" for IRC, set before it registers, fixed after. */
+	char			 uhost[USER_UHOST_MAX + 1];
+	size_t			 uhost_len;
+	/* Under the nick table's lock: the AWAY message, empty if here. */
+	char			 away[AWAY_MAX_BYTES + 1];
+	size_t			 away_len;
 
 	/* The owner's alone. */
 	struct membership	**rooms;	/* in the order joined */
@@ -128,7 +150,8 @@ enum model_result {
 	M_NICK_TAKEN,
 	M_BAD_NICK,		/* why: the reason */
 	M_NO_SUCH_NICK,
-	M_TOPIC_TOO_LONG
+	M_TOPIC_TOO_LONG,
+	M_NOT_OP		/* the room's operators only */
 };
 
 struct model_config {
@@ -164,6 +187,16 @@ size_t		 model_users_count(struct model *m);
  * on_connect.  M_OK or M_NOMEM (then u is nowhere).
  */
 int		 model_connect(struct model *m, struct user *u, void *ctx);
+
+/*
+ * Register u under nick, in no room (IRC: it joins what it asks for).
+ * M_OK, M_BAD_NICK (why: the reason) or M_NICK_TAKEN.
+ */
+int		 model_register(struct model *m, struct user *u,
+		    const char *nick, size_t len, const char **why);
+
+/* The --announce-max in force: past it, joins and parts go untold. */
+size_t		 model_announce_max(struct model *m);
 
 /*
  * u leaves every room, each told "left" with the reason (may be NULL),
@@ -215,12 +248,80 @@ int		 model_private(struct model *m, struct user *u, const char *to,
 		    size_t to_len, const char *text, size_t len, char *to_nick,
 		    void *ctx);
 
-/* Set r's topic (len 0 clears it), announced to its members. */
+/*
+ * The same for IRC: kind EV_PRIVATE or EV_USER_NOTICE, the recipient's
+ * spelling and away message copied out, and the event (with a
+ * reference, for the sender's echo) in *evp if evp is not NULL.
+ */
+struct private_out {
+	char		 to_nick[NICK_MAX_BYTES + 1];
+	char		 away[AWAY_MAX_BYTES + 1];
+	size_t		 away_len;
+	struct event	*ev;
+};
+int		 model_private_kind(struct model *m, struct user *u,
+		    enum event_kind kind, const char *to, size_t to_len,
+		    const char *text, size_t len, struct private_out *out,
+		    bool want_event, void *ctx);
+
+/*
+ * Set r's topic (len 0 clears it), announced to its members.  M_NOT_OP
+ * if the room is +t and u not an operator.
+ */
 int		 model_topic(struct model *m, struct user *u, struct room *r,
 		    const char *text, size_t len, void *ctx);
 
 /* Copy r's topic to buf (NUL-terminated, cut at cap); returns its length. */
 size_t		 model_topic_get(struct room *r, char *buf, size_t cap);
+
+/* The same with who set it (NICK_MAX_BYTES + 1) and when. */
+size_t		 model_topic_info(struct room *r, char *buf, size_t cap,
+		    char *setter, uint64_t *time_ms);
+
+/*
+ * Operators.  The first member of an empty room is its operator.  These
+ * fail with M_NOT_MEMBER if u is not in r, M_NOT_OP if u is not an
+ * operator, M_NO_SUCH_NICK if target is not in r; a change is told to
+ * the room as an EV_MODE ("+o bob", "-t").
+ */
+int		 model_set_prefix(struct model *m, struct user *u,
+		    struct room *r, const char *target, size_t target_len,
+		    unsigned prefix, bool on, void *ctx);
+int		 model_set_topic_lock(struct model *m, struct user *u,
+		    struct room *r, bool on, void *ctx);
+/* Put target out of r, everyone (target too) told with an EV_KICK. */
+int		 model_kick(struct model *m, struct user *u, struct room *r,
+		    const char *target, size_t target_len, const char *reason,
+		    size_t reason_len, void *ctx);
+/* u's MEMBER_* in r (0 if not in it), and whether r is +t. */
+unsigned	 model_prefix(struct user *u, struct room *r);
+bool		 model_topic_locked(struct room *r);
+
+/*
+ * Set or clear (len 0) u's away message; each of its rooms is told with
+ * an EV_AWAY, but u itself.
+ */
+int		 model_away(struct model *m, struct user *u, const char *text,
+		    size_t len, void *ctx);
+
+/*
+ * Call fn with the user named nick, under the nick table's lock (for
+ * WHOIS); false if there is none.
+ */
+bool		 model_whois(struct model *m, const char *nick, size_t len,
+		    void (*fn)(void *arg, const struct user *u), void *arg);
+
+/*
+ * Call fn for each member of r with its rank, under r's lock and the
+ * nick table's, while fn returns true.  Returns the member count.
+ */
+size_t		 model_members(struct model *m, struct room *r,
+		    bool (*fn)(void *arg, const struct user *u,
+		    unsigned prefix), void *arg);
+
+/* Whether a room named name exists, whoever is in it. */
+bool		 model_room_exists(struct model *m, const char *name,
+		    size_t len);
 
 /* r's name, as its creator spelt it; it never changes. */
 const char	*room_name(const struct room *r, size_t *len);

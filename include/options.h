@@ -25,6 +25,8 @@ struct options {
 	bool		 default_binds;	/* no bind given: a missing family is ok */
 	char		*unix_path;
 	unsigned	 port;
+	unsigned	 irc_port;	/* 0: no IRC listener */
+	char		*server_name;	/* NULL: the host name */
 	unsigned	 workers;
 
 	/* Limits: SIGHUP applies them to new lines and connections. */

@@ -121,6 +121,8 @@ int	server_reload(struct server *srv, const struct options *opt);
 
 /* One line of figures for /stats and the log. */
 void	server_stats_line(struct server *srv, char *buf, size_t len);
+/* The registered users of each protocol: "users: N line, N irc". */
+void	server_users_line(struct server *srv, char *buf, size_t len);
 
 /* The MOTD for a joining client, with a reference; NULL if none. */
 struct motd *server_motd(struct server *srv);

@@ -172,6 +172,8 @@ log_stats(struct server *srv)
 
 	server_stats_line(srv, line, sizeof(line));
 	log_info("stats: %s", line);
+	server_users_line(srv, line, sizeof(line));
+	log_info("stats: %s", line);
 }
 
 /* Wait for signals until one says stop. */

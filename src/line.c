@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "ircmsg.h"
 #include "line.h"
 #include "linefmt.h"
 #define LOG_COMPONENT	"conn"
@@ -133,6 +134,13 @@ line_deliver(struct user *u, struct fanout *f, void *ctx)
 
 		/* Chat lines, the common case, are the same for everyone. */
 		if (!f->chat) {
+			/* Away is IRC's business. */
+			if (ev->kind == EV_AWAY)
+				continue;
+			/* Put out of its room: typed text goes nowhere now. */
+			if (ev->kind == EV_KICK && ev->actor == u &&
+			    u->current == f->room)
+				u->current = NULL;
 			/* Its own rename, the shutdown: once, not a room each. */
 			if ((ev->actor == u || ev->kind == EV_NOTICE) &&
 			    !user_first_of_group(u, ev->group))
@@ -215,8 +223,17 @@ line_joined(struct user *u, const struct join_info *ji, void *ctx)
 	conn_unlock(c, ws);
 }
 
+static atomic_size_t line_users_count;
+
+size_t
+line_users(void)
+{
+	return atomic_load_explicit(&line_users_count, memory_order_relaxed);
+}
+
 static const struct frontend line_frontend = {
 	.name = "line",
+	.users = &line_users_count,
 	.deliver = line_deliver,
 	.joined = line_joined,
 };
@@ -264,8 +281,9 @@ batch_say(struct worker *w, struct conn *c, enum event_kind kind,
 	if (w->batch_room != r)
 		line_flush(w, c);
 	name = room_name(r, &len);
-	ev = event_new(kind, 0, event_clock_ms(), name, len, u->nick,
-	    u->nick_len, cmd->text, cmd->text_len);
+	ev = event_new_full(kind, 0, event_clock_ms(), name, len, u->nick,
+	    u->nick_len, u->uhost, u->uhost_len, "", 0, cmd->text,
+	    cmd->text_len);
 	if (ev == NULL)
 		return -1;
 	/* The common form is made here, outside the room's lock. */
@@ -809,6 +827,8 @@ line_input(struct worker *w, struct conn *c, const char *line, size_t len)
 	case CMD_STATS:
 		server_stats_line(w->srv, stats, sizeof(stats));
 		reply(w, c, REPLY_NOTICE, stats);
+		server_users_line(w->srv, stats, sizeof(stats));
+		reply(w, c, REPLY_NOTICE, stats);
 		break;
 	case CMD_QUIT:
 		handle_quit(w, c, &cmd);
@@ -850,6 +870,8 @@ line_open(struct worker *w, struct conn *c)
 		return -1;
 	s->conn = c;
 	s->user.fe = &line_frontend;
+	s->user.uhost_len = ircmsg_uhost("line", c->addr, s->user.uhost,
+	    sizeof(s->user.uhost));
 	s->log_tokens = LOG_RENAME_BURST;
 	s->log_refill_ms = now_ms();
 	c->session = s;

@@ -35,6 +35,8 @@ struct setting {
 static const struct setting settings[] = {
 	STR("bind",		'b', T_BIND,	binds),
 	NUM("port",		'p', T_UINT,	0, 65535, port),
+	NUM("irc-port",		0,   T_UINT,	0, 65535, irc_port),
+	STR("server-name",	0,   T_STRING,	server_name),
 	STR("unix",		0,   T_PATH,	unix_path),
 	NUM("workers",		'w', T_UINT,	1, 1024, workers),
 	NUM("max-clients",	0,   T_SIZE,	1, 1000000, max_clients),
@@ -86,6 +88,10 @@ usage(FILE *f)
 "  -b, --bind ADDR          listen on this IPv4 or IPv6 address; repeatable\n"
 "                           (default: 127.0.0.1 and ::1)\n"
 "  -p, --port N             TCP port, 0 picks a free one (default: 7777)\n"
+"      --irc-port N         TCP port for IRC clients on the same addresses,\n"
+"                           0 = no IRC (default: 6667)\n"
+"      --server-name NAME   the server's name in IRC replies (default: the\n"
+"                           host name)\n"
 "      --unix PATH          also listen on a UNIX-domain socket\n"
 "  -w, --workers N          worker threads (default: online CPUs)\n"
 "\n"
@@ -164,6 +170,7 @@ options_defaults(struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->port = 7777;
+	o->irc_port = 6667;
 	o->workers = ncpu > 0 ? (unsigned)ncpu : 1;
 	o->max_clients = 10000;
 	o->max_line = 4096;
@@ -200,6 +207,7 @@ options_free(struct options *o)
 	free(o->unix_path);
 	free(o->config_path);
 	free(o->motd_path);
+	free(o->server_name);
 	free(o->default_room);
 	free(o->history_db);
 	free(o->log_file);

@@ -24,6 +24,7 @@
 
 #include "conn.h"
 #include "histdb.h"
+#include "irc.h"
 #include "line.h"
 #define LOG_COMPONENT	"server"
 #include "log.h"
@@ -257,8 +258,13 @@ open_tcp_kind(struct server *srv, unsigned port,
 static int
 open_listeners(struct server *srv)
 {
+	unsigned	 irc_port;
+
 	if (open_tcp_kind(srv, srv->opt.port, &line_proto, NULL, &srv->port)
 	    == -1)
+		return -1;
+	if (srv->opt.irc_port != 0 && open_tcp_kind(srv, srv->opt.irc_port,
+	    &irc_proto, "irc", &irc_port) == -1)
 		return -1;
 	if (srv->opt.unix_path != NULL && listen_unix(srv, srv->opt.unix_path)
 	    == -1)
@@ -1104,6 +1110,21 @@ hash_seed(void)
 	return seed;
 }
 
+/* --server-name, or the host name, for IRC's numerics. */
+static void
+server_name_init(const char *name)
+{
+	char	 host[256];
+
+	if (name == NULL) {
+		if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+			snprintf(host, sizeof(host), "%s", "chatd");
+		host[sizeof(host) - 1] = '\0';
+		name = host;
+	}
+	irc_set_server_name(name);
+}
+
 int
 server_listen(struct server *srv, const struct options *opt)
 {
@@ -1121,6 +1142,7 @@ server_listen(struct server *srv, const struct options *opt)
 	pthread_mutex_init(&srv->conns_mu, NULL);
 	pthread_mutex_init(&srv->motd_mu, NULL);
 	raise_nofile_limit();
+	server_name_init(opt->server_name);
 
 	if (opt->motd_path != NULL && motd_load(opt->motd_path, &motd) == -1)
 		return -1;
@@ -1203,12 +1225,14 @@ server_reload(struct server *srv, const struct options *o)
 		histdb_set_max_lines(srv->histdb, o->history);
 	log_set_level(o->log_level);
 	if (!same_binds(o, &srv->opt) || o->port != srv->opt.port ||
+	    o->irc_port != srv->opt.irc_port ||
+	    !same_string(o->server_name, srv->opt.server_name) ||
 	    !same_string(o->unix_path, srv->opt.unix_path) ||
 	    o->workers != srv->opt.workers ||
 	    !same_string(o->default_room, srv->opt.default_room) ||
 	    !same_string(o->history_db, srv->opt.history_db))
-		log_warn("bind, port, unix, workers, default-room and "
-		    "history-db change only on a restart");
+		log_warn("bind, port, irc-port, server-name, unix, workers, "
+		    "default-room and history-db change only on a restart");
 	if (!same_string(o->log_file, srv->opt.log_file) ||
 	    o->syslog != srv->opt.syslog || o->daemon != srv->opt.daemon ||
 	    !same_string(o->pidfile, srv->opt.pidfile) ||
@@ -1246,6 +1270,14 @@ server_stats_line(struct server *srv, char *buf, size_t len)
 	    (uint64_t)atomic_load(&st->too_slow),
 	    (uint64_t)atomic_load(&st->connections), workq_depth(srv->wq),
 	    (uint64_t)atomic_load(&st->refused));
+}
+
+void
+server_users_line(struct server *srv, char *buf, size_t len)
+{
+	(void)srv;
+	snprintf(buf, len, "users: %zu line, %zu irc", line_users(),
+	    irc_users());
 }
 
 /* Give the shutdown notice to everyone and wait for it to leave. */
