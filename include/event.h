@@ -32,7 +32,8 @@ enum event_kind {
 	EV_USER_NOTICE,	/* an IRC NOTICE to a room or (as EV_PRIVATE) a user */
 	EV_KICK,	/* target: who was put out, text: the reason */
 	EV_MODE,	/* text: the change, "+o bob", "-t" */
-	EV_AWAY		/* text: the away message, empty when back */
+	EV_AWAY,	/* text: the away message, empty when back */
+	EV_TAGMSG	/* IRC's TAGMSG: client tags alone, no text */
 };
 
 /* The wire formats an event may be rendered to (see the front-ends). */
@@ -40,7 +41,8 @@ enum event_format {
 	FMT_LINE,		/* protocol v1/v2, the recipient's current room */
 	FMT_LINE_LABELLED,	/* protocol v2, "#room " first */
 	FMT_IRC,		/* ":nick!user@host PRIVMSG #room :text" */
-	FMT_IRC_TAGGED,		/* the same after "@time=...;msgid=N " */
+	FMT_IRC_TIME,		/* the same after "@time=... " (server-time) */
+	FMT_IRC_TAGGED,		/* after "@time=...;msgid=N;+client=tags " */
 	FMT_COUNT
 };
 
@@ -60,11 +62,13 @@ struct event {
 	 */
 	const char	*uhost;
 	const char	*target;
+	const char	*ctags;		/* IRC client tags, escaped: "+a=b;+c" */
 	uint16_t	 room_len;
 	uint16_t	 nick_len;
 	uint32_t	 text_len;
 	uint16_t	 uhost_len;
 	uint16_t	 target_len;
+	uint16_t	 ctags_len;
 	/*
 	 * Events that are one change told in several rooms (a nick change,
 	 * a quit, the shutdown notice) share a group, so a recipient who
@@ -104,6 +108,14 @@ struct event	*event_new_full(enum event_kind kind, uint64_t seq,
 		    const char *nick, size_t nick_len, const char *uhost,
 		    size_t uhost_len, const char *target, size_t target_len,
 		    const char *text, size_t text_len);
+
+/* The same with IRC client tags. */
+struct event	*event_new_tagged(enum event_kind kind, uint64_t seq,
+		    uint64_t time_ms, const char *room, size_t room_len,
+		    const char *nick, size_t nick_len, const char *uhost,
+		    size_t uhost_len, const char *target, size_t target_len,
+		    const char *text, size_t text_len, const char *ctags,
+		    size_t ctags_len);
 
 void		 event_unref(struct event *ev);
 

@@ -73,14 +73,26 @@ size_t		 ircmsg_uhost(const char *ident, const char *addr, char *out,
 #define IRCMSG_TIME_MAX	25
 void		 ircmsg_time(char out[IRCMSG_TIME_MAX], uint64_t time_ms);
 
+/* What an event's line carries before its source. */
+#define IRCMSG_TIME	0x01	/* server-time: "time=..." */
+#define IRCMSG_TAGS	0x02	/* message-tags: msgid and the client tags */
+
 /*
  * ev as the IRC line its room's members (or its private recipient) see,
- * with "@time=...;msgid=N " first if tagged, and "batch=REF;" in the tags
- * if batch is not NULL.  server names the server's notices.  NULL on
- * ENOMEM.
+ * with the tags flags asks for, and "batch=REF" if batch is not NULL
+ * (which implies the tags).  server names the server's notices.  NULL
+ * on ENOMEM.
  */
 struct msg	*ircmsg_event(const struct event *ev, const char *server,
-		    bool tagged, const char *batch);
+		    unsigned flags, const char *batch);
+
+/*
+ * The client-only tags ("+name[=value]") of m, still escaped and joined
+ * by ';', into out (cap bytes, NUL-terminated); returns the length.  A
+ * tag that does not fit whole is left out.
+ */
+size_t		 ircmsg_client_tags(const struct ircmsg *m, char *out,
+		    size_t cap);
 
 /*
  * One reply line from a printf format, sanitised as above, CRLF added,

@@ -261,7 +261,8 @@ struct private_out {
 };
 int		 model_private_kind(struct model *m, struct user *u,
 		    enum event_kind kind, const char *to, size_t to_len,
-		    const char *text, size_t len, struct private_out *out,
+		    const char *text, size_t len, const char *ctags,
+		    size_t ctags_len, struct private_out *out,
 		    bool want_event, void *ctx);
 
 /*
@@ -287,15 +288,17 @@ size_t		 model_topic_info(struct room *r, char *buf, size_t cap,
 int		 model_set_prefix(struct model *m, struct user *u,
 		    struct room *r, const char *target, size_t target_len,
 		    unsigned prefix, bool on, void *ctx);
-int		 model_set_topic_lock(struct model *m, struct user *u,
-		    struct room *r, bool on, void *ctx);
+#define ROOM_MODE_TOPIC		0x01	/* +t: operators set the topic */
+#define ROOM_MODE_SECRET	0x02	/* +s: not listed to others */
+int		 model_set_room_mode(struct model *m, struct user *u,
+		    struct room *r, unsigned mode, bool on, void *ctx);
 /* Put target out of r, everyone (target too) told with an EV_KICK. */
 int		 model_kick(struct model *m, struct user *u, struct room *r,
 		    const char *target, size_t target_len, const char *reason,
 		    size_t reason_len, void *ctx);
-/* u's MEMBER_* in r (0 if not in it), and whether r is +t. */
+/* u's MEMBER_* in r (0 if not in it), and r's ROOM_MODE_*. */
 unsigned	 model_prefix(struct user *u, struct room *r);
-bool		 model_topic_locked(struct room *r);
+unsigned	 model_room_modes(struct room *r);
 
 /*
  * Set or clear (len 0) u's away message; each of its rooms is told with

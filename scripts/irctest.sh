@@ -64,6 +64,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/irctest.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cp -r "$src" "$tmp/irctest"
 
+# Deselected, each for the reason doc/PROTOCOL.md ("IRC") gives.
+deselect="not testNames1459 and not testNamesNoArgument"
+deselect="$deselect and not testNonUtf8Filtering and not testUtf8NonAsciiNick"
+
 files=()
 for m in $modules; do
 	files+=("irctest/server_tests/$m.py")
@@ -71,6 +75,7 @@ done
 cd "$tmp/irctest" || exit 1
 PYTHONPATH="$tmp/irctest${pypath:+:$pypath}" nice -n 19 /usr/bin/python3 \
 	-m pytest -p no:cacheprovider -rA --controller "$controller" \
+	-k "$deselect" \
 	-o junit_family=xunit1 --junitxml "$tmp/result.xml" "${files[@]}" \
 	>"$tmp/pytest.log" 2>&1
 grep -E "^(FAILED|ERROR) " "$tmp/pytest.log" | sed 's/^/  /'

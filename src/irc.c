@@ -54,6 +54,8 @@ static const struct {
 #define REALNAME_MAX	100
 #define NAMES_LINE_MAX	400	/* bytes of names per 353 */
 #define TARGETS_MAX	4	/* PRIVMSG a,b,c,d */
+#define IRC_CLIENT_TAGS_MAX	4094	/* IRCv3 message-tags */
+#define IRC_BODY_MAX	510	/* a line without its tags, CRLF not counted */
 
 static char		server_name[256] = "chatd";
 static atomic_size_t	irc_users_count;
@@ -62,6 +64,7 @@ struct irc_session {
 	struct user	 user;
 	struct conn	*conn;
 	atomic_uint	 caps;		/* CAP_*: the owner sets, deliveries read */
+	atomic_bool	 no_ctcp;	/* user mode +T: CTCP but ACTION refused */
 	bool		 cap_open;	/* CAP LS or REQ, no END yet */
 	bool		 have_nick, have_user;
 	char		 nick[NICK_MAX_BYTES + 1];	/* before registering */
@@ -171,6 +174,17 @@ param(const struct ircmsg *m, size_t i, char *out, size_t cap)
  * The front-end's callbacks, under a room's lock.
  */
 
+/* A CTCP request other than ACTION, which +T refuses. */
+static bool
+is_ctcp(const struct event *ev)
+{
+	const char	*body;
+	size_t		 len;
+
+	return ev->text_len > 0 && ev->text[0] == '\001' &&
+	    !ircmsg_ctcp_action(ev->text, ev->text_len, &body, &len);
+}
+
 static bool
 wants(struct user *u, unsigned fmt_caps, const struct event *ev,
     struct fanout *f)
@@ -183,6 +197,12 @@ wants(struct user *u, unsigned fmt_caps, const struct event *ev,
 	case EV_ME:
 	case EV_USER_NOTICE:
 		return ev->actor != u || (fmt_caps & CAP_ECHO);
+	case EV_PRIVATE:
+		return !is_ctcp(ev) || !atomic_load_explicit(
+		    &session_of(u)->no_ctcp, memory_order_relaxed);
+	case EV_TAGMSG:
+		return (fmt_caps & CAP_MESSAGE_TAGS) && (ev->actor != u ||
+		    (fmt_caps & CAP_ECHO));
 	case EV_AWAY:
 		return (fmt_caps & CAP_AWAY_NOTIFY) != 0;
 	default:
@@ -190,12 +210,28 @@ wants(struct user *u, unsigned fmt_caps, const struct event *ev,
 	}
 }
 
+/* The format a client's capabilities ask for, and what it carries. */
+static enum event_format
+format_of(unsigned cs)
+{
+	if (cs & CAP_MESSAGE_TAGS)
+		return FMT_IRC_TAGGED;
+	return cs & CAP_SERVER_TIME ? FMT_IRC_TIME : FMT_IRC;
+}
+
+static unsigned
+flags_of(enum event_format fmt)
+{
+	return fmt == FMT_IRC_TAGGED ? IRCMSG_TIME | IRCMSG_TAGS :
+	    fmt == FMT_IRC_TIME ? IRCMSG_TIME : 0;
+}
+
 static struct msg *
 rendered(struct event *ev, enum event_format fmt)
 {
 	if (ev->rendered[fmt] == NULL)
 		ev->rendered[fmt] = ircmsg_event(ev, server_name,
-		    fmt == FMT_IRC_TAGGED, NULL);
+		    flags_of(fmt), NULL);
 	return ev->rendered[fmt];
 }
 
@@ -208,8 +244,7 @@ irc_deliver(struct user *u, struct fanout *f, void *ctx)
 	enum event_format	 fmt;
 	size_t			 i, n = 0;
 
-	fmt = cs & (CAP_SERVER_TIME | CAP_MESSAGE_TAGS) ? FMT_IRC_TAGGED :
-	    FMT_IRC;
+	fmt = format_of(cs);
 	conn_lock(s->conn);
 	for (i = 0; i < f->n && n < WORKER_BATCH; i++) {
 		if (!wants(u, cs, f->evs[i], f))
@@ -289,7 +324,8 @@ irc_flush(struct worker *w, struct conn *c)
 
 static int
 batch_say(struct worker *w, struct conn *c, struct room *r,
-    enum event_kind kind, const char *text, size_t len, size_t *relayed)
+    enum event_kind kind, const char *text, size_t len, const char *ctags,
+    size_t ctags_len, size_t *relayed)
 {
 	struct user	*u = &session(c)->user;
 	struct event	*ev;
@@ -299,13 +335,14 @@ batch_say(struct worker *w, struct conn *c, struct room *r,
 	if (w->batch_room != r)
 		irc_flush(w, c);
 	name = room_name(r, &name_len);
-	ev = event_new_full(kind, 0, event_clock_ms(), name, name_len, u->nick,
-	    u->nick_len, u->uhost, u->uhost_len, "", 0, text, len);
+	ev = event_new_tagged(kind, 0, event_clock_ms(), name, name_len,
+	    u->nick, u->nick_len, u->uhost, u->uhost_len, "", 0, text, len,
+	    ctags, ctags_len);
 	if (ev == NULL)
 		return -1;
 	ev->actor = u;
 	/* The common form is made here, outside the room's lock. */
-	if ((ev->rendered[FMT_IRC] = ircmsg_event(ev, server_name, false,
+	if ((ev->rendered[FMT_IRC] = ircmsg_event(ev, server_name, 0,
 	    NULL)) == NULL) {
 		event_unref(ev);
 		return -1;
@@ -464,7 +501,7 @@ handle_user(struct worker *w, struct conn *c, const struct ircmsg *m)
 		numeric(w, c, "462", ":You may not reregister");
 		return;
 	}
-	if (m->nparams < 4 || m->lens[0] == 0) {
+	if (m->nparams < 4 || m->lens[0] == 0 || m->lens[3] == 0) {
 		need_more_params(w, c, m);
 		return;
 	}
@@ -600,6 +637,7 @@ struct names {
 	size_t		 room_len;
 	const struct user *self;
 	bool		 bounded;	/* only self and the operators */
+	bool		 secret;	/* +s */
 	unsigned	 caps;
 	char		 line[NAMES_LINE_MAX + 200];
 	size_t		 len;
@@ -615,8 +653,9 @@ names_send(struct names *nm)
 
 	if (nm->len == 0)
 		return;
-	m = ircmsg_printf(":%s 353 %s = %.*s :%.*s", server_name, me(nm->c),
-	    (int)nm->room_len, nm->room, (int)nm->len, nm->line);
+	m = ircmsg_printf(":%s 353 %s %c %.*s :%.*s", server_name, me(nm->c),
+	    nm->secret ? '@' : '=', (int)nm->room_len, nm->room, (int)nm->len,
+	    nm->line);
 	if (m != NULL) {
 		nm->msgs[nm->nmsgs++] = m;
 		nm->bytes += m->len;
@@ -681,6 +720,7 @@ send_names(struct worker *w, struct conn *c, struct room *r, bool on_join)
 	nm->max_bytes = LIMIT(w->host, sendq) / 4;
 	nm->bounded = on_join && room_members(r) >
 	    model_announce_max(w->srv->model);
+	nm->secret = (model_room_modes(r) & ROOM_MODE_SECRET) != 0;
 	model_members(w->srv->model, r, names_member, nm);
 	names_send(nm);
 	if (nm->nmsgs > 0)
@@ -914,10 +954,12 @@ channel_mode_show(struct worker *w, struct conn *c, struct room *r)
 {
 	const char	*name;
 	size_t		 len;
+	unsigned	 modes = model_room_modes(r);
 
 	name = room_name(r, &len);
-	numeric(w, c, "324", "%.*s +n%s", (int)len, name,
-	    model_topic_locked(r) ? "t" : "");
+	numeric(w, c, "324", "%.*s +n%s%s", (int)len, name,
+	    modes & ROOM_MODE_SECRET ? "s" : "", modes & ROOM_MODE_TOPIC ? "t" :
+	    "");
 }
 
 static void
@@ -969,8 +1011,9 @@ channel_mode(struct worker *w, struct conn *c, const struct ircmsg *m)
 			next++;
 			break;
 		case 't':
-			rc = model_set_topic_lock(w->srv->model, u, r, on,
-			    &w->wake);
+		case 's':
+			rc = model_set_room_mode(w->srv->model, u, r, modes[i] ==
+			    't' ? ROOM_MODE_TOPIC : ROOM_MODE_SECRET, on, &w->wake);
 			break;
 		case 'n':
 			rc = model_prefix(u, r) & MEMBER_OP ? M_OK : M_NOT_OP;
@@ -992,6 +1035,8 @@ static void
 handle_mode(struct worker *w, struct conn *c, const struct ircmsg *m)
 {
 	struct user	*u = &session(c)->user;
+	size_t		 i;
+	bool		 on = true;
 
 	if (m->nparams < 1) {
 		need_more_params(w, c, m);
@@ -1012,11 +1057,20 @@ handle_mode(struct worker *w, struct conn *c, const struct ircmsg *m)
 			    (int)m->lens[0], m->params[0]);
 		return;
 	}
-	if (m->nparams < 2)
-		numeric(w, c, "221", "+i");
-	else
-		send_msg(w, c, ircmsg_printf(":%s!%s MODE %s :%.*s", u->nick,
-		    u->uhost, u->nick, (int)m->lens[1], m->params[1]));
+	if (m->nparams < 2) {
+		numeric(w, c, "221", "+i%s", atomic_load(&session(c)->no_ctcp) ?
+		    "T" : "");
+		return;
+	}
+	/* +i is taken and means nothing here; +T refuses CTCP. */
+	for (i = 0; i < m->lens[1]; i++) {
+		if (m->params[1][i] == '+' || m->params[1][i] == '-')
+			on = m->params[1][i] == '+';
+		else if (m->params[1][i] == 'T')
+			atomic_store(&session(c)->no_ctcp, on);
+	}
+	send_msg(w, c, ircmsg_printf(":%s!%s MODE %s :%.*s", u->nick,
+	    u->uhost, u->nick, (int)m->lens[1], m->params[1]));
 }
 
 /*
@@ -1024,9 +1078,11 @@ handle_mode(struct worker *w, struct conn *c, const struct ircmsg *m)
  */
 
 static size_t
-message_to_nick(struct worker *w, struct conn *c, bool notice,
-    const char *to, size_t to_len, const char *text, size_t len)
+message_to_nick(struct worker *w, struct conn *c, enum event_kind kind,
+    const char *to, size_t to_len, const char *text, size_t len,
+    const char *ctags, size_t ctags_len)
 {
+	bool			 notice = kind != EV_SAY;
 	struct irc_session	*s = session(c);
 	struct private_out	*out;
 	struct msg		*echo;
@@ -1035,9 +1091,9 @@ message_to_nick(struct worker *w, struct conn *c, bool notice,
 
 	if ((out = malloc(sizeof(*out))) == NULL)
 		return 0;
-	rc = model_private_kind(w->srv->model, &s->user, notice ?
-	    EV_USER_NOTICE : EV_PRIVATE, to, to_len, text, len, out,
-	    (cs & CAP_ECHO) != 0, &w->wake);
+	rc = model_private_kind(w->srv->model, &s->user, kind == EV_SAY ?
+	    EV_PRIVATE : kind, to, to_len, text, len, ctags,
+	    ctags_len, out, (cs & CAP_ECHO) != 0, &w->wake);
 	if (rc == M_NO_SUCH_NICK && !notice)
 		numeric(w, c, "401", "%.*s :No such nick/channel", (int)to_len,
 		    to);
@@ -1047,8 +1103,8 @@ message_to_nick(struct worker *w, struct conn *c, bool notice,
 		if (out->away_len > 0 && !notice)
 			numeric(w, c, "301", "%s :%s", out->to_nick, out->away);
 		if (out->ev != NULL) {
-			echo = ircmsg_event(out->ev, server_name, cs &
-			    (CAP_SERVER_TIME | CAP_MESSAGE_TAGS), NULL);
+			echo = ircmsg_event(out->ev, server_name,
+			    flags_of(format_of(cs)), NULL);
 			send_msg(w, c, echo);
 			event_unref(out->ev);
 		}
@@ -1059,12 +1115,14 @@ message_to_nick(struct worker *w, struct conn *c, bool notice,
 
 static size_t
 handle_message(struct worker *w, struct conn *c, const struct ircmsg *m,
-    bool notice)
+    enum event_kind kind)
 {
+	bool		 notice = kind != EV_SAY;
 	struct room	*r;
 	const char	*p, *end, *item, *text, *body;
 	size_t		 len, text_len, body_len, relayed = 0, targets = 0;
-	enum event_kind	 kind;
+	size_t		 ctags_len;
+	char		 ctags[IRC_CLIENT_TAGS_MAX + 1];
 
 	if (m->nparams < 1 || m->lens[0] == 0) {
 		if (!notice)
@@ -1072,15 +1130,15 @@ handle_message(struct worker *w, struct conn *c, const struct ircmsg *m,
 			    (int)m->cmd_len, m->cmd);
 		return 0;
 	}
-	if (m->nparams < 2 || m->lens[1] == 0) {
+	if (kind != EV_TAGMSG && (m->nparams < 2 || m->lens[1] == 0)) {
 		if (!notice)
 			numeric(w, c, "412", ":No text to send");
 		return 0;
 	}
-	text = m->params[1];
-	text_len = m->lens[1];
-	kind = notice ? EV_USER_NOTICE : EV_SAY;
-	if (!notice && ircmsg_ctcp_action(text, text_len, &body, &body_len)) {
+	text = kind != EV_TAGMSG ? m->params[1] : "";
+	text_len = kind != EV_TAGMSG ? m->lens[1] : 0;
+	ctags_len = ircmsg_client_tags(m, ctags, sizeof(ctags));
+	if (kind == EV_SAY && ircmsg_ctcp_action(text, text_len, &body, &body_len)) {
 		kind = EV_ME;
 		text = body;
 		text_len = body_len;
@@ -1090,8 +1148,9 @@ handle_message(struct worker *w, struct conn *c, const struct ircmsg *m,
 	while (next_item(&p, end, &item, &len) && targets++ < TARGETS_MAX) {
 		if (item[0] != '#') {
 			irc_flush(w, c);
-			relayed += message_to_nick(w, c, notice, item, len,
-			    m->params[1], m->lens[1]);
+			relayed += message_to_nick(w, c, kind == EV_ME ?
+			    EV_SAY : kind, item, len, m->params[1], m->lens[1],
+			    ctags, ctags_len);
 			continue;
 		}
 		if ((r = model_joined(&session(c)->user, item, len)) == NULL) {
@@ -1105,7 +1164,8 @@ handle_message(struct worker *w, struct conn *c, const struct ircmsg *m,
 				    (int)len, item);
 			continue;
 		}
-		if (batch_say(w, c, r, kind, text, text_len, &relayed) == -1)
+		if (batch_say(w, c, r, kind, text, text_len, ctags, ctags_len,
+		    &relayed) == -1)
 			send_msg(w, c, ircmsg_printf(":%s NOTICE %s :out of "
 			    "memory, line dropped", server_name, me(c)));
 	}
@@ -1308,6 +1368,34 @@ handle_list(struct worker *w, struct conn *c, const struct ircmsg *m)
 	return l.bytes;
 }
 
+/* USERHOST nick...: "nick=+user@host", '-' for away. */
+static void
+userhost_one(void *arg, const struct user *u)
+{
+	char	*line = arg;
+	size_t	 len = strlen(line);
+
+	snprintf(line + len, 512 - len, "%s%s=%c%s", len > 0 ? " " : "",
+	    u->nick, u->away_len > 0 ? '-' : '+', u->uhost);
+}
+
+static void
+handle_userhost(struct worker *w, struct conn *c, const struct ircmsg *m)
+{
+	char	 line[512];
+	size_t	 i;
+
+	if (m->nparams < 1) {
+		need_more_params(w, c, m);
+		return;
+	}
+	line[0] = '\0';
+	for (i = 0; i < m->nparams && i < 5; i++)
+		model_whois(w->srv->model, m->params[i], m->lens[i],
+		    userhost_one, line);
+	numeric(w, c, "302", ":%s", line);
+}
+
 static void
 handle_away(struct worker *w, struct conn *c, const struct ircmsg *m)
 {
@@ -1395,8 +1483,7 @@ history_send(struct worker *w, struct conn *c, const char *target,
 	struct irc_session	*s = session(c);
 	unsigned		 cs = caps_of(s);
 	bool			 batch = (cs & CAP_BATCH) != 0;
-	bool			 tagged = batch || (cs & (CAP_SERVER_TIME |
-				    CAP_MESSAGE_TAGS));
+	unsigned		 flags = flags_of(format_of(cs));
 	char			 ref[16];
 	struct msg		*m;
 	size_t			 i, bytes = 0;
@@ -1406,8 +1493,9 @@ history_send(struct worker *w, struct conn *c, const char *target,
 		send_msg(w, c, ircmsg_printf(":%s BATCH +%s chathistory %.*s",
 		    server_name, ref, (int)target_len, target));
 	for (i = from; i < to; i++) {
-		if ((m = ircmsg_event(evs[i], server_name, tagged, batch ? ref :
-		    NULL)) == NULL)
+		/* A batched line says when it was said, whatever the caps. */
+		if ((m = ircmsg_event(evs[i], server_name, batch ? flags |
+		    IRCMSG_TIME : flags, batch ? ref : NULL)) == NULL)
 			continue;
 		bytes += m->len;
 		conn_deliver(c, &m, 1, &w->wake);
@@ -1574,14 +1662,23 @@ irc_input(struct worker *w, struct conn *c, const char *line, size_t len)
 	struct irc_session	*s = session(c);
 	struct ircmsg		 m;
 	char			 stats[512];
+	size_t			 body;
 	bool			 chat;
 
 	if (ircmsg_parse(line, len, &m) == -1)
 		return 0;
-	chat = ircmsg_is(&m, "PRIVMSG") || ircmsg_is(&m, "NOTICE");
+	chat = ircmsg_is(&m, "PRIVMSG") || ircmsg_is(&m, "NOTICE") ||
+	    ircmsg_is(&m, "TAGMSG");
 	/* Anything but chat must come after the chat lines before it. */
 	if (!chat)
 		irc_flush(w, c);
+	/* Tags aside, a line is at most 512 bytes (RFC 1459 2.3). */
+	body = m.tags != NULL ? len - (size_t)(m.tags + m.tags_len - line) - 1 :
+	    len;
+	if (body > IRC_BODY_MAX || m.tags_len > IRC_CLIENT_TAGS_MAX) {
+		numeric(w, c, "417", ":Input line was too long");
+		return 0;
+	}
 	if (!utf8_valid(line, len, NULL)) {
 		invalid_utf8(w, c, &m);
 		return 0;
@@ -1591,7 +1688,9 @@ irc_input(struct worker *w, struct conn *c, const char *line, size_t len)
 		return 0;
 	}
 	if (chat)
-		return handle_message(w, c, &m, ircmsg_is(&m, "NOTICE"));
+		return handle_message(w, c, &m, ircmsg_is(&m, "PRIVMSG") ?
+		    EV_SAY : ircmsg_is(&m, "NOTICE") ? EV_USER_NOTICE :
+		    EV_TAGMSG);
 	if (ircmsg_is(&m, "PING"))
 		handle_ping(w, c, &m);
 	else if (ircmsg_is(&m, "PONG") || ircmsg_is(&m, "PASS"))
@@ -1630,6 +1729,8 @@ irc_input(struct worker *w, struct conn *c, const char *line, size_t len)
 		return handle_list(w, c, &m);
 	else if (ircmsg_is(&m, "AWAY"))
 		handle_away(w, c, &m);
+	else if (ircmsg_is(&m, "USERHOST"))
+		handle_userhost(w, c, &m);
 	else if (ircmsg_is(&m, "CHATHISTORY"))
 		return handle_chathistory(w, c, &m);
 	else if (ircmsg_is(&m, "MOTD"))

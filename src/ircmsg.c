@@ -82,6 +82,29 @@ ircmsg_is(const struct ircmsg *m, const char *name)
 }
 
 size_t
+ircmsg_client_tags(const struct ircmsg *m, char *out, size_t cap)
+{
+	size_t	 i = 0, end, len = 0;
+
+	if (cap == 0)
+		return 0;
+	while (m->tags != NULL && i < m->tags_len) {
+		for (end = i; end < m->tags_len && m->tags[end] != ';'; end++)
+			continue;
+		if (m->tags[i] == '+' && end > i + 1 &&
+		    len + (len > 0) + (end - i) < cap) {
+			if (len > 0)
+				out[len++] = ';';
+			memcpy(out + len, m->tags + i, end - i);
+			len += end - i;
+		}
+		i = end + 1;
+	}
+	out[len] = '\0';
+	return len;
+}
+
+size_t
 ircmsg_tag_escape(const char *in, size_t len, char *out)
 {
 	size_t	 i, o = 0;
@@ -291,27 +314,42 @@ put_source(struct linebuf *b, const struct event *ev, const char *server)
 }
 
 static void
-put_tags(struct linebuf *b, const struct event *ev, const char *batch)
+put_tags(struct linebuf *b, const struct event *ev, unsigned flags,
+    const char *batch)
 {
 	char	 t[IRCMSG_TIME_MAX], id[32];
+	bool	 first = true;
 
-	ircmsg_time(t, ev->time_ms);
+	if (flags == 0 && batch == NULL)
+		return;
 	put(b, "@", 1);
 	if (batch != NULL) {
 		puts_(b, "batch=");
 		puts_(b, batch);
-		put(b, ";", 1);
+		first = false;
 	}
-	puts_(b, "time=");
-	puts_(b, t);
-	/* A private line's number is the server's, not a room's. */
-	snprintf(id, sizeof(id), ";msgid=%s%llu ", ev->room_len > 0 &&
-	    ev->kind != EV_PRIVATE ? "" : "p", (unsigned long long)ev->seq);
-	puts_(b, id);
+	if (flags & IRCMSG_TIME) {
+		ircmsg_time(t, ev->time_ms);
+		puts_(b, first ? "time=" : ";time=");
+		puts_(b, t);
+		first = false;
+	}
+	if (flags & IRCMSG_TAGS) {
+		/* A private line's number is the server's, not a room's. */
+		snprintf(id, sizeof(id), "%smsgid=%s%llu", first ? "" : ";",
+		    ev->room_len > 0 && ev->kind != EV_PRIVATE ? "" : "p",
+		    (unsigned long long)ev->seq);
+		puts_(b, id);
+		if (ev->ctags_len > 0) {
+			put(b, ";", 1);
+			put_text(b, ev->ctags, ev->ctags_len);
+		}
+	}
+	put(b, " ", 1);
 }
 
 struct msg *
-ircmsg_event(const struct event *ev, const char *server, bool tagged,
+ircmsg_event(const struct event *ev, const char *server, unsigned flags,
     const char *batch)
 {
 	struct linebuf	 b;
@@ -320,14 +358,13 @@ ircmsg_event(const struct event *ev, const char *server, bool tagged,
 
 	cap = 160 + strlen(server) + (batch != NULL ? strlen(batch) : 0) +
 	    3 * ((size_t)ev->room_len + ev->nick_len + ev->uhost_len +
-	    ev->target_len + ev->text_len);
+	    ev->target_len + ev->ctags_len + ev->text_len);
 	if (fault_fail(FAULT_MSG) ||
 	    (b.m = malloc(sizeof(*b.m) + cap)) == NULL)
 		return NULL;
 	atomic_init(&b.m->refs, 1);
 	b.len = 0;
-	if (tagged)
-		put_tags(&b, ev, batch);
+	put_tags(&b, ev, flags, batch);
 	put_source(&b, ev, server);
 	switch (ev->kind) {
 	case EV_SAY:
@@ -394,6 +431,13 @@ ircmsg_event(const struct event *ev, const char *server, bool tagged,
 		put(&b, " ", 1);
 		put_text(&b, ev->text, ev->text_len);
 		break;
+	case EV_TAGMSG:
+		puts_(&b, "TAGMSG ");
+		if (ev->room_len > 0)
+			put_text(&b, ev->room, ev->room_len);
+		else
+			put_text(&b, ev->target, ev->target_len);
+		break;
 	case EV_AWAY:
 		puts_(&b, "AWAY");
 		if (ev->text_len > 0) {
@@ -452,7 +496,7 @@ ircmsg_isupport(const struct ircmsg_limits *l, char *buf, size_t cap,
 	TOKEN("AWAYLEN=%zu", l->awaylen);
 	TOKEN("CASEMAPPING=ascii");
 	TOKEN("CHANLIMIT=#:%zu", l->chanlimit);
-	TOKEN("CHANMODES=b,,,nt");
+	TOKEN("CHANMODES=b,,,nst");
 	TOKEN("CHANNELLEN=%zu", l->channellen);
 	TOKEN("CHANTYPES=#");
 	TOKEN("CHATHISTORY=%zu", l->history);
@@ -462,7 +506,7 @@ ircmsg_isupport(const struct ircmsg_limits *l, char *buf, size_t cap,
 	TOKEN("NETWORK=%s", l->network);
 	TOKEN("NICKLEN=%zu", l->nicklen);
 	TOKEN("PREFIX=(ov)@+");
-	TOKEN("TARGMAX=JOIN:,KICK:1,NAMES:,PART:,PRIVMSG:4,NOTICE:4");
+	TOKEN("TARGMAX=JOIN:,KICK:1,PART:,PRIVMSG:4,NOTICE:4");
 	TOKEN("TOPICLEN=%zu", l->topiclen);
 	TOKEN("UTF8ONLY");
 #undef TOKEN

@@ -134,8 +134,8 @@ line_deliver(struct user *u, struct fanout *f, void *ctx)
 
 		/* Chat lines, the common case, are the same for everyone. */
 		if (!f->chat) {
-			/* Away is IRC's business. */
-			if (ev->kind == EV_AWAY)
+			/* Away and bare tags are IRC's business. */
+			if (ev->kind == EV_AWAY || ev->kind == EV_TAGMSG)
 				continue;
 			/* Put out of its room: typed text goes nowhere now. */
 			if (ev->kind == EV_KICK && ev->actor == u &&

@@ -44,6 +44,10 @@ notice_text(const struct event *ev, size_t *len)
 	case EV_AWAY:
 		mid = text_len > 0 ? " is away: " : " is back";
 		break;
+	case EV_TAGMSG:
+		mid = " sent tags";
+		text_len = 0;
+		break;
 	default:
 		mid = "";
 		nick_len = 0;

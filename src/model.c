@@ -37,7 +37,7 @@ struct room {
 	size_t			 topic_len;
 	char			 topic_nick[NICK_MAX_BYTES + 1];
 	uint64_t		 topic_time_ms;
-	bool			 topic_lock;	/* +t: operators only */
+	unsigned		 modes;		/* ROOM_MODE_* */
 };
 
 /*
@@ -620,7 +620,7 @@ static int
 join_locked(struct model *m, struct room *r, struct user *u,
     struct membership *ms, size_t replay, bool on_connect, void *ctx)
 {
-	struct event	*evs[64], **replayed = evs, *joined = NULL;
+	struct event	*evs[64], **replayed = evs, *joined = NULL, *away;
 	struct join_info ji;
 	size_t		 i, n = 0;
 	int		 rc = M_NOMEM;
@@ -655,8 +655,15 @@ join_locked(struct model *m, struct room *r, struct user *u,
 	ji.nreplay = n;
 	ji.on_connect = on_connect;
 	u->fe->joined(u, &ji, ctx);
-	if (joined != NULL)
+	if (joined != NULL) {
 		announce_locked(m, r, joined, u, NULL, ctx);
+		/* Who comes in away is told as away (IRC's away-notify). */
+		if (u->away_len > 0 && (away = room_event(r, EV_AWAY, u,
+		    u->nick, u->nick_len, u->away, u->away_len, 0)) != NULL) {
+			announce_locked(m, r, away, u, NULL, ctx);
+			event_unref(away);
+		}
+	}
 	rc = M_OK;
 out:
 	for (i = 0; i < n; i++)
@@ -1009,7 +1016,8 @@ model_private(struct model *m, struct user *u, const char *to,
 int
 model_private_kind(struct model *m, struct user *u, enum event_kind kind,
     const char *to, size_t to_len, const char *text, size_t len,
-    struct private_out *out, bool want_event, void *ctx)
+    const char *ctags, size_t ctags_len, struct private_out *out,
+    bool want_event, void *ctx)
 {
 	struct user	*target;
 	struct event	*ev;
@@ -1026,13 +1034,14 @@ model_private_kind(struct model *m, struct user *u, enum event_kind kind,
 	out->away_len = target->away_len;
 	/* A private line names its recipient in the room's place. */
 	if (kind == EV_PRIVATE)
-		ev = event_new_full(kind, 0, event_clock_ms(), target->nick,
+		ev = event_new_tagged(kind, 0, event_clock_ms(), target->nick,
 		    target->nick_len, u->nick, u->nick_len, u->uhost,
-		    u->uhost_len, target->nick, target->nick_len, text, len);
+		    u->uhost_len, target->nick, target->nick_len, text, len,
+		    ctags, ctags_len);
 	else
-		ev = event_new_full(kind, 0, event_clock_ms(), "", 0, u->nick,
-		    u->nick_len, u->uhost, u->uhost_len, target->nick,
-		    target->nick_len, text, len);
+		ev = event_new_tagged(kind, 0, event_clock_ms(), "", 0,
+		    u->nick, u->nick_len, u->uhost, u->uhost_len, target->nick,
+		    target->nick_len, text, len, ctags, ctags_len);
 	if (ev != NULL) {
 		ev->seq = atomic_fetch_add(&m->private_seq, 1) + 1;
 		ev->actor = u;
@@ -1090,7 +1099,7 @@ model_topic(struct model *m, struct user *u, struct room *r,
 		topic[len] = '\0';
 	}
 	pthread_mutex_lock(&r->mu);
-	if (r->topic_lock && !(ms->prefix & MEMBER_OP)) {
+	if ((r->modes & ROOM_MODE_TOPIC) && !(ms->prefix & MEMBER_OP)) {
 		pthread_mutex_unlock(&r->mu);
 		free(topic);
 		event_unref(ev);
@@ -1206,10 +1215,11 @@ model_set_prefix(struct model *m, struct user *u, struct room *r,
 }
 
 int
-model_set_topic_lock(struct model *m, struct user *u, struct room *r,
-    bool on, void *ctx)
+model_set_room_mode(struct model *m, struct user *u, struct room *r,
+    unsigned mode, bool on, void *ctx)
 {
 	struct membership	*ms = membership_of(u, r);
+	char			 change[3];
 	int			 rc = M_OK;
 
 	if (ms == NULL)
@@ -1217,9 +1227,12 @@ model_set_topic_lock(struct model *m, struct user *u, struct room *r,
 	pthread_mutex_lock(&r->mu);
 	if (!(ms->prefix & MEMBER_OP))
 		rc = M_NOT_OP;
-	else if (r->topic_lock != on) {
-		r->topic_lock = on;
-		mode_event_locked(m, r, u, on ? "+t" : "-t", 2, ctx);
+	else if (((r->modes & mode) != 0) != on) {
+		r->modes = on ? r->modes | mode : r->modes & ~mode;
+		change[0] = on ? '+' : '-';
+		change[1] = mode == ROOM_MODE_TOPIC ? 't' : 's';
+		change[2] = '\0';
+		mode_event_locked(m, r, u, change, 2, ctx);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return rc;
@@ -1273,15 +1286,15 @@ model_prefix(struct user *u, struct room *r)
 	return prefix;
 }
 
-bool
-model_topic_locked(struct room *r)
+unsigned
+model_room_modes(struct room *r)
 {
-	bool	 on;
+	unsigned	 modes;
 
 	pthread_mutex_lock(&r->mu);
-	on = r->topic_lock;
+	modes = r->modes;
 	pthread_mutex_unlock(&r->mu);
-	return on;
+	return modes;
 }
 
 int
