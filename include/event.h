@@ -76,6 +76,11 @@ struct event {
 	 */
 	uint64_t	 group;
 	/*
+	 * The same for a change the line protocol tells in each room but
+	 * IRC tells once (a quit); 0 for none.
+	 */
+	uint64_t	 once;
+	/*
 	 * Who the event is about, for telling that user apart (its own
 	 * rename); compared, never followed.  NULL for none.
 	 */

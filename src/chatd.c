@@ -172,8 +172,9 @@ log_stats(struct server *srv)
 
 	server_stats_line(srv, line, sizeof(line));
 	log_info("stats: %s", line);
+	/* Apart: the stats line's format is read by scripts as it is. */
 	server_users_line(srv, line, sizeof(line));
-	log_info("stats: %s", line);
+	log_info("%s", line);
 }
 
 /* Wait for signals until one says stop. */

@@ -190,7 +190,8 @@ wants(struct user *u, unsigned fmt_caps, const struct event *ev,
     struct fanout *f)
 {
 	/* One change told in several rooms reaches this user once. */
-	if (!f->chat && ev->group != 0 && !user_first_of_group(u, ev->group))
+	if (!f->chat && (ev->group != 0 || ev->once != 0) &&
+	    !user_first_of_group(u, ev->group != 0 ? ev->group : ev->once))
 		return false;
 	switch (ev->kind) {
 	case EV_SAY:

@@ -149,24 +149,26 @@ ircmsg_tag_unescape(const char *in, size_t len, char *out)
 bool
 ircmsg_tag(const struct ircmsg *m, const char *key, char *out, size_t cap)
 {
-	size_t	 klen = strlen(key), i = 0, end, eq, n;
+	size_t	 klen = strlen(key), i = 0, end, eq, o = 0, step;
 
 	while (m->tags != NULL && i < m->tags_len) {
 		for (end = i; end < m->tags_len && m->tags[end] != ';'; end++)
 			continue;
 		for (eq = i; eq < end && m->tags[eq] != '='; eq++)
 			continue;
-		if (eq - i == klen && memcmp(m->tags + i, key, klen) == 0) {
-			n = eq < end ? end - eq - 1 : 0;
-			if (cap == 0)
-				return true;
-			if (n > cap - 1)
-				n = cap - 1;
-			n = ircmsg_tag_unescape(m->tags + eq + 1, n, out);
-			out[n] = '\0';
-			return true;
+		if (eq - i != klen || memcmp(m->tags + i, key, klen) != 0) {
+			i = end + 1;
+			continue;
 		}
-		i = end + 1;
+		if (cap == 0)
+			return true;
+		/* Unescaped one character at a time, cut at the buffer. */
+		for (i = eq + 1; i < end && o + 1 < cap; i += step) {
+			step = m->tags[i] == '\\' && i + 1 < end ? 2 : 1;
+			o += ircmsg_tag_unescape(m->tags + i, step, out + o);
+		}
+		out[o] = '\0';
+		return true;
 	}
 	return false;
 }

@@ -710,6 +710,11 @@ handle_topic(struct worker *w, struct conn *c, const struct command *cmd)
 		    max);
 		return 0;
 	}
+	if (rc == M_NOT_OP) {
+		reply(w, c, REPLY_ERROR, "only the room's operators may set "
+		    "its topic");
+		return 0;
+	}
 	return rc == M_OK ? 0 : -1;
 }
 
@@ -826,8 +831,6 @@ line_input(struct worker *w, struct conn *c, const char *line, size_t len)
 		break;
 	case CMD_STATS:
 		server_stats_line(w->srv, stats, sizeof(stats));
-		reply(w, c, REPLY_NOTICE, stats);
-		server_users_line(w->srv, stats, sizeof(stats));
 		reply(w, c, REPLY_NOTICE, stats);
 		break;
 	case CMD_QUIT:

@@ -910,9 +910,11 @@ model_disconnect(struct model *m, struct user *u, const char *reason,
 	while (u->nrooms > 0) {
 		struct membership *ms = u->rooms[u->nrooms - 1];
 
-		/* One group: an IRC user sharing rooms hears one QUIT. */
 		ev = room_event(ms->room, EV_QUIT, u, u->nick, u->nick_len,
-		    reason ? reason : "", reason ? reason_len : 0, group);
+		    reason ? reason : "", reason ? reason_len : 0, 0);
+		/* An IRC user sharing rooms hears one QUIT. */
+		if (ev != NULL)
+			ev->once = group;
 		leave_room(m, u, ms, ev, ctx);
 		if (ev != NULL)
 			event_unref(ev);

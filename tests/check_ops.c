@@ -642,8 +642,8 @@ START_TEST(test_daemon)
 			dup2(fd, STDERR_FILENO);
 		}
 		execl(path, path, "-d", "--pidfile", pidfile, "--log-file",
-		    logfile, "--port", "0", "--bind", "127.0.0.1",
-		    (char *)NULL);
+		    logfile, "--port", "0", "--irc-port", "0", "--bind",
+		    "127.0.0.1", (char *)NULL);
 		_exit(127);
 	}
 	if (wait_gone(child, 20000, &status) == -1) {
