@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/irctest.sh - run irctest's server tests for the modules chatd
+#
+# irctest.sh - run irctest's server tests for the modules chatd
 # speaks against a freshly built chatd (or Debian's ngircd, for
 # comparison), print each module's pass/fail/skip counts and end with
 # "N passed, N failed".
