@@ -909,38 +909,56 @@ handle_names(struct worker *w, struct conn *c, const struct ircmsg *m)
 }
 
 static void
-handle_kick(struct worker *w, struct conn *c, const struct ircmsg *m)
+kick_one(struct worker *w, struct conn *c, const char *chan, size_t chan_len,
+    const char *nick, size_t nick_len, const char *reason, size_t reason_len)
 {
 	struct room	*r;
-	const char	*p, *end, *item, *reason = "";
-	size_t		 len, reason_len = 0;
 	int		 rc;
+
+	if ((r = my_room(w, c, chan, chan_len)) == NULL)
+		return;
+	rc = model_kick(w->srv->model, &session(c)->user, r, nick, nick_len,
+	    reason, reason_len, &w->wake);
+	if (rc == M_NOT_OP)
+		numeric(w, c, "482", "%.*s :You're not channel operator",
+		    (int)chan_len, chan);
+	else if (rc == M_NO_SUCH_NICK)
+		numeric(w, c, "441", "%.*s %.*s :They aren't on that channel",
+		    (int)nick_len, nick, (int)chan_len, chan);
+}
+
+/*
+ * KICK #c a,b puts both out of #c; KICK #c,#d a,b pairs them (RFC 2812
+ * 3.2.8).  Each KICK told is one channel and one user.
+ */
+static void
+handle_kick(struct worker *w, struct conn *c, const struct ircmsg *m)
+{
+	const char	*cp, *cend, *np, *nend, *chan, *nick, *reason = "";
+	size_t		 chan_len, nick_len, reason_len = 0;
+	bool		 paired;
 
 	if (m->nparams < 2) {
 		need_more_params(w, c, m);
 		return;
 	}
 	irc_flush(w, c);
-	if ((r = my_room(w, c, m->params[0], m->lens[0])) == NULL)
-		return;
 	if (m->nparams > 2) {
 		reason = m->params[2];
 		reason_len = m->lens[2] > 300 ? 300 : m->lens[2];
 	}
-	p = m->params[1];
-	end = p + m->lens[1];
-	while (next_item(&p, end, &item, &len)) {
-		rc = model_kick(w->srv->model, &session(c)->user, r, item, len,
-		    reason, reason_len, &w->wake);
-		if (rc == M_NOT_OP) {
-			numeric(w, c, "482", "%.*s :You're not channel operator",
-			    (int)m->lens[0], m->params[0]);
-			return;
-		}
-		if (rc == M_NO_SUCH_NICK)
-			numeric(w, c, "441", "%.*s %.*s :They aren't on that "
-			    "channel", (int)len, item, (int)m->lens[0],
-			    m->params[0]);
+	cp = m->params[0];
+	cend = cp + m->lens[0];
+	np = m->params[1];
+	nend = np + m->lens[1];
+	paired = memchr(cp, ',', m->lens[0]) != NULL;
+	if (!next_item(&cp, cend, &chan, &chan_len))
+		return;
+	while (next_item(&np, nend, &nick, &nick_len)) {
+		kick_one(w, c, chan, chan_len, nick, nick_len, reason,
+		    reason_len);
+		if (paired && !next_item(&cp, cend, &chan, &chan_len))
+			break;
 	}
 }
 

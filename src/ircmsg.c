@@ -508,7 +508,7 @@ ircmsg_isupport(const struct ircmsg_limits *l, char *buf, size_t cap,
 	TOKEN("NETWORK=%s", l->network);
 	TOKEN("NICKLEN=%zu", l->nicklen);
 	TOKEN("PREFIX=(ov)@+");
-	TOKEN("TARGMAX=JOIN:,KICK:1,PART:,PRIVMSG:4,NOTICE:4");
+	TOKEN("TARGMAX=JOIN:,KICK:,PART:,PRIVMSG:4,NOTICE:4");
 	TOKEN("TOPICLEN=%zu", l->topiclen);
 	TOKEN("UTF8ONLY");
 #undef TOKEN
