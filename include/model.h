@@ -217,6 +217,9 @@ int		 model_join(struct model *m, struct user *u, const char *name,
 		    size_t len, size_t replay, struct room **out,
 		    const char **why, void *ctx);
 
+/* Whether u is in r (r is compared, never followed: it may be gone). */
+bool		 model_in_room(struct user *u, const struct room *r);
+
 /* The room of u's named name, or NULL if u is not in it. */
 struct room	*model_joined(struct user *u, const char *name, size_t len);
 
@@ -343,6 +346,19 @@ size_t		 model_who(struct model *m, struct room *r,
 size_t		 model_rooms(struct model *m,
 		    bool (*fn)(void *arg, const char *name, size_t len,
 		    size_t members, const char *topic, size_t topic_len),
+		    void *arg);
+
+/* The same with each room's ROOM_MODE_* (IRC's LIST hides +s rooms). */
+struct room_entry {
+	const char	*name;
+	size_t		 len;
+	size_t		 members;
+	const char	*topic;		/* NULL if none */
+	size_t		 topic_len;
+	unsigned	 modes;
+};
+size_t		 model_list(struct model *m,
+		    bool (*fn)(void *arg, const struct room_entry *e),
 		    void *arg);
 
 /* Up to n of r's newest history events, oldest first, with references. */

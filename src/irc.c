@@ -778,11 +778,21 @@ handle_join(struct worker *w, struct conn *c, const struct ircmsg *m)
 		return;
 	}
 	irc_flush(w, c);
-	/* JOIN 0 leaves every channel (RFC 2812 3.2.1). */
+	/* JOIN 0 leaves every channel (RFC 2812 3.2.1), each told. */
 	if (m->lens[0] == 1 && m->params[0][0] == '0') {
-		while (u->nrooms > 0)
-			model_part(w->srv->model, u,
-			    u->rooms[u->nrooms - 1]->room, NULL, 0, &w->wake);
+		while (u->nrooms > 0) {
+			struct membership *ms = u->rooms[u->nrooms - 1];
+			const char	  *name;
+
+			/* One it was put out of goes without a word. */
+			if (!atomic_load(&ms->kicked)) {
+				name = room_name(ms->room, &len);
+				send_msg(w, c, ircmsg_printf(":%s!%s PART %.*s",
+				    u->nick, u->uhost, (int)len, name));
+			}
+			model_part(w->srv->model, u, ms->room, NULL, 0,
+			    &w->wake);
+		}
 		return;
 	}
 	p = m->params[0];
@@ -1349,8 +1359,7 @@ list_wanted(const struct ircmsg *m, const char *name, size_t len)
 }
 
 static bool
-list_room(void *arg, const char *name, size_t len, size_t members,
-    const char *topic, size_t topic_len)
+list_room(void *arg, const struct room_entry *e)
 {
 	struct list	*l = arg;
 	struct msg	*m;
@@ -1358,11 +1367,15 @@ list_room(void *arg, const char *name, size_t len, size_t members,
 	if (l->bytes >= l->max_bytes)
 		return false;
 	/* Rooms kept only for their history have no one to list. */
-	if (members == 0 || !list_wanted(l->m, name, len))
+	if (e->members == 0 || !list_wanted(l->m, e->name, e->len))
+		return true;
+	/* A secret room is listed to its members only (the caller's rooms). */
+	if ((e->modes & ROOM_MODE_SECRET) && model_joined(&session(l->c)->user,
+	    e->name, e->len) == NULL)
 		return true;
 	m = ircmsg_printf(":%s 322 %s %.*s %zu :%.*s", server_name, me(l->c),
-	    (int)len, name, members, (int)(topic != NULL ? topic_len : 0),
-	    topic != NULL ? topic : "");
+	    (int)e->len, e->name, e->members, (int)(e->topic != NULL ?
+	    e->topic_len : 0), e->topic != NULL ? e->topic : "");
 	if (m != NULL) {
 		l->bytes += m->len;
 		conn_deliver(l->c, &m, 1, &l->w->wake);
@@ -1382,7 +1395,7 @@ handle_list(struct worker *w, struct conn *c, const struct ircmsg *m)
 	l.m = m;
 	l.max_bytes = LIMIT(w->host, sendq) / 4;
 	numeric(w, c, "321", "Channel :Users  Name");
-	model_rooms(w->srv->model, list_room, &l);
+	model_list(w->srv->model, list_room, &l);
 	numeric(w, c, "323", ":End of /LIST");
 	return l.bytes;
 }

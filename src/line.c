@@ -56,6 +56,25 @@ session(struct conn *c)
 static void	line_flush(struct worker *, struct conn *);
 
 /*
+ * Where typed text goes.  A KICK (another thread) clears it as it is
+ * told; one that came while the client was switching rooms leaves it on
+ * a room the client is no longer in, which is dropped here, before the
+ * model frees the membership and perhaps the room (only compared).
+ */
+static struct room *
+current_room(struct worker *w, struct conn *c)
+{
+	struct user	*u = &session(c)->user;
+
+	if (u->current != NULL && !model_in_room(u, u->current)) {
+		conn_lock(c);
+		u->current = NULL;
+		conn_unlock(c, &w->wake);
+	}
+	return u->current;
+}
+
+/*
  * Output.
  */
 
@@ -268,7 +287,7 @@ batch_say(struct worker *w, struct conn *c, enum event_kind kind,
     const struct command *cmd, size_t *relayed)
 {
 	struct user	*u = &session(c)->user;
-	struct room	*r = u->current;
+	struct room	*r = current_room(w, c);
 	struct event	*ev;
 	const char	*name;
 	size_t		 len;
@@ -468,7 +487,7 @@ static long
 handle_who(struct worker *w, struct conn *c)
 {
 	struct listing	*l;
-	struct room	*r = session(c)->user.current;
+	struct room	*r = current_room(w, c);
 	size_t		 count;
 	long		 sent;
 
@@ -572,14 +591,14 @@ static int
 handle_part(struct worker *w, struct conn *c, const struct command *cmd)
 {
 	struct user	*u = &session(c)->user;
-	struct room	*r, *was = u->current;
+	struct room	*r, *was = current_room(w, c);
 	const char	*why, *name;
 	size_t		 len;
 	char		 copy[ROOM_NAME_MAX_BYTES + 1];
 
 	line_flush(w, c);
 	if (cmd->target_len == 0) {
-		if ((r = u->current) == NULL) {
+		if ((r = was) == NULL) {
 			reply(w, c, REPLY_ERROR, "you are in no room");
 			return 0;
 		}
@@ -674,7 +693,7 @@ static int
 handle_topic(struct worker *w, struct conn *c, const struct command *cmd)
 {
 	struct user	*u = &session(c)->user;
-	struct room	*r = u->current;
+	struct room	*r = current_room(w, c);
 	const char	*name;
 	char		*topic;
 	size_t		 len, tlen, max = LIMIT(w->host, max_topic);
@@ -722,8 +741,7 @@ handle_topic(struct worker *w, struct conn *c, const struct command *cmd)
 static long
 handle_history(struct worker *w, struct conn *c, const struct command *cmd)
 {
-	struct user	*u = &session(c)->user;
-	struct room	*r = u->current;
+	struct room	*r = current_room(w, c);
 	struct event	**evs;
 	struct msg	**out;
 	const char	*name;

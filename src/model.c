@@ -426,7 +426,7 @@ user_remove_room(struct user *u, struct membership *ms)
 }
 
 static struct membership *
-membership_of(struct user *u, struct room *r)
+membership_of(struct user *u, const struct room *r)
 {
 	size_t	 i;
 
@@ -449,6 +449,12 @@ user_first_of_group(struct user *u, uint64_t group)
 			return false;
 	u->groups_seen[u->groups_next++ % USER_GROUPS_SEEN] = group;
 	return true;
+}
+
+bool
+model_in_room(struct user *u, const struct room *r)
+{
+	return membership_of(u, r) != NULL;
 }
 
 struct room *
@@ -743,12 +749,13 @@ int
 model_part(struct model *m, struct user *u, struct room *r,
     const char *reason, size_t reason_len, void *ctx)
 {
-	struct membership	*ms = membership_of(u, r);
+	struct membership	*ms;
 	struct event		*ev;
 
-	if (ms == NULL)
-		return M_NOT_MEMBER;
+	/* First: r may be a room u was put out of (compared, not followed). */
 	reap_kicked(m, u);
+	if ((ms = membership_of(u, r)) == NULL)
+		return M_NOT_MEMBER;
 	/* Without memory the others miss a notice; the part still happens. */
 	ev = room_event(r, EV_PART, u, u->nick, u->nick_len, reason ? reason : "",
 	    reason ? reason_len : 0, 0);
@@ -1409,6 +1416,33 @@ model_rooms(struct model *m, bool (*fn)(void *arg, const char *name,
 			pthread_mutex_lock(&r->mu);
 			more = fn(arg, r->name, r->name_len, r->count,
 			    r->topic, r->topic_len);
+			pthread_mutex_unlock(&r->mu);
+		}
+	pthread_mutex_unlock(&m->rooms_mu);
+	return n;
+}
+
+size_t
+model_list(struct model *m, bool (*fn)(void *arg,
+    const struct room_entry *e), void *arg)
+{
+	struct room_entry	 e;
+	struct room		*r;
+	size_t			 i, n;
+	bool			 more = true;
+
+	pthread_mutex_lock(&m->rooms_mu);
+	n = m->nrooms;
+	for (i = 0; i < m->nbuckets && more; i++)
+		for (r = m->rooms[i]; r != NULL && more; r = r->hash_next) {
+			pthread_mutex_lock(&r->mu);
+			e.name = r->name;
+			e.len = r->name_len;
+			e.members = r->count;
+			e.topic = r->topic;
+			e.topic_len = r->topic_len;
+			e.modes = r->modes;
+			more = fn(arg, &e);
 			pthread_mutex_unlock(&r->mu);
 		}
 	pthread_mutex_unlock(&m->rooms_mu);

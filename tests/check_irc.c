@@ -558,6 +558,52 @@ START_TEST(test_big_room_names)
 }
 END_TEST
 
+/* LIST hides a +s room from those not in it; JOIN 0 leaves every room. */
+START_TEST(test_list_secret_join0)
+{
+	struct tn_daemon	*d = start_irc(NULL);
+	struct tn_client	*a, *b;
+	char			 line[1024];
+	bool			 pub = false, sec = false;
+	int			 i;
+
+	a = irc_client("alice", NULL);
+	b = irc_client("bob", NULL);
+	irc_join(a, "#pub");
+	irc_join(a, "#sec");
+	SEND(a, "MODE #sec +s\r\n");
+	skip_to(a, "MODE #sec +s", line, sizeof(line));
+	SEND(b, "LIST\r\n");
+	expect_has(b, " 321 bob ", line, sizeof(line));
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_ge(tn_readline(b, line, sizeof(line),
+		    TN_LINE_TIMEOUT), 0);
+		if (strstr(line, " 323 bob ") != NULL)
+			break;
+		pub |= strstr(line, " 322 bob #pub 1 :") != NULL;
+		sec |= strstr(line, "#sec") != NULL;
+	}
+	ck_assert(pub && !sec);
+	SEND(a, "LIST #sec\r\n");
+	skip_to(a, " 322 alice #sec 1 :", line, sizeof(line));
+
+	/* Kicked from its last room, then JOIN 0: out of all, at once. */
+	irc_join(b, "#pub");
+	irc_join(b, "#sec");
+	SEND(a, "KICK #sec bob\r\n");
+	skip_to(b, "KICK #sec bob :alice", line, sizeof(line));
+	SEND(b, "JOIN 0\r\n");
+	expect_has(b, ":bob!bob@127.0.0.1 PART #pub", line, sizeof(line));
+	irc_nothing_more(b);
+	skip_to(a, ":bob!bob@127.0.0.1 PART #pub", line, sizeof(line));
+	SEND(b, "PRIVMSG #pub :gone?\r\n");
+	expect_has(b, " 404 bob #pub :", line, sizeof(line));
+	tn_close(a);
+	tn_close(b);
+	stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -572,6 +618,7 @@ main(void)
 		{ "kick_and_topic_lock", test_kick_and_topic_lock, 0 },
 		{ "away", test_away, 0 },
 		{ "big_room_names", test_big_room_names, 0 },
+		{ "list_secret_join0", test_list_secret_join0, 0 },
 	};
 
 	return net_main(NET_SUITE("irc", tests, NULL, NULL));
