@@ -446,7 +446,7 @@ try_register(struct worker *w, struct conn *c)
 	numeric(w, c, "002", ":Your host is %s, running version chatd-%s",
 	    server_name, PACKAGE_VERSION);
 	numeric(w, c, "003", ":This server speaks IRC and the line protocol");
-	numeric(w, c, "004", "%s chatd-%s i bntov bov", server_name,
+	numeric(w, c, "004", "%s chatd-%s iT bnostv bov", server_name,
 	    PACKAGE_VERSION);
 	send_isupport(w, c);
 	numeric(w, c, "251", ":There are %zu users and 0 invisible on 1 "
@@ -850,20 +850,25 @@ handle_part(struct worker *w, struct conn *c, const struct ircmsg *m)
 static void
 send_topic(struct worker *w, struct conn *c, struct room *r)
 {
-	char		 topic[65537], setter[NICK_MAX_BYTES + 1];
+	char		*topic, setter[NICK_MAX_BYTES + 1];
 	const char	*name;
-	size_t		 len, tlen;
+	size_t		 len, tlen, cap = LIMIT(w->host, max_topic) + 1;
 	uint64_t	 when;
 
-	name = room_name(r, &len);
-	tlen = model_topic_info(r, topic, sizeof(topic), setter, &when);
-	if (tlen == 0) {
-		numeric(w, c, "331", "%.*s :No topic is set", (int)len, name);
+	if ((topic = malloc(cap)) == NULL)
 		return;
+	name = room_name(r, &len);
+	tlen = model_topic_info(r, topic, cap, setter, &when);
+	if (tlen == 0)
+		numeric(w, c, "331", "%.*s :No topic is set", (int)len, name);
+	else {
+		numeric(w, c, "332", "%.*s :%.*s", (int)len, name, (int)tlen,
+		    topic);
+		numeric(w, c, "333", "%.*s %s %llu", (int)len, name,
+		    setter[0] != '\0' ? setter : server_name,
+		    (unsigned long long)(when / 1000));
 	}
-	numeric(w, c, "332", "%.*s :%.*s", (int)len, name, (int)tlen, topic);
-	numeric(w, c, "333", "%.*s %s %llu", (int)len, name, setter[0] != '\0' ?
-	    setter : server_name, (unsigned long long)(when / 1000));
+	free(topic);
 }
 
 static void

@@ -1087,10 +1087,9 @@ int
 model_topic(struct model *m, struct user *u, struct room *r,
     const char *text, size_t len, void *ctx)
 {
-	struct event	*ev;
-	char		*topic = NULL;
-
-	struct membership *ms;
+	struct membership	*ms;
+	struct event		*ev;
+	char			*topic = NULL;
 
 	if (len > LIM(m, max_topic))
 		return M_TOPIC_TOO_LONG;
@@ -1156,9 +1155,15 @@ model_topic_info(struct room *r, char *buf, size_t cap, char *setter,
 	pthread_mutex_lock(&r->mu);
 	memcpy(setter, r->topic_nick, strlen(r->topic_nick) + 1);
 	*time_ms = r->topic_time_ms;
+	len = r->topic_len;
+	if (cap > 0) {
+		if (len >= cap)
+			len = cap - 1;
+		if (len > 0)
+			memcpy(buf, r->topic, len);
+		buf[len] = '\0';
+	}
 	pthread_mutex_unlock(&r->mu);
-	/* A change in between is harmless: this is a reply, not a record. */
-	len = model_topic_get(r, buf, cap);
 	return len;
 }
 
