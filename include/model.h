@@ -17,6 +17,11 @@
  *     spans rooms (a nick change, a quit) takes one room lock at a time.
  *   - The front-end's callbacks run under a room lock (or the nick table
  *     lock for private events): they must be cheap appends, no syscall.
+ *   - A KICK comes from another user's thread: the room lets the member
+ *     go under its lock and marks the membership; the kicked user's own
+ *     list keeps it, skipped, until its owner's next call frees it.
+ *   - Ranks (operator, voice) and room modes (+t, +s) are under the
+ *     room's lock; the away message under the nick table's.
  */
 #ifndef CHATD_MODEL_H
 #define CHATD_MODEL_H
