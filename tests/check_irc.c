@@ -356,6 +356,21 @@ START_TEST(test_chathistory)
 	expect_has(c, "PRIVMSG #lobby :one", line, sizeof(line));
 	expect_has(c, "PRIVMSG #lobby :two", line, sizeof(line));
 	expect_has(c, " BATCH -", line, sizeof(line));
+	/* AFTER the first: the other two, oldest first. */
+	SENDF(c, "CHATHISTORY AFTER #lobby msgid=%llu 10\r\n",
+	    strtoull(ref, NULL, 10) - 2);
+	expect_has(c, " BATCH +", line, sizeof(line));
+	expect_has(c, "PRIVMSG #lobby :two", line, sizeof(line));
+	expect_has(c, "PRIVMSG #lobby :three", line, sizeof(line));
+	expect_has(c, " BATCH -", line, sizeof(line));
+	/* By time: BEFORE a moment far ahead is the last N. */
+	SEND(c, "CHATHISTORY BEFORE #lobby timestamp=2999-01-01T00:00:00.000Z "
+	    "1\r\n");
+	expect_has(c, " BATCH +", line, sizeof(line));
+	expect_has(c, "PRIVMSG #lobby :three", line, sizeof(line));
+	expect_has(c, " BATCH -", line, sizeof(line));
+	SEND(c, "CHATHISTORY BEFORE #lobby bogus 1\r\n");
+	expect_has(c, "FAIL CHATHISTORY INVALID_PARAMS", line, sizeof(line));
 	SEND(c, "CHATHISTORY LATEST #nowhere * 5\r\n");
 	expect_has(c, "FAIL CHATHISTORY INVALID_TARGET", line, sizeof(line));
 	tn_close(c);
