@@ -18,9 +18,9 @@ shift
 
 # libsqlite3-dev keeps chatd's history, libreadline-dev builds chat,
 # libssl-dev gives TLS and openssl makes the tests' certificates, tmux
-# runs the terminal tests.
+# runs the terminal tests, python3-pytest runs irctest (scripts/irctest.sh).
 packages=(build-essential autoconf automake libtool pkg-config check
-	libsqlite3-dev libreadline-dev libssl-dev openssl tmux)
+	libsqlite3-dev libreadline-dev libssl-dev openssl python3-pytest tmux)
 read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()
