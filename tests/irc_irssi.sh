@@ -14,8 +14,8 @@
 # Debian's ngircd (tests/irc_lib.sh).
 #
 # Needs CHATD ("make check" exports it), irssi, tmux and socat.  Exit 0
-# pass, 1 fail, 77 skip: chatd without --irc-port, or a tool missing
-# when not under CI (CI=true: a missing tool is a failure).  Every wait
+# pass, 1 fail, 77 skip: chatd without --irc-port or a tool missing,
+# when not under CI (CI=true: either is a failure).  Every wait
 # is bounded, and so is the whole test (IRC_IRSSI_LIMIT, 60 s by
 # default; it takes about 3): a watchdog kills what it started, by PID.
 
