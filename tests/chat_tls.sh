@@ -129,7 +129,7 @@ cert() {
 cert good localhost DNS:localhost,IP:127.0.0.1
 cert other otherhost DNS:otherhost
 
-"$CHATD" --port 0 --bind 127.0.0.1 --rate 0 >"$tmp/chatd.log" 2>&1 &
+"$CHATD" --port 0 --irc-port 0 --bind 127.0.0.1 --rate 0 >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
 pid_note chatd "$chatd_pid"
 tries=100
@@ -251,9 +251,9 @@ ok "--tls to chatd's plain-text port: $(cat "$tmp/err")"
 
 # 6. chatd's own TLS listener, with a password.
 printf 'open sesame\n' >"$tmp/server.pw"
-"$CHATD" --port 0 --tls-port 0 --bind 127.0.0.1 --tls-cert "$tmp/good.pem" \
-    --tls-key "$tmp/good.key" --password-file "$tmp/server.pw" \
-    >"$tmp/pchatd.log" 2>&1 &
+"$CHATD" --port 0 --irc-port 0 --tls-port 0 --bind 127.0.0.1 \
+    --tls-cert "$tmp/good.pem" --tls-key "$tmp/good.key" \
+    --password-file "$tmp/server.pw" >"$tmp/pchatd.log" 2>&1 &
 pchatd_pid=$!
 pid_note pchatd "$pchatd_pid"
 tries=100
