@@ -666,6 +666,64 @@ START_TEST(test_password)
 }
 END_TEST
 
+/* A line of tags_len bytes of tags ("+x=aaa...") and then body. */
+static char *
+tagged_line(size_t tags_len, const char *body)
+{
+	char	*buf;
+	size_t	 len = 1 + tags_len + 1 + strlen(body) + 2;
+
+	ck_assert((buf = malloc(len + 1)) != NULL);
+	buf[0] = '@';
+	memcpy(buf + 1, "+x=", 3);
+	memset(buf + 4, 'a', tags_len - 3);
+	snprintf(buf + 1 + tags_len, len - tags_len, " %s\r\n", body);
+	return buf;
+}
+
+/*
+ * With the default --max-line, an IRC line may carry IRCv3's 4094 bytes
+ * of client tags before its 512; more tags, or a line past what the
+ * framer takes, get 417 and the connection goes on.
+ */
+START_TEST(test_tagged_lines)
+{
+	struct tn_daemon	*d = start_irc(NULL);
+	struct tn_client	*c, *l;
+	char			 line[1024], body[300], *big;
+
+	l = join(d);
+	c = irc_client("alice", "message-tags");
+	irc_join(c, "#lobby");
+	EXPECT(l, "-- alice joined");
+
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	memcpy(body, "PRIVMSG #lobby :", 16);
+	big = tagged_line(4094, body);
+	ck_assert_uint_gt(strlen(big), 4096 + 2);
+	SEND(c, big);
+	free(big);
+	EXPECTF(l, "<alice> %s", body + 16);
+	irc_nothing_more(c);
+
+	big = tagged_line(4095, body);
+	SEND(c, big);
+	free(big);
+	expect_has(c, " 417 alice :Input line was too long", line,
+	    sizeof(line));
+	big = tagged_line(16000, body);
+	SEND(c, big);
+	free(big);
+	expect_has(c, " 417 alice :line too long", line, sizeof(line));
+	irc_nothing_more(c);
+	line_nothing_more(l);
+	tn_close(c);
+	tn_close(l);
+	stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -682,6 +740,7 @@ main(void)
 		{ "big_room_names", test_big_room_names, 0 },
 		{ "list_secret_join0", test_list_secret_join0, 0 },
 		{ "password", test_password, 0 },
+		{ "tagged_lines", test_tagged_lines, 0 },
 	};
 
 	return net_main(NET_SUITE("irc", tests, NULL, NULL));
