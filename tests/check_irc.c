@@ -724,6 +724,45 @@ START_TEST(test_tagged_lines)
 }
 END_TEST
 
+/*
+ * A line user's /rooms hides a +s room it is not in, from the count as
+ * from the list, as LIST does; once in, it sees it.
+ */
+START_TEST(test_rooms_hide_secret)
+{
+	struct tn_daemon	*d = start_irc(NULL);
+	struct tn_client	*a, *l;
+	char			 line[1024];
+
+	l = join(d);
+	a = irc_client("alice", NULL);
+	irc_join(a, "#pub");
+	irc_join(a, "#sec");
+	SEND(a, "MODE #sec +s\r\n");
+	skip_to(a, "MODE #sec +s", line, sizeof(line));
+	SEND(l, "/rooms\r\n");
+	EXPECT(l, "-- 2 rooms:");
+	ck_assert_int_ge(tn_readline(l, line, sizeof(line), TN_LINE_TIMEOUT),
+	    0);
+	ck_assert_msg(strcmp(line, "-- #lobby 1 online") == 0 ||
+	    strcmp(line, "-- #pub 1 online") == 0, "got \"%s\"", line);
+	ck_assert_int_ge(tn_readline(l, line, sizeof(line), TN_LINE_TIMEOUT),
+	    0);
+	ck_assert_msg(strcmp(line, "-- #lobby 1 online") == 0 ||
+	    strcmp(line, "-- #pub 1 online") == 0, "got \"%s\"", line);
+	line_nothing_more(l);
+
+	SEND(l, "/join #sec\r\n");
+	skip_to(a, " JOIN #sec", line, sizeof(line));
+	SEND(l, "/rooms\r\n");
+	skip_to(l, "-- 3 rooms:", line, sizeof(line));
+	skip_to(l, "-- #sec 2 online", line, sizeof(line));
+	tn_close(a);
+	tn_close(l);
+	stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -741,6 +780,7 @@ main(void)
 		{ "list_secret_join0", test_list_secret_join0, 0 },
 		{ "password", test_password, 0 },
 		{ "tagged_lines", test_tagged_lines, 0 },
+		{ "rooms_hide_secret", test_rooms_hide_secret, 0 },
 	};
 
 	return net_main(NET_SUITE("irc", tests, NULL, NULL));
