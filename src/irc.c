@@ -56,6 +56,12 @@ static const struct {
 #define TARGETS_MAX	4	/* PRIVMSG a,b,c,d */
 #define IRC_CLIENT_TAGS_MAX	4094	/* IRCv3 message-tags */
 #define IRC_BODY_MAX	510	/* a line without its tags, CRLF not counted */
+/*
+ * What the framer takes whatever --max-line says: IRCv3's 8191 bytes
+ * of tags (the most a server must read) and a 512-byte message, so a
+ * tagged line over IRC's own limits gets IRC's 417, not "line too long".
+ */
+#define IRC_LINE_MIN	(8191 + 512)
 
 static char		server_name[256] = "chatd";
 static atomic_size_t	irc_users_count;
@@ -1884,6 +1890,7 @@ irc_free(struct conn *c)
 
 const struct conn_proto irc_proto = {
 	.name = "irc",
+	.min_line = IRC_LINE_MIN,
 	.open = irc_open,
 	.line = irc_input,
 	.error = irc_error,

@@ -633,24 +633,43 @@ handle_part(struct worker *w, struct conn *c, const struct command *cmd)
 	return 0;
 }
 
+/* A secret room (+s) is listed to its members only, as IRC's LIST does. */
 static bool
-rooms_entry(void *arg, const char *name, size_t len, size_t members,
-    const char *topic, size_t topic_len)
+room_visible(struct conn *c, const struct room_entry *e)
+{
+	return !(e->modes & ROOM_MODE_SECRET) ||
+	    model_joined(&session(c)->user, e->name, e->len) != NULL;
+}
+
+static bool
+rooms_count(void *arg, const struct room_entry *e)
 {
 	struct listing	*l = arg;
-	size_t		 n;
+
+	if (room_visible(l->c, e))
+		l->total++;
+	return true;
+}
+
+static bool
+rooms_entry(void *arg, const struct room_entry *e)
+{
+	struct listing	*l = arg;
+	size_t		 n, topic_len = e->topic_len;
 
 	if (l->sent < 0)
 		return false;
+	if (!room_visible(l->c, e))
+		return true;
 	if (topic_len > LIST_LINE_MAX)
 		topic_len = LIST_LINE_MAX;
-	if (topic != NULL && topic_len > 0)
+	if (e->topic != NULL && topic_len > 0)
 		n = (size_t)snprintf(l->line, sizeof(l->line), "%.*s %zu "
-		    "online: %.*s", (int)len, name, members, (int)topic_len,
-		    topic);
+		    "online: %.*s", (int)e->len, e->name, e->members,
+		    (int)topic_len, e->topic);
 	else
 		n = (size_t)snprintf(l->line, sizeof(l->line), "%.*s %zu "
-		    "online", (int)len, name, members);
+		    "online", (int)e->len, e->name, e->members);
 	l->len = n < sizeof(l->line) ? n : sizeof(l->line) - 1;
 	/* The bound counts the lines as sent, "-- " and CRLF included. */
 	if ((size_t)l->sent + l->len + 5 > l->max_bytes) {
@@ -667,7 +686,6 @@ handle_rooms(struct worker *w, struct conn *c)
 {
 	struct listing	*l;
 	struct msg	*head;
-	size_t		 count;
 	long		 sent;
 	char		 text[64];
 
@@ -678,15 +696,15 @@ handle_rooms(struct worker *w, struct conn *c)
 	l->c = c;
 	l->max_bytes = LIMIT(w->host, sendq) / 4;
 	/* The count first: a snapshot taken before the entries. */
-	count = model_rooms_count(w->srv->model);
-	snprintf(text, sizeof(text), "%zu rooms:", count);
+	model_list(w->srv->model, rooms_count, l);
+	snprintf(text, sizeof(text), "%zu rooms:", l->total);
 	if ((head = msg_format(REPLY_NOTICE, NULL, 0, text, strlen(text))) !=
 	    NULL) {
 		l->msgs[l->nmsgs++] = head;
 		l->sent += head->len;
 	}
-	count = model_rooms(w->srv->model, rooms_entry, l);
-	listing_done(l, count);
+	model_list(w->srv->model, rooms_entry, l);
+	listing_done(l, l->total);
 	sent = l->sent;
 	free(l);
 	return sent;

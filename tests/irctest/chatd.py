@@ -46,8 +46,6 @@ class ChatdController(BaseServerController, DirectoryBasedController):
                 "--irc-port", str(port),
                 "--server-name", "My.Little.Server",
                 "--rate", "0",
-                # IRCv3 tags may take 4096 bytes before the 512 of a line.
-                "--max-line", "8192",
                 "--max-per-ip", "0",
                 "--connect-rate", "0",
                 "--log-level", "warn",
