@@ -48,14 +48,14 @@ run_setup() {
 
 # 1. Root, nothing extra: the build's packages, and no clang.
 run_setup 0
-grep -q '^install .*build-essential.*libreadline-dev tmux$' "$tmp/apt.log" ||
+grep -q '^install .*build-essential.*libreadline-dev.* tmux libnats-dev nats-server$' "$tmp/apt.log" ||
     fail "root: apt-get was not asked for the build's packages:" \
     "$(cat "$tmp/apt.log" 2>/dev/null)"
 grep -q clang "$tmp/apt.log" && fail "a plain build installs clang"
 
 # 2. SETUP_EXTRA_PACKAGES adds to the list, as fuzz.sh uses it.
 SETUP_EXTRA_PACKAGES="clang libclang-rt-14-dev" run_setup 0
-grep -q '^install .* tmux clang libclang-rt-14-dev$' "$tmp/apt.log" ||
+grep -q '^install .* nats-server clang libclang-rt-14-dev$' "$tmp/apt.log" ||
     fail "SETUP_EXTRA_PACKAGES was not installed:" \
     "$(cat "$tmp/apt.log" 2>/dev/null)"
 grep -q 'SETUP_EXTRA_PACKAGES=\$extra' "$top/scripts/fuzz.sh" &&
