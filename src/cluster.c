@@ -56,6 +56,7 @@ struct cluster {
 	size_t			 queued;
 	bool			 closing;
 	bool			 sub_done;
+	bool			 nc_closed;	/* its last callback ran */
 	int			 efd;
 
 	pthread_t		 beat;
@@ -295,10 +296,13 @@ on_closed(natsConnection *nc, void *arg)
 {
 	struct cluster	*cl = arg;
 
-	atomic_fetch_add(&cl->in_callback, 1);
 	atomic_store(&cl->connected, false);
 	log_debug("NATS connection to %s closed", cl->url);
-	atomic_fetch_sub(&cl->in_callback, 1);
+	/* Last: cluster_close() frees cl once it sees this. */
+	pthread_mutex_lock(&cl->lock);
+	cl->nc_closed = true;
+	pthread_cond_broadcast(&cl->changed);
+	pthread_mutex_unlock(&cl->lock);
 }
 
 static natsStatus
@@ -825,22 +829,32 @@ cluster_stats(struct cluster *cl, struct cluster_stats *st)
 	st->disconnects = atomic_load(&cl->disconnects);
 }
 
-/* Wait, a bounded while, until nats.c's threads are out of our code. */
-static void
+/*
+ * Wait, a bounded while, until nats.c's threads are out of our code:
+ * the subscription's completion, the connection's closed callback (its
+ * last), then any callback still running.  False if they did not all
+ * finish in time: cl must not be freed then.
+ */
+static bool
 wait_callbacks(struct cluster *cl)
 {
 	struct timespec	 until;
+	bool		 done;
 	int		 i;
 
 	pthread_mutex_lock(&cl->lock);
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 2;
-	while (cl->sub != NULL && !cl->sub_done &&
+	until.tv_sec += 5;
+	while (((cl->sub != NULL && !cl->sub_done) ||
+	    (cl->nc != NULL && !cl->nc_closed)) &&
 	    pthread_cond_timedwait(&cl->changed, &cl->lock, &until) == 0)
 		;
+	done = (cl->sub == NULL || cl->sub_done) &&
+	    (cl->nc == NULL || cl->nc_closed);
 	pthread_mutex_unlock(&cl->lock);
 	for (i = 0; i < 2000 && atomic_load(&cl->in_callback) > 0; i++)
 		usleep(1000);
+	return done && atomic_load(&cl->in_callback) == 0;
 }
 
 void
@@ -862,7 +876,11 @@ cluster_close(struct cluster *cl)
 		natsSubscription_Unsubscribe(cl->sub);
 	if (cl->nc != NULL)
 		natsConnection_Close(cl->nc);
-	wait_callbacks(cl);
+	if (!wait_callbacks(cl)) {
+		/* A leak at exit rather than a callback on freed memory. */
+		log_warn("NATS callbacks still running at close");
+		return;
+	}
 	natsSubscription_Destroy(cl->sub);
 	kvStore_Destroy(cl->nicks);
 	kvStore_Destroy(cl->nodes);
