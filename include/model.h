@@ -245,6 +245,17 @@ size_t		 model_rooms(struct model *m,
 size_t		 model_history(struct model *m, struct room *r, size_t n,
 		    struct event **out);
 
+/*
+ * An event ordered elsewhere (--cluster: the stream's sequence is
+ * ev->seq, ascending per room): the room named ev->room is found or
+ * made, the event kept in its history if a chat line and delivered to
+ * every member here, under the room's lock as model_say() does.  An
+ * event not newer than the last one given here for the room is old news
+ * (a replay) and is dropped.  M_OK, M_NOMEM or M_TOO_MANY_ROOMS.  The caller keeps its
+ * reference.
+ */
+int		 model_ordered(struct model *m, struct event *ev, void *ctx);
+
 /* Deliver a server notice to every member of every room (shutdown). */
 void		 model_notice_all(struct model *m, const char *text,
 		    void *ctx);

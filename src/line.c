@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "conn.h"
 #include "line.h"
 #include "linefmt.h"
@@ -227,23 +228,60 @@ static const struct frontend line_frontend = {
  * past the high-water mark while they are being stopped is at most one
  * batch a worker (flow_batch_bytes).
  */
+/*
+ * --cluster: the lines go to the stream, and come back to everyone here,
+ * their sender too, through the consumer (server.c), in the stream's
+ * order.  How many NATS refused, at once (it is unreachable).
+ */
+static size_t
+cluster_say(struct server *srv, struct event *const *evs, size_t n)
+{
+	struct clw_msg	 m;
+	size_t		 i, refused = 0;
+
+	for (i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.kind = evs[i]->kind == EV_ME ? CLW_ME : CLW_SAY;
+		m.time_ms = evs[i]->time_ms;
+		m.room = evs[i]->room;
+		m.room_len = evs[i]->room_len;
+		m.nick = evs[i]->nick;
+		m.nick_len = evs[i]->nick_len;
+		m.text = evs[i]->text;
+		m.text_len = evs[i]->text_len;
+		if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
+			refused++;
+	}
+	return refused;
+}
+
 static void
 line_flush(struct worker *w, struct conn *c)
 {
 	struct server	*srv = w->srv;
-	size_t		 i;
+	size_t		 i, n = w->nbatch, refused = 0;
+	char		 text[128];
 
-	if (w->nbatch == 0)
+	if (n == 0)
 		return;
-	model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
-	    w->nbatch, &w->wake);
-	atomic_fetch_add_explicit(&srv->host.stats.messages, w->nbatch,
-	    memory_order_relaxed);
-	for (i = 0; i < w->nbatch; i++)
+	if (srv->cluster != NULL)
+		refused = cluster_say(srv, w->batch, n);
+	else {
+		model_say(srv->model, &session(c)->user, w->batch_room,
+		    w->batch, n, &w->wake);
+		atomic_fetch_add_explicit(&srv->host.stats.messages, n,
+		    memory_order_relaxed);
+	}
+	for (i = 0; i < n; i++)
 		event_unref(w->batch[i]);
 	w->nbatch = 0;
 	w->batch_bytes = 0;
 	w->batch_room = NULL;
+	if (refused > 0) {
+		snprintf(text, sizeof(text), "the cluster is unreachable: "
+		    "%zu line%s not sent", refused, refused == 1 ? "" : "s");
+		reply(w, c, REPLY_ERROR, text);
+	}
 }
 
 static int

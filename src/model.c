@@ -32,6 +32,7 @@ struct room {
 	size_t			 count;
 	size_t			 cap;
 	uint64_t		 seq;
+	uint64_t		 ordered_seq;	/* model_ordered()'s last */
 	struct history		 hist;
 	char			*topic;
 	size_t			 topic_len;
@@ -938,6 +939,26 @@ model_say(struct model *m, struct user *u, struct room *r,
 	pthread_mutex_lock(&r->mu);
 	publish_locked(m, r, evs, n, NULL, ctx);
 	pthread_mutex_unlock(&r->mu);
+	return M_OK;
+}
+
+int
+model_ordered(struct model *m, struct event *ev, void *ctx)
+{
+	struct room	*r;
+
+	if ((r = room_hold(m, ev->room, ev->room_len)) == NULL)
+		return errno == ENOSPC ? M_TOO_MANY_ROOMS : M_NOMEM;
+	pthread_mutex_lock(&r->mu);
+	/* Its own count: local joins and parts number from r->seq. */
+	if (ev->seq > r->ordered_seq) {
+		r->ordered_seq = ev->seq;
+		if (ev->kind == EV_SAY || ev->kind == EV_ME)
+			(void)history_push(&r->hist, ev);
+		deliver_all_locked(r, &ev, 1, NULL, ctx);
+	}
+	pthread_mutex_unlock(&r->mu);
+	room_release(m, r);
 	return M_OK;
 }
 

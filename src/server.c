@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "conn.h"
 #include "histdb.h"
 #include "line.h"
@@ -706,6 +707,70 @@ tick(struct server *srv, uint64_t now)
 	log_refusals_summary(srv, now);
 }
 
+/* One event off the stream, into the model (the line kinds only). */
+static void
+cluster_apply(struct server *srv, const struct cluster_item *it)
+{
+	const struct clw_msg	*cm = &it->msg;
+	struct event		*ev;
+	enum event_kind		 kind;
+
+	switch (cm->kind) {
+	case CLW_SAY:
+		kind = EV_SAY;
+		break;
+	case CLW_ME:
+		kind = EV_ME;
+		break;
+	default:
+		return;		/* joins, nicks... stay local for now */
+	}
+	/* The stream is shared: a name this server could not make stays out. */
+	if (room_name_check(cm->room, cm->room_len, ROOM_NAME_MAX_BYTES) !=
+	    NULL)
+		return;
+	if ((ev = event_new(kind, it->seq, cm->time_ms, cm->room,
+	    cm->room_len, cm->nick, cm->nick_len, cm->text,
+	    cm->text_len)) == NULL) {
+		log_error("out of memory: stream line %" PRIu64 " lost",
+		    it->seq);
+		return;
+	}
+	if (model_ordered(srv->model, ev, srv->cluster_ws) == M_OK)
+		atomic_fetch_add_explicit(&srv->host.stats.messages, 1,
+		    memory_order_relaxed);
+	event_unref(ev);
+}
+
+/*
+ * What the cluster's consumer queued, a batch at a time so that the
+ * acceptor goes back to its sockets between batches.
+ */
+static void
+cluster_drain(struct server *srv)
+{
+	struct cluster_item	*items[64];
+	size_t			 n, i;
+
+	n = cluster_take(srv->cluster, items, 64);
+	for (i = 0; i < n; i++) {
+		switch (items[i]->kind) {
+		case CI_EVENT:
+			cluster_apply(srv, items[i]);
+			break;
+		case CI_PUB_FAILED:
+			log_warn("NATS did not acknowledge a line: %.*s",
+			    (int)items[i]->text_len, items[i]->text);
+			break;
+		case CI_DISCONNECTED:
+		case CI_RECONNECTED:
+			break;		/* cluster.c logged it */
+		}
+		cluster_item_free(items[i]);
+	}
+	server_wake(srv, srv->cluster_ws);
+}
+
 static void
 dispatch(struct server *srv, struct epoll_event *ev)
 {
@@ -717,6 +782,10 @@ dispatch(struct server *srv, struct epoll_event *ev)
 	if (*kind == EP_WAKE) {
 		if (read(srv->wakefd, &drop, sizeof(drop)) < 0)
 			errno = 0;
+		return;
+	}
+	if (*kind == EP_CLUSTER) {
+		cluster_drain(srv);
 		return;
 	}
 	if (*kind == EP_LISTENER) {
@@ -1002,6 +1071,46 @@ open_history_db(struct server *srv)
 	return 0;
 }
 
+/*
+ * --cluster: join it or refuse to start (exit 1), never go on alone.
+ * The consumer replays the stream into the rooms' history from here on.
+ */
+static int
+open_cluster(struct server *srv)
+{
+	struct cluster_config	 cfg;
+	char			 err[512];
+
+	if (srv->opt.cluster == NULL)
+		return 0;
+	if (srv->opt.node_name == NULL) {
+		log_error("cluster: --cluster needs --node-name");
+		return -1;
+	}
+	if (srv->opt.history_db != NULL) {
+		log_error("cluster: --history-db cannot be used with --cluster:"
+		    " the stream is the history");
+		return -1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.url = srv->opt.cluster;
+	cfg.node = srv->opt.node_name;
+	cfg.prefix = "chatd";
+	cfg.history = srv->opt.history > 0 ? srv->opt.history : 1;
+	if ((srv->cluster_ws = calloc(1, sizeof(*srv->cluster_ws))) == NULL ||
+	    wakeset_init(srv->cluster_ws, srv->capacity + 1) == -1) {
+		log_error("cluster: out of memory");
+		return -1;
+	}
+	if ((srv->cluster = cluster_open(&cfg, err, sizeof(err))) == NULL ||
+	    cluster_start(srv->cluster, err, sizeof(err)) == -1) {
+		log_error("cluster: %s", err);
+		return -1;
+	}
+	srv->cluster_kind = EP_CLUSTER;
+	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);
+}
+
 void
 motd_unref(struct motd *m)
 {
@@ -1154,7 +1263,7 @@ server_run(struct server *srv)
 		    == -1)
 			return -1;
 	flow_budget_init(&srv->hold_budget, LIMIT(&srv->host, slow_timeout), now_ms());
-	if (open_history_db(srv) == -1)
+	if (open_history_db(srv) == -1 || open_cluster(srv) == -1)
 		return -1;
 	if (start_threads(srv) == -1)
 		return -1;
@@ -1216,6 +1325,9 @@ server_reload(struct server *srv, const struct options *o)
 	    o->stats_interval != srv->opt.stats_interval)
 		log_warn("log-file, syslog, daemon, pidfile, user and "
 		    "stats-interval change only on a restart");
+	if (!same_string(o->cluster, srv->opt.cluster) ||
+	    !same_string(o->node_name, srv->opt.node_name))
+		log_warn("cluster and node-name change only on a restart");
 	log_info("reloaded: max-clients %zu, max-line %zu, sendq %zu, "
 	    "slow-timeout %u, rate %u, burst %u, announce-max %zu, max-per-ip %u, "
 	    "connect-rate %u, connect-burst %u, limit-loopback %s, "
@@ -1246,6 +1358,18 @@ server_stats_line(struct server *srv, char *buf, size_t len)
 	    (uint64_t)atomic_load(&st->too_slow),
 	    (uint64_t)atomic_load(&st->connections), workq_depth(srv->wq),
 	    (uint64_t)atomic_load(&st->refused));
+	if (srv->cluster != NULL) {
+		struct cluster_stats	cs;
+		size_t			used = strlen(buf);
+
+		cluster_stats(srv->cluster, &cs);
+		snprintf(buf + used, len - used, ", cluster node %s %s, "
+		    "stream seq %" PRIu64 ", lag %" PRIu64 ", %" PRIu64
+		    " lines refused or unacknowledged",
+		    cluster_node(srv->cluster),
+		    cs.connected ? "connected" : "DISCONNECTED",
+		    cs.delivered_seq, cs.lag, cs.failed);
+	}
 }
 
 /* Give the shutdown notice to everyone and wait for it to leave. */
@@ -1323,6 +1447,14 @@ server_stop(struct server *srv)
 	workq_free(srv->wq);
 	/* Last: the writer stores what the rooms said until the end. */
 	histdb_close(srv->histdb);
+	if (srv->cluster != NULL) {
+		cluster_close(srv->cluster);
+		cluster_library_close();
+	}
+	if (srv->cluster_ws != NULL) {
+		wakeset_free(srv->cluster_ws);
+		free(srv->cluster_ws);
+	}
 	model_free(srv->model);
 	iplimit_free(srv->iplimit);
 	motd_swap(srv, NULL);
