@@ -113,6 +113,12 @@ struct cluster	*cluster_open(const struct cluster_config *cfg, char *err,
 /* Start the consumer and the heartbeat.  0, or -1 with err filled in. */
 int		 cluster_start(struct cluster *cl, char *err, size_t errlen);
 
+/*
+ * True once the consumer has read the stream as far as it went when
+ * cluster_start() was called (the replay of history is queued).
+ */
+bool		 cluster_caught_up(struct cluster *cl);
+
 /* Readable (level-triggered) while items wait; never closed until free. */
 int		 cluster_fd(struct cluster *cl);
 

@@ -65,6 +65,8 @@ struct cluster {
 	atomic_bool		 connected;
 	atomic_uint		 in_callback;
 	atomic_uint_fast64_t	 delivered_seq;
+	atomic_uint_fast64_t	 received_seq;	/* decoded or not */
+	uint64_t		 start_seq;	/* the stream's last at start */
 	atomic_uint_fast64_t	 pending;	/* the server's, at the last */
 	atomic_uint_fast64_t	 published;
 	atomic_uint_fast64_t	 failed;
@@ -184,6 +186,7 @@ on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	atomic_fetch_add(&cl->in_callback, 1);
 	if (natsMsg_GetMetaData(&meta, msg) != NATS_OK)
 		goto out;	/* a status message, not one of the stream's */
+	atomic_store(&cl->received_seq, meta->Sequence.Stream);
 	data = natsMsg_GetData(msg);
 	len = natsMsg_GetDataLength(msg);
 	if ((it = item_new(CI_EVENT, data, (size_t)len)) == NULL) {
@@ -731,6 +734,7 @@ cluster_start(struct cluster *cl, char *err, size_t errlen)
 	char		 subject[SUBJECT_MAX];
 	jsSubOptions	 so;
 	jsErrCode	 jerr = 0;
+	jsStreamInfo	*si = NULL;
 	kvEntry		*e = NULL;
 	natsStatus	 s;
 	uint64_t	 rev;
@@ -746,6 +750,16 @@ cluster_start(struct cluster *cl, char *err, size_t errlen)
 		    natsStatus_GetText(s));
 		return -1;
 	}
+
+	/* What the replay must reach before the node has caught up. */
+	if ((s = js_GetStreamInfo(&si, cl->js, cl->prefix, NULL, &jerr)) !=
+	    NATS_OK) {
+		set_err(err, errlen, "NATS at %s: stream %s: %s (%d)", cl->url,
+		    cl->prefix, natsStatus_GetText(s), (int)jerr);
+		return -1;
+	}
+	cl->start_seq = si->State.LastSeq;
+	jsStreamInfo_Destroy(si);
 
 	snprintf(subject, sizeof(subject), "%s.>", cl->prefix);
 	jsSubOptions_Init(&so);
@@ -769,6 +783,12 @@ cluster_start(struct cluster *cl, char *err, size_t errlen)
 	}
 	cl->beating = true;
 	return 0;
+}
+
+bool
+cluster_caught_up(struct cluster *cl)
+{
+	return atomic_load(&cl->received_seq) >= cl->start_seq;
 }
 
 int

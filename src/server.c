@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ static void	server_throttle(struct server *, struct conn *, uint64_t);
 #define TICK_MS			1000	/* idle and address sweeps */
 #define REFUSALS_LOGGED		10	/* a second; the rest are counted */
 #define FLOW_TICK_MS		50	/* stalled recipients, while any */
+#define CLUSTER_REPLAY_MS	10000	/* for the history, at start */
 #define LOCAL_RUNS		8	/* woken connections a worker runs itself */
 
 static void
@@ -1079,6 +1081,9 @@ static int
 open_cluster(struct server *srv)
 {
 	struct cluster_config	 cfg;
+	struct cluster_stats	 cs;
+	struct pollfd		 pfd;
+	uint64_t		 deadline;
 	char			 err[512];
 
 	if (srv->opt.cluster == NULL)
@@ -1107,6 +1112,22 @@ open_cluster(struct server *srv)
 		log_error("cluster: %s", err);
 		return -1;
 	}
+	/*
+	 * The stream's history into the rooms before the first client, so
+	 * that a new node's /history already holds what was said.
+	 */
+	deadline = now_ms() + CLUSTER_REPLAY_MS;
+	do {
+		pfd.fd = cluster_fd(srv->cluster);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 100) > 0)
+			cluster_drain(srv);
+		cluster_stats(srv->cluster, &cs);
+	} while (!(cluster_caught_up(srv->cluster) && cs.lag == 0) &&
+	    now_ms() < deadline);
+	if (!cluster_caught_up(srv->cluster))
+		log_warn("cluster: the history is still being read after %d s;"
+		    " going on", CLUSTER_REPLAY_MS / 1000);
 	srv->cluster_kind = EP_CLUSTER;
 	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);
 }

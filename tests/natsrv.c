@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "natsrv.h"
@@ -107,6 +108,8 @@ natsrv_start(struct natsrv *ns, const char *store_dir, uint16_t port)
 		return -1;
 	}
 	if (ns->pid == 0) {
+		/* A test that dies leaves no server behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if ((fd = open("/dev/null", O_RDWR)) != -1) {
 			dup2(fd, STDIN_FILENO);
 			dup2(fd, STDOUT_FILENO);

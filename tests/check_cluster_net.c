@@ -1,0 +1,222 @@
+/*
+ * check_cluster_net.c - chatd --cluster end to end, each test with its
+ * own nats-server -js (the fixture stops it by PID): NATS unreachable
+ * at start is exit 1 and a clear error; 5 senders on 3 nodes, and every
+ * client sees one identical order and nothing lost; a node started after
+ * the talk has it in /history; lines typed while NATS is away are
+ * refused with "!!", and the node resumes when it is back.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check_net.h"
+#include "check_tmp.h"
+#include "natsrv.h"
+
+#define NODES		3
+#define SENDERS		5
+#define LINES		30
+#define TOTAL		(SENDERS * LINES)
+
+static struct natsrv	 srv;
+static char		 store[300];
+
+static void
+server_up(void)
+{
+	tmpdir_make("check_cluster_net");
+	snprintf(store, sizeof(store), "%s", tmpdir);
+	ck_assert_int_eq(natsrv_start(&srv, store, 0), 0);
+}
+
+static void
+server_down(void)
+{
+	struct natsrv	ns;
+
+	if (natsrv_adopt(&ns, store) == 0)
+		natsrv_stop(&ns);
+	natsrv_stop(&srv);
+	tmpdir_remove();
+}
+
+static struct tn_daemon *
+node(const char *name)
+{
+	const char *const extra[] = { "--cluster", srv.url, "--node-name",
+	    name, "--rate", "0", "--history", "1000", NULL };
+
+	return start(extra);
+}
+
+/*
+ * The text of the next chat line ("<nick> text"), notices skipped, into
+ * text; false if none came in time.
+ */
+static bool
+next_chat(struct tn_client *c, char *text, size_t size)
+{
+	char		 line[1024];
+	const char	*p;
+
+	for (;;) {
+		if (tn_readline(c, line, sizeof(line), TN_LINE_TIMEOUT) < 0)
+			return false;
+		if (line[0] != '<' || (p = strstr(line, "> ")) == NULL)
+			continue;
+		snprintf(text, size, "%s", p + 2);
+		return true;
+	}
+}
+
+START_TEST(test_unreachable)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof(sin);
+	char			 url[64], *out = NULL, *err = NULL;
+	int			 fd, rc;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+	close(fd);
+	snprintf(url, sizeof(url), "nats://127.0.0.1:%u",
+	    ntohs(sin.sin_port));
+	{
+		const char *const argv[] = { getenv("CHATD"), "--port", "0",
+		    "--bind", "127.0.0.1", "--cluster", url, "--node-name",
+		    "a", NULL };
+
+		rc = tn_run(argv, 20000, &out, &err);
+	}
+	ck_assert_msg(rc == 1, "exit %d; stderr: %s", rc, err);
+	ck_assert_msg(err != NULL && strstr(err, "cannot reach NATS at") !=
+	    NULL && strstr(err, url) != NULL, "stderr: %s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* 5 senders over 3 nodes: one order everywhere; then a late node. */
+START_TEST(test_order_and_history)
+{
+	static const char *const names[NODES] = { "a", "b", "c" };
+	struct tn_daemon	*d[NODES], *late;
+	struct tn_client	*c[SENDERS], *lc;
+	static char		 seen[SENDERS][TOTAL][64];
+	char			 text[64], line[1024];
+	int			 next[SENDERS], i, k, n, s, sender, got;
+
+	for (n = 0; n < NODES; n++)
+		d[n] = node(names[n]);
+	for (s = 0; s < SENDERS; s++)
+		c[s] = join(d[s % NODES]);
+	for (k = 0; k < LINES; k++)
+		for (s = 0; s < SENDERS; s++)
+			SENDF(c[s], "s%d %d\r\n", s, k);
+	for (s = 0; s < SENDERS; s++) {
+		memset(next, 0, sizeof(next));
+		for (i = 0; i < TOTAL; i++) {
+			ck_assert_msg(next_chat(c[s], seen[s][i],
+			    sizeof(seen[0][0])), "client %d got %d of %d: %s",
+			    s, i, TOTAL, tn_error());
+			ck_assert_int_eq(sscanf(seen[s][i], "s%d %d", &sender,
+			    &k), 2);
+			ck_assert_int_lt(sender, SENDERS);
+			/* Each sender's lines in its order, none lost. */
+			ck_assert_int_eq(k, next[sender]++);
+		}
+	}
+	/* One order: every client's equals the first's. */
+	for (s = 1; s < SENDERS; s++)
+		for (i = 0; i < TOTAL; i++)
+			ck_assert_msg(strcmp(seen[s][i], seen[0][i]) == 0,
+			    "client %d line %d: \"%s\", client 0: \"%s\"", s, i,
+			    seen[s][i], seen[0][i]);
+
+	/* A node started now has the talk, in that order, from the stream. */
+	late = node("late");
+	lc = join(late);
+	SENDF(lc, "/history %d\r\n", TOTAL);
+	EXPECTF(lc, "-- history of #lobby, last %d lines:", TOTAL);
+	for (i = 0; i < TOTAL; i++) {
+		got = tn_readline(lc, line, sizeof(line), TN_LINE_TIMEOUT);
+		ck_assert_msg(got > 0, "%s", tn_error());
+		ck_assert_msg(strstr(line, "> ") != NULL, "line: %s", line);
+		snprintf(text, sizeof(text), "%s", strstr(line, "> ") + 2);
+		ck_assert_msg(strcmp(text, seen[0][i]) == 0,
+		    "history %d: \"%s\", live: \"%s\"", i, text, seen[0][i]);
+	}
+	EXPECT(lc, "-- end of history");
+	tn_close(lc);
+	stop(late);
+	for (s = 0; s < SENDERS; s++)
+		tn_close(c[s]);
+	for (n = 0; n < NODES; n++)
+		stop(d[n]);
+}
+END_TEST
+
+/* NATS away: lines refused with "!!"; back: the node resumes alone. */
+START_TEST(test_nats_restart)
+{
+	struct tn_daemon	*a = node("a"), *b = node("b");
+	struct tn_client	*ca = join(a), *cb = join(b);
+	struct natsrv		 old;
+	uint16_t		 port = srv.port;
+	char			 text[64];
+
+	SEND(ca, "before\r\n");
+	ck_assert(next_chat(cb, text, sizeof(text)));
+	ck_assert_str_eq(text, "before");
+	ck_assert(next_chat(ca, text, sizeof(text)));
+	ck_assert_str_eq(text, "before");
+
+	ck_assert_int_eq(natsrv_adopt(&old, store), 0);
+	ck_assert_int_eq(natsrv_stop(&old), 0);
+	srv.pid = -1;
+	ck_assert_msg(tn_wait_log(a, "lost NATS at", TN_LINE_TIMEOUT),
+	    "%s", tn_error());
+	SEND(ca, "during\r\n");
+	EXPECT(ca, "!! the cluster is unreachable: 1 line not sent");
+
+	ck_assert_int_eq(natsrv_start(&srv, store, port), 0);
+	ck_assert_msg(tn_wait_log(a, "NATS is back", 15000), "%s",
+	    tn_error());
+	ck_assert_msg(tn_wait_log(b, "NATS is back", 15000), "%s",
+	    tn_error());
+	SEND(ca, "after\r\n");
+	/* Not "during": it was refused, not queued. */
+	ck_assert_msg(next_chat(cb, text, sizeof(text)), "%s", tn_error());
+	ck_assert_str_eq(text, "after");
+	ck_assert_msg(next_chat(ca, text, sizeof(text)), "%s", tn_error());
+	ck_assert_str_eq(text, "after");
+	tn_close(ca);
+	tn_close(cb);
+	stop(a);
+	stop(b);
+}
+END_TEST
+
+int
+main(void)
+{
+	const struct net_test tests[] = {
+		{ "unreachable", test_unreachable, 0 },
+		{ "order_and_history", test_order_and_history, 120 },
+		{ "nats_restart", test_nats_restart, 120 },
+	};
+
+	return net_main(NET_SUITE("cluster_net", tests, server_up,
+	    server_down));
+}
