@@ -575,6 +575,9 @@ cluster_nick_release(struct cluster *cl, const char *nick, size_t len,
 
 	if (nick_key(nick, len, key) != 0)
 		return CL_ERROR;
+	/* Not a wait per user at a shutdown while NATS is away. */
+	if (!atomic_load(&cl->connected))
+		return CL_DOWN;
 	snprintf(owner, sizeof(owner), "%s %" PRIu64, cl->node, uid);
 	s = kvStore_Get(&e, cl->nicks, key);
 	if (s == NATS_OK && strcmp(kvEntry_ValueString(e), owner) == 0)

@@ -36,6 +36,8 @@ struct line_session {
 	char		*quit_reason;	/* the client's /quit text */
 	size_t		 quit_len;
 	double		 log_tokens;	/* renames it may still log */
+	uint64_t	 cluster_id;	/* --cluster: whose claim a nick is */
+	bool		 claimed;	/* --cluster: its nick is claimed */
 	uint64_t	 log_refill_ms;
 	unsigned	 log_suppressed;	/* renames not logged */
 };
@@ -375,17 +377,97 @@ rename_loggable(struct line_session *s)
 }
 
 /* A rename is logged, so a disconnect line can be traced to its connect. */
+/* Its claim on its nick, if it holds one, goes back to the cluster. */
+static void
+release_nick(struct server *srv, struct line_session *s, const char *nick,
+    size_t len)
+{
+	if (srv->cluster == NULL || !s->claimed)
+		return;
+	if (cluster_nick_release(srv->cluster, nick, len, s->cluster_id) !=
+	    CL_OK)
+		log_warn("cluster: the claim on a nick could not be released");
+	s->claimed = false;
+}
+
+static bool
+same_key(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t	i;
+
+	if (alen != blen)
+		return false;
+	for (i = 0; i < alen; i++) {
+		char x = a[i], y = b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * --cluster: a chosen nick is the cluster's to give, by a compare-and-set
+ * in its key-value bucket, before the model takes it.  The worker waits
+ * for NATS here, at most the cluster's timeout (1 s): a rename is rare,
+ * and a reply in order is worth more than the wait.  0 to go on, 1 if
+ * refused (told).
+ */
+static int
+claim_nick(struct worker *w, struct conn *c, const struct command *cmd)
+{
+	struct line_session	*s = session(c);
+	struct cluster		*cl = w->srv->cluster;
+
+	if (cl == NULL || nick_check(cmd->target, cmd->target_len) != NULL)
+		return 0;	/* the model says what is wrong with it */
+	switch (cluster_nick_claim(cl, cmd->target, cmd->target_len,
+	    s->cluster_id)) {
+	case CL_OK:
+		return 0;
+	case CL_TAKEN:
+		replyf(w, c, REPLY_ERROR, "nickname %.*s is taken",
+		    (int)cmd->target_len, cmd->target);
+		return 1;
+	default:
+		reply(w, c, REPLY_ERROR, "the cluster is unreachable: "
+		    "nickname not changed");
+		return 1;
+	}
+}
+
 static int
 handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
 {
 	struct line_session	*s = session(c);
+	struct cluster		*cl = w->srv->cluster;
 	char			 old[NICK_MAX_BYTES + 1];
+	size_t			 old_len = s->user.nick_len;
 	const char		*why;
+	bool			 same;
 	int			 rc;
 
 	memcpy(old, s->user.nick, s->user.nick_len + 1);
+	same = same_key(old, old_len, cmd->target, cmd->target_len);
+	if (claim_nick(w, c, cmd) != 0)
+		return 0;
 	rc = model_nick(w->srv->model, &s->user, cmd->target, cmd->target_len,
 	    &why, &w->wake);
+	if (cl != NULL && nick_check(cmd->target, cmd->target_len) == NULL) {
+		if (rc == M_OK) {
+			if (!same)
+				release_nick(w->srv, s, old, old_len);
+			s->claimed = true;
+		} else if (!same &&
+		    cluster_nick_release(cl, cmd->target, cmd->target_len,
+		    s->cluster_id) != CL_OK)
+			log_warn("cluster: an unused nick claim could not be "
+			    "released");
+	}
 	if (rc == M_BAD_NICK) {
 		replyf(w, c, REPLY_ERROR, "invalid nickname: %s", why);
 		return 0;
@@ -878,6 +960,9 @@ line_error(struct worker *w, struct conn *c, const char *text)
  * Coming and going.
  */
 
+/* Tells this node's sessions apart in the cluster's nick claims. */
+static atomic_uint_fast64_t	next_cluster_id;
+
 static int
 line_open(struct worker *w, struct conn *c)
 {
@@ -890,6 +975,8 @@ line_open(struct worker *w, struct conn *c)
 	s->user.fe = &line_frontend;
 	s->log_tokens = LOG_RENAME_BURST;
 	s->log_refill_ms = now_ms();
+	s->cluster_id = atomic_fetch_add_explicit(&next_cluster_id, 1,
+	    memory_order_relaxed) + 1;
 	c->session = s;
 	c->motd = server_motd(w->srv);
 	rc = model_connect(w->srv->model, &s->user, &w->wake);
@@ -935,6 +1022,7 @@ line_leave(struct worker *w, struct conn *c, const char *kill_reason)
 	}
 	model_disconnect(w->srv->model, &s->user, reason, reason_len,
 	    &w->wake);
+	release_nick(w->srv, s, s->user.nick, s->user.nick_len);
 }
 
 static void
@@ -957,6 +1045,7 @@ line_free(struct conn *c)
 
 	if (s == NULL)
 		return;
+	release_nick(server_of(c->host), s, s->user.nick, s->user.nick_len);
 	model_forget(server_of(c->host)->model, &s->user);
 	free(s->quit_reason);
 	free(s);

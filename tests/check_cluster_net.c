@@ -208,6 +208,37 @@ START_TEST(test_nats_restart)
 }
 END_TEST
 
+/* A nick taken on one node is refused on another, and free after. */
+START_TEST(test_nicks)
+{
+	struct tn_daemon	*a = node("a"), *b = node("b");
+	struct tn_client	*ca = join(a), *cb = join(b), *cb2;
+
+	SEND(ca, "/nick alice\r\n");
+	EXPECTF(ca, "-- %s is now known as alice", ca->nick);
+	SEND(cb, "/nick Alice\r\n");
+	EXPECT(cb, "!! nickname Alice is taken");
+	/* Renamed away, alice is free; bob is now a's. */
+	SEND(ca, "/nick bob\r\n");
+	EXPECT(ca, "-- alice is now known as bob");
+	SEND(cb, "/nick alice\r\n");
+	EXPECTF(cb, "-- %s is now known as alice", cb->nick);
+	cb2 = join(b);
+	SEND(cb2, "/nick BOB\r\n");
+	EXPECT(cb2, "!! nickname BOB is taken");
+	/* bob quits on a: free on b. */
+	tn_close(ca);
+	ck_assert_msg(tn_wait_log(a, "bob disconnected", TN_LINE_TIMEOUT),
+	    "%s", tn_error());
+	SEND(cb2, "/nick BOB\r\n");
+	EXPECTF(cb2, "-- %s is now known as BOB", cb2->nick);
+	tn_close(cb);
+	tn_close(cb2);
+	stop(a);
+	stop(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -215,6 +246,7 @@ main(void)
 		{ "unreachable", test_unreachable, 0 },
 		{ "order_and_history", test_order_and_history, 120 },
 		{ "nats_restart", test_nats_restart, 120 },
+		{ "nicks", test_nicks, 0 },
 	};
 
 	return net_main(NET_SUITE("cluster_net", tests, server_up,
