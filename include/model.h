@@ -201,7 +201,9 @@ int		 model_say(struct model *m, struct user *u, struct room *r,
 
 /*
  * Rename u, announced in each of its rooms (and told to u alone if it is
- * in none: through fe->deliver with f->room NULL).
+ * in none: through fe->deliver with f->room NULL).  A user that never
+ * connected (another node's, --cluster) is not in the nick table: it is
+ * renamed without a look at it.
  */
 int		 model_nick(struct model *m, struct user *u, const char *nick,
 		    size_t len, const char **why, void *ctx);

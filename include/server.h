@@ -28,6 +28,7 @@ struct cluster;
 struct conn;
 struct histdb;
 struct model;
+struct remotes;
 struct wakeset;
 
 /* EP_CONN is host.h's. */
@@ -74,6 +75,7 @@ struct server {
 	struct cluster		*cluster;
 	int			 cluster_kind;	/* EP_CLUSTER */
 	struct wakeset		*cluster_ws;	/* the acceptor's */
+	struct remotes		*remotes;	/* the acceptor's */
 	struct workq		*wq;
 	int			 wakefd;	/* eventfd: wakes the acceptor */
 	int			 wake_kind;	/* EP_WAKE, epoll data for wakefd */

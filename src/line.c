@@ -377,6 +377,32 @@ rename_loggable(struct line_session *s)
 }
 
 /* A rename is logged, so a disconnect line can be traced to its connect. */
+/*
+ * --cluster: tell the other nodes where u went (a join, part, quit or
+ * rename), for their /who and announcements.  At most once: a node that
+ * misses it (NATS away) shows u where it last knew it.
+ */
+static void
+cluster_tell(struct server *srv, struct line_session *s, enum clw_kind kind,
+    struct room *r, const char *text, size_t text_len)
+{
+	struct clw_msg	 m;
+
+	if (srv->cluster == NULL || r == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.kind = kind;
+	m.uid = s->cluster_id;
+	m.room = room_name(r, &m.room_len);
+	m.nick = kind == CLW_NICK ? text : s->user.nick;
+	m.nick_len = kind == CLW_NICK ? text_len : s->user.nick_len;
+	m.text = kind == CLW_NICK ? s->user.nick : text;
+	m.text_len = kind == CLW_NICK ? s->user.nick_len : text_len;
+	if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
+		log_debug("%s: not told to the cluster",
+		    clw_kind_name(kind));
+}
+
 /* Its claim on its nick, if it holds one, goes back to the cluster. */
 static void
 release_nick(struct server *srv, struct line_session *s, const char *nick,
@@ -462,6 +488,10 @@ handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
 			if (!same)
 				release_nick(w->srv, s, old, old_len);
 			s->claimed = true;
+			/* nick: the old name, text: the new one. */
+			if (s->user.nrooms > 0)
+				cluster_tell(w->srv, s, CLW_NICK,
+				    s->user.rooms[0]->room, old, old_len);
 		} else if (!same &&
 		    cluster_nick_release(cl, cmd->target, cmd->target_len,
 		    s->cluster_id) != CL_OK)
@@ -650,6 +680,7 @@ handle_join(struct worker *w, struct conn *c, const struct command *cmd)
 	    LIMIT(w->host, replay), &r, &why, &w->wake);
 	switch (rc) {
 	case M_OK:
+		cluster_tell(w->srv, session(c), CLW_JOIN, r, "", 0);
 		return 0;
 	case M_ALREADY:
 		set_current(w, c, r);
@@ -704,6 +735,8 @@ handle_part(struct worker *w, struct conn *c, const struct command *cmd)
 		u->current = NULL;
 		conn_unlock(c, &w->wake);
 	}
+	/* Told first: the room may go with the part. */
+	cluster_tell(w->srv, session(c), CLW_PART, r, "", 0);
 	if (model_part(w->srv->model, u, r, NULL, 0, &w->wake) != M_OK)
 		return -1;
 	replyf(w, c, REPLY_NOTICE, "you left %s", copy);
@@ -987,6 +1020,9 @@ line_open(struct worker *w, struct conn *c)
 		free(s);
 		return -1;
 	}
+	if (s->user.nrooms > 0)
+		cluster_tell(w->srv, s, CLW_JOIN, s->user.rooms[0]->room, "",
+		    0);
 	log_info("%s connected as %s", c->addr, s->user.nick);
 	return 0;
 }
@@ -1007,7 +1043,7 @@ line_leave(struct worker *w, struct conn *c, const char *kill_reason)
 {
 	struct line_session	*s = session(c);
 	const char		*reason = kill_reason;
-	size_t			 reason_len = reason ? strlen(reason) : 0;
+	size_t			 reason_len = reason ? strlen(reason) : 0, i;
 
 	if (s == NULL || !s->user.registered)
 		return;
@@ -1020,6 +1056,9 @@ line_leave(struct worker *w, struct conn *c, const char *kill_reason)
 			reason_len = strlen(reason);
 		}
 	}
+	for (i = 0; i < s->user.nrooms; i++)
+		cluster_tell(w->srv, s, CLW_QUIT, s->user.rooms[i]->room,
+		    reason != NULL ? reason : "", reason != NULL ? reason_len : 0);
 	model_disconnect(w->srv->model, &s->user, reason, reason_len,
 	    &w->wake);
 	release_nick(w->srv, s, s->user.nick, s->user.nick_len);

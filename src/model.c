@@ -861,16 +861,19 @@ model_nick(struct model *m, struct user *u, const char *nick, size_t len,
 		return M_BAD_NICK;
 	memcpy(old, u->nick, old_len + 1);
 	pthread_mutex_lock(&m->nicks_mu);
-	other = nick_find_locked(m, nick, len);
+	/* One not in the table (another node's user) is renamed only. */
+	other = u->registered ? nick_find_locked(m, nick, len) : NULL;
 	if (other != NULL && other != u) {
 		pthread_mutex_unlock(&m->nicks_mu);
 		return M_NICK_TAKEN;
 	}
-	nick_remove_locked(m, u);
+	if (u->registered)
+		nick_remove_locked(m, u);
 	memcpy(u->nick, nick, len);
 	u->nick[len] = '\0';
 	u->nick_len = len;
-	nick_insert_locked(m, u);
+	if (u->registered)
+		nick_insert_locked(m, u);
 	pthread_mutex_unlock(&m->nicks_mu);
 
 	if (u->nrooms == 0) {

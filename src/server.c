@@ -30,6 +30,7 @@
 #define LOG_COMPONENT	"server"
 #include "log.h"
 #include "model.h"
+#include "remote.h"
 #include "server.h"
 #include "utf8.h"
 
@@ -725,7 +726,9 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 		kind = EV_ME;
 		break;
 	default:
-		return;		/* joins, nicks... stay local for now */
+		/* Joins, parts, quits, nicks and dead nodes: who is where. */
+		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
+		return;
 	}
 	/* The stream is shared: a name this server could not make stays out. */
 	if (room_name_check(cm->room, cm->room_len, ROOM_NAME_MAX_BYTES) !=
@@ -1102,7 +1105,8 @@ open_cluster(struct server *srv)
 	cfg.node = srv->opt.node_name;
 	cfg.prefix = "chatd";
 	cfg.history = srv->opt.history > 0 ? srv->opt.history : 1;
-	if ((srv->cluster_ws = calloc(1, sizeof(*srv->cluster_ws))) == NULL ||
+	if ((srv->remotes = remotes_new(srv->opt.node_name)) == NULL ||
+	    (srv->cluster_ws = calloc(1, sizeof(*srv->cluster_ws))) == NULL ||
 	    wakeset_init(srv->cluster_ws, srv->capacity + 1) == -1) {
 		log_error("cluster: out of memory");
 		return -1;
@@ -1468,6 +1472,7 @@ server_stop(struct server *srv)
 	workq_free(srv->wq);
 	/* Last: the writer stores what the rooms said until the end. */
 	histdb_close(srv->histdb);
+	remotes_free(srv->remotes, srv->model);
 	if (srv->cluster != NULL) {
 		cluster_close(srv->cluster);
 		cluster_library_close();

@@ -75,6 +75,28 @@ next_chat(struct tn_client *c, char *text, size_t size)
 	}
 }
 
+/*
+ * Read until the line want, past the notices ("-- ") that the other
+ * nodes' users cause (their joins and renames, in no fixed order with
+ * ours); anything else first is a failure.
+ */
+static void
+expect_past_notices(struct tn_client *c, const char *want)
+{
+	char	line[1024];
+	int	n;
+
+	for (;;) {
+		n = tn_readline(c, line, sizeof(line), TN_LINE_TIMEOUT);
+		ck_assert_msg(n >= 0, "waiting for \"%s\": %s", want,
+		    tn_error());
+		if (strcmp(line, want) == 0)
+			return;
+		ck_assert_msg(strncmp(line, "-- ", 3) == 0,
+		    "expected \"%s\", got \"%s\"", want, line);
+	}
+}
+
 START_TEST(test_unreachable)
 {
 	struct sockaddr_in	 sin;
@@ -188,7 +210,7 @@ START_TEST(test_nats_restart)
 	ck_assert_msg(tn_wait_log(a, "lost NATS at", TN_LINE_TIMEOUT),
 	    "%s", tn_error());
 	SEND(ca, "during\r\n");
-	EXPECT(ca, "!! the cluster is unreachable: 1 line not sent");
+	expect_past_notices(ca, "!! the cluster is unreachable: 1 line not sent");
 
 	ck_assert_int_eq(natsrv_start(&srv, store, port), 0);
 	ck_assert_msg(tn_wait_log(a, "NATS is back", 15000), "%s",
@@ -213,28 +235,109 @@ START_TEST(test_nicks)
 {
 	struct tn_daemon	*a = node("a"), *b = node("b");
 	struct tn_client	*ca = join(a), *cb = join(b), *cb2;
+	char			 want[256];
 
 	SEND(ca, "/nick alice\r\n");
-	EXPECTF(ca, "-- %s is now known as alice", ca->nick);
+	snprintf(want, sizeof(want), "-- %s is now known as alice", ca->nick);
+	expect_past_notices(ca, want);
 	SEND(cb, "/nick Alice\r\n");
-	EXPECT(cb, "!! nickname Alice is taken");
+	expect_past_notices(cb, "!! nickname Alice is taken");
 	/* Renamed away, alice is free; bob is now a's. */
 	SEND(ca, "/nick bob\r\n");
-	EXPECT(ca, "-- alice is now known as bob");
+	expect_past_notices(ca, "-- alice is now known as bob");
 	SEND(cb, "/nick alice\r\n");
-	EXPECTF(cb, "-- %s is now known as alice", cb->nick);
+	snprintf(want, sizeof(want), "-- %s is now known as alice", cb->nick);
+	expect_past_notices(cb, want);
 	cb2 = join(b);
 	SEND(cb2, "/nick BOB\r\n");
-	EXPECT(cb2, "!! nickname BOB is taken");
+	expect_past_notices(cb2, "!! nickname BOB is taken");
 	/* bob quits on a: free on b. */
 	tn_close(ca);
 	ck_assert_msg(tn_wait_log(a, "bob disconnected", TN_LINE_TIMEOUT),
 	    "%s", tn_error());
 	SEND(cb2, "/nick BOB\r\n");
-	EXPECTF(cb2, "-- %s is now known as BOB", cb2->nick);
+	snprintf(want, sizeof(want), "-- %s is now known as BOB", cb2->nick);
+	expect_past_notices(cb2, want);
 	tn_close(cb);
 	tn_close(cb2);
 	stop(a);
+	stop(b);
+}
+END_TEST
+
+/* Ask /who until its listing holds nick or not (want); bounded. */
+static bool
+who_has(struct tn_client *c, const char *nick, bool want)
+{
+	char	line[4096], word[200];
+	int64_t	end = tn_now_ms() + 10000;
+	bool	has;
+
+	snprintf(word, sizeof(word), " %s", nick);
+	while (tn_now_ms() < end) {
+		if (tn_sendstr(c, "/who\r\n") != 0)
+			return false;
+		has = false;
+		/* "-- N online: A B ...", then "-- A B ..." lines, if any. */
+		if (tn_readline(c, line, sizeof(line), TN_LINE_TIMEOUT) < 0)
+			return false;
+		if (strstr(line, " online:") == NULL)
+			continue;
+		strncat(line, " ", sizeof(line) - strlen(line) - 1);
+		snprintf(word, sizeof(word), " %s ", nick);
+		has = strstr(line, word) != NULL;
+		if (has == want)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+/*
+ * /who lists the users of every node, and a node killed with SIGKILL
+ * takes its users with it: announced as left within the heartbeat
+ * bound, once, and their nick is free again.
+ */
+START_TEST(test_who_and_death)
+{
+	struct tn_daemon	*a = node("a"), *b = node("b");
+	struct tn_client	*ca = join(a), *cb;
+	char			 line[1024];
+	int64_t			 killed, took;
+	int			 n, lefts = 0;
+
+	SEND(ca, "/nick alice\r\n");
+	EXPECTF(ca, "-- %s is now known as alice", ca->nick);
+	cb = join(b);
+	SEND(cb, "/nick bob\r\n");
+	snprintf(line, sizeof(line), "-- %s is now known as bob", cb->nick);
+	expect_past_notices(cb, line);
+	ck_assert_msg(who_has(cb, "alice", true), "b's /who lacks alice");
+	ck_assert_msg(who_has(ca, "bob", true), "a's /who lacks bob");
+
+	ck_assert_int_eq(tn_signal(a, SIGKILL), 0);
+	killed = tn_now_ms();
+	for (;;) {
+		n = tn_readline(cb, line, sizeof(line), 10000);
+		ck_assert_msg(n >= 0, "no leave of alice: %s", tn_error());
+		if (strcmp(line, "-- alice left (node a is gone)") == 0)
+			break;
+	}
+	took = tn_now_ms() - killed;
+	/* 3 missed beats of 1 s, one more beat, and slack for TSan. */
+	ck_assert_msg(took <= 6000, "alice left after %lld ms",
+	    (long long)took);
+	ck_assert_msg(who_has(cb, "alice", false), "b's /who still has alice");
+	/* Once: no second leave over a few more beats. */
+	while ((n = tn_readline(cb, line, sizeof(line), 3000)) >= 0)
+		if (strstr(line, "alice left") != NULL)
+			lefts++;
+	ck_assert_int_eq(lefts, 0);
+	SEND(cb, "/nick alice\r\n");
+	expect_past_notices(cb, "-- bob is now known as alice");
+	tn_close(ca);
+	tn_close(cb);
+	tn_wait(a, 5000);
 	stop(b);
 }
 END_TEST
@@ -247,6 +350,7 @@ main(void)
 		{ "order_and_history", test_order_and_history, 120 },
 		{ "nats_restart", test_nats_restart, 120 },
 		{ "nicks", test_nicks, 0 },
+		{ "who_and_death", test_who_and_death, 120 },
 	};
 
 	return net_main(NET_SUITE("cluster_net", tests, server_up,
