@@ -11,4 +11,14 @@
 
 extern const struct conn_proto line_proto;
 
+struct server;
+
+/*
+ * --cluster: NATS did not store a line of the line client whose session
+ * had this cluster id (cluster.h, CI_PUB_FAILED): tell it with "!!", so
+ * that no line is lost without a word.  From the acceptor.
+ */
+void	line_publish_failed(struct server *srv, uint64_t cluster_id,
+	    struct wakeset *ws);
+
 #endif /* CHATD_LINE_H */

@@ -38,6 +38,8 @@ struct line_session {
 	double		 log_tokens;	/* renames it may still log */
 	uint64_t	 cluster_id;	/* --cluster: whose claim a nick is */
 	bool		 claimed;	/* --cluster: its nick is claimed */
+	/* --cluster: in the sessions list, under sessions_mu. */
+	struct line_session *next_session, *prev_session;
 	uint64_t	 log_refill_ms;
 	unsigned	 log_suppressed;	/* renames not logged */
 };
@@ -236,7 +238,8 @@ static const struct frontend line_frontend = {
  * order.  How many NATS refused, at once (it is unreachable).
  */
 static size_t
-cluster_say(struct server *srv, struct event *const *evs, size_t n)
+cluster_say(struct server *srv, struct line_session *s,
+    struct event *const *evs, size_t n)
 {
 	struct clw_msg	 m;
 	size_t		 i, refused = 0;
@@ -251,7 +254,7 @@ cluster_say(struct server *srv, struct event *const *evs, size_t n)
 		m.nick_len = evs[i]->nick_len;
 		m.text = evs[i]->text;
 		m.text_len = evs[i]->text_len;
-		if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
+		if (cluster_publish(srv->cluster, &m, s->cluster_id) != CL_OK)
 			refused++;
 	}
 	return refused;
@@ -267,7 +270,7 @@ line_flush(struct worker *w, struct conn *c)
 	if (n == 0)
 		return;
 	if (srv->cluster != NULL)
-		refused = cluster_say(srv, w->batch, n);
+		refused = cluster_say(srv, session(c), w->batch, n);
 	else {
 		model_say(srv->model, &session(c)->user, w->batch_room,
 		    w->batch, n, &w->wake);
@@ -993,6 +996,60 @@ line_error(struct worker *w, struct conn *c, const char *text)
  * Coming and going.
  */
 
+/*
+ * --cluster: the sessions, for a failed publish to find its sender; a
+ * session is in it from line_open() until line_free(), so one found
+ * under the lock has a live connection.
+ */
+static pthread_mutex_t		 sessions_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct line_session	*sessions;
+
+static void
+sessions_add(struct line_session *s)
+{
+	pthread_mutex_lock(&sessions_mu);
+	s->next_session = sessions;
+	if (sessions != NULL)
+		sessions->prev_session = s;
+	sessions = s;
+	pthread_mutex_unlock(&sessions_mu);
+}
+
+static void
+sessions_remove(struct line_session *s)
+{
+	pthread_mutex_lock(&sessions_mu);
+	if (s->prev_session != NULL)
+		s->prev_session->next_session = s->next_session;
+	else if (sessions == s)
+		sessions = s->next_session;
+	if (s->next_session != NULL)
+		s->next_session->prev_session = s->prev_session;
+	s->next_session = s->prev_session = NULL;
+	pthread_mutex_unlock(&sessions_mu);
+}
+
+void
+line_publish_failed(struct server *srv, uint64_t cluster_id,
+    struct wakeset *ws)
+{
+	static const char	 text[] = "NATS did not store a line of yours: "
+				    "it was not relayed";
+	struct line_session	*s;
+	struct msg		*m;
+
+	pthread_mutex_lock(&sessions_mu);
+	for (s = sessions; s != NULL; s = s->next_session) {
+		if (s->cluster_id != cluster_id)
+			continue;
+		if ((m = msg_format(REPLY_ERROR, NULL, 0, text,
+		    sizeof(text) - 1)) != NULL)
+			conn_deliver(s->conn, &m, 1, ws);
+		break;
+	}
+	pthread_mutex_unlock(&sessions_mu);
+}
+
 /* Tells this node's sessions apart in the cluster's nick claims. */
 static atomic_uint_fast64_t	next_cluster_id;
 
@@ -1020,9 +1077,12 @@ line_open(struct worker *w, struct conn *c)
 		free(s);
 		return -1;
 	}
-	if (s->user.nrooms > 0)
-		cluster_tell(w->srv, s, CLW_JOIN, s->user.rooms[0]->room, "",
-		    0);
+	if (w->srv->cluster != NULL) {
+		sessions_add(s);
+		if (s->user.nrooms > 0)
+			cluster_tell(w->srv, s, CLW_JOIN,
+			    s->user.rooms[0]->room, "", 0);
+	}
 	log_info("%s connected as %s", c->addr, s->user.nick);
 	return 0;
 }
@@ -1084,6 +1144,8 @@ line_free(struct conn *c)
 
 	if (s == NULL)
 		return;
+	if (server_of(c->host)->cluster != NULL)
+		sessions_remove(s);
 	release_nick(server_of(c->host), s, s->user.nick, s->user.nick_len);
 	model_forget(server_of(c->host)->model, &s->user);
 	free(s->quit_reason);

@@ -766,6 +766,8 @@ cluster_drain(struct server *srv)
 		case CI_PUB_FAILED:
 			log_warn("NATS did not acknowledge a line: %.*s",
 			    (int)items[i]->text_len, items[i]->text);
+			line_publish_failed(srv, items[i]->cookie,
+			    srv->cluster_ws);
 			break;
 		case CI_DISCONNECTED:
 		case CI_RECONNECTED:

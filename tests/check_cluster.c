@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <nats/nats.h>
+
 #include "cluster.h"
 #include "natsrv.h"
 #include "check_run.h"
@@ -431,6 +433,33 @@ START_TEST(test_history)
 }
 END_TEST
 
+/* A line the server does not store comes back as a failure, cookie and all. */
+START_TEST(test_publish_failed)
+{
+	struct cluster		*a = node_open("a", 10);
+	struct cluster_item	*it;
+	struct cluster_stats	 st;
+	natsConnection		*nc = NULL;
+	jsCtx			*js = NULL;
+
+	/* Someone deletes the stream under the node's feet. */
+	ck_assert_int_eq(natsConnection_ConnectTo(&nc, srv.url), NATS_OK);
+	ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+	ck_assert_int_eq(js_DeleteStream(js, "chatd", NULL, NULL), NATS_OK);
+	ck_assert_int_eq(say(a, "#lobby", "x", "lost", 4242), CL_OK);
+	it = next_kind(a, CI_PUB_FAILED, WAIT_MS);
+	ck_assert_msg(it != NULL, "no failure reported");
+	ck_assert_uint_eq(it->cookie, 4242);
+	ck_assert_uint_gt(it->text_len, 0);
+	cluster_item_free(it);
+	cluster_stats(a, &st);
+	ck_assert_uint_eq(st.failed, 1);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	cluster_close(a);
+}
+END_TEST
+
 static void
 add(Suite *s, const char *name, const TTest *test, int timeout)
 {
@@ -453,6 +482,7 @@ cluster_suite(void)
 	add(s, "death", test_node_death, 60);
 	add(s, "restart", test_nats_restart, 60);
 	add(s, "history", test_history, 30);
+	add(s, "publish_failed", test_publish_failed, 30);
 	return s;
 }
 

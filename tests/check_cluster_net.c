@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nats/nats.h>
+
 #include "check_net.h"
 #include "check_tmp.h"
 #include "natsrv.h"
@@ -265,6 +267,31 @@ START_TEST(test_nicks)
 }
 END_TEST
 
+/* A line NATS does not store is not relayed, and its sender is told. */
+START_TEST(test_unstored_line)
+{
+	struct tn_daemon	*a = node("a");
+	struct tn_client	*ca = join(a);
+	natsConnection		*nc = NULL;
+	jsCtx			*js = NULL;
+	char			 text[64];
+
+	SEND(ca, "stored\r\n");
+	ck_assert(next_chat(ca, text, sizeof(text)));
+	ck_assert_str_eq(text, "stored");
+	ck_assert_int_eq(natsConnection_ConnectTo(&nc, srv.url), NATS_OK);
+	ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+	ck_assert_int_eq(js_DeleteStream(js, "chatd", NULL, NULL), NATS_OK);
+	SEND(ca, "not stored\r\n");
+	expect_past_notices(ca,
+	    "!! NATS did not store a line of yours: it was not relayed");
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	tn_close(ca);
+	stop(a);
+}
+END_TEST
+
 /* Ask /who until its listing holds nick or not (want); bounded. */
 static bool
 who_has(struct tn_client *c, const char *nick, bool want)
@@ -351,6 +378,7 @@ main(void)
 		{ "nats_restart", test_nats_restart, 120 },
 		{ "nicks", test_nicks, 0 },
 		{ "who_and_death", test_who_and_death, 120 },
+		{ "unstored_line", test_unstored_line, 0 },
 	};
 
 	return net_main(NET_SUITE("cluster_net", tests, server_up,
