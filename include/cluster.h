@@ -148,8 +148,9 @@ const char	*cluster_node(const struct cluster *cl);
 void		 cluster_stats(struct cluster *cl, struct cluster_stats *st);
 
 /*
- * Stop the heartbeat and the consumer, remove this node's heartbeat key
- * (a clean stop is no death), close, free.  NULL is ok.
+ * Stop the heartbeat and the consumer; if started and connected, release
+ * this node's nicks, publish its CLW_NODEDOWN (the others drop its users
+ * at once) and remove its heartbeat key; close, free.  NULL is ok.
  */
 void		 cluster_close(struct cluster *cl);
 

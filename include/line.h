@@ -11,14 +11,11 @@
 
 extern const struct conn_proto line_proto;
 
-struct server;
-
 /*
- * --cluster: NATS did not store a line of the line client whose session
- * had this cluster id (cluster.h, CI_PUB_FAILED): tell it with "!!", so
- * that no line is lost without a word.  From the acceptor.
+ * --cluster: NATS did not store a line of the line client whose user id
+ * this is (cluster.h, CI_PUB_FAILED): tell it with "!!", so that no line
+ * is lost without a word.  From any thread.
  */
-void	line_publish_failed(struct server *srv, uint64_t cluster_id,
-	    struct wakeset *ws);
+void	line_publish_failed(uint64_t user_id, struct wakeset *ws);
 
 #endif /* CHATD_LINE_H */

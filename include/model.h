@@ -29,6 +29,7 @@
 #include "event.h"
 #include "proto.h"
 
+struct model;
 struct room;
 struct user;
 struct histdb;
@@ -80,6 +81,8 @@ struct user {
 	 */
 	char			 nick[NICK_MAX_BYTES + 1];
 	size_t			 nick_len;
+	uint64_t		 id;		/* from model_connect(), never 0 */
+	bool			 nick_claimed;	/* --cluster: the owner's */
 	struct user		*hash_next;	/* private to model.c */
 	bool			 registered;
 
@@ -128,8 +131,41 @@ enum model_result {
 	M_NICK_TAKEN,
 	M_BAD_NICK,		/* why: the reason */
 	M_NO_SUCH_NICK,
-	M_TOPIC_TOO_LONG
+	M_TOPIC_TOO_LONG,
+	M_UNREACHABLE		/* --cluster: NATS is away, nothing done */
 };
+
+/*
+ * --cluster (server.c sets it, before any user connects): the chat lines
+ * of this node's users are ordered by the cluster's stream instead of
+ * here (they come back through model_ordered()), their chosen nicks are
+ * claimed cluster-wide, and their joins, leaves and renames are told to
+ * the other nodes.  Only users that connected here (registered) are
+ * concerned.  The callbacks run on the user's owner thread, under no
+ * lock of the model's.
+ */
+struct model_cluster {
+	void	*arg;
+	/* Send u's evs in r to be ordered; false if none could be. */
+	bool	(*say)(void *arg, struct user *u, struct room *r,
+		    struct event *const *evs, size_t n);
+	/* May u take nick?  M_OK, M_NICK_TAKEN or M_UNREACHABLE. */
+	int	(*claim)(void *arg, struct user *u, const char *nick,
+		    size_t len);
+	/* u no longer holds nick. */
+	void	(*release)(void *arg, struct user *u, const char *nick,
+		    size_t len);
+	/*
+	 * u joined r (EV_JOIN), left it (EV_PART, EV_QUIT: text is the
+	 * reason) or was renamed (EV_NICK: text is the old name; r one of
+	 * its rooms).
+	 */
+	void	(*told)(void *arg, struct user *u, struct room *r,
+		    enum event_kind kind, const char *text, size_t len);
+};
+
+void		 model_set_cluster(struct model *m,
+		    const struct model_cluster *mc);
 
 struct model_config {
 	const char	*default_room;	/* valid (room_name_check) */

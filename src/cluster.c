@@ -618,20 +618,30 @@ release_nicks_of(struct cluster *cl, const char *node)
  * Mark node dead if its key is still at revision rev: the one node whose
  * compare-and-set wins releases its nicks and tells the stream.
  */
+static void	announce_end(struct cluster *, const char *);
+
 static void
 declare_dead(struct cluster *cl, const char *node, uint64_t rev)
 {
-	char		 subject[SUBJECT_MAX], *data = NULL;
-	struct clw_msg	 m;
-	size_t		 len;
 	uint64_t	 newrev;
-	jsPubAck	*pa = NULL;
 
 	if (kvStore_UpdateString(&newrev, cl->nodes, node, "dead", rev) !=
 	    NATS_OK)
 		return;		/* another node won, or it beat again */
 	log_warn("node %s stopped beating: announcing its users as gone",
 	    node);
+	announce_end(cl, node);
+}
+
+/* node's nicks are free and its users gone: told once, on the stream. */
+static void
+announce_end(struct cluster *cl, const char *node)
+{
+	char		 subject[SUBJECT_MAX], *data = NULL;
+	struct clw_msg	 m;
+	size_t		 len;
+	jsPubAck	*pa = NULL;
+
 	release_nicks_of(cl, node);
 	memset(&m, 0, sizeof(m));
 	m.kind = CLW_NODEDOWN;
@@ -893,8 +903,11 @@ cluster_close(struct cluster *cl)
 	pthread_mutex_unlock(&cl->lock);
 	if (cl->beating)
 		pthread_join(cl->beat, NULL);
-	if (cl->nodes != NULL && atomic_load(&cl->connected))
+	/* A clean stop is an end too: the others drop our users now. */
+	if (cl->beating && atomic_load(&cl->connected)) {
+		announce_end(cl, cl->node);
 		kvStore_Delete(cl->nodes, cl->node);
+	}
 	if (cl->sub != NULL)
 		natsSubscription_Unsubscribe(cl->sub);
 	if (cl->nc != NULL)

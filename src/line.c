@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
 #include "conn.h"
 #include "line.h"
 #include "linefmt.h"
@@ -36,8 +35,6 @@ struct line_session {
 	char		*quit_reason;	/* the client's /quit text */
 	size_t		 quit_len;
 	double		 log_tokens;	/* renames it may still log */
-	uint64_t	 cluster_id;	/* --cluster: whose claim a nick is */
-	bool		 claimed;	/* --cluster: its nick is claimed */
 	/* --cluster: in the sessions list, under sessions_mu. */
 	struct line_session *next_session, *prev_session;
 	uint64_t	 log_refill_ms;
@@ -232,59 +229,31 @@ static const struct frontend line_frontend = {
  * past the high-water mark while they are being stopped is at most one
  * batch a worker (flow_batch_bytes).
  */
-/*
- * --cluster: the lines go to the stream, and come back to everyone here,
- * their sender too, through the consumer (server.c), in the stream's
- * order.  How many NATS refused, at once (it is unreachable).
- */
-static size_t
-cluster_say(struct server *srv, struct line_session *s,
-    struct event *const *evs, size_t n)
-{
-	struct clw_msg	 m;
-	size_t		 i, refused = 0;
-
-	for (i = 0; i < n; i++) {
-		memset(&m, 0, sizeof(m));
-		m.kind = evs[i]->kind == EV_ME ? CLW_ME : CLW_SAY;
-		m.time_ms = evs[i]->time_ms;
-		m.room = evs[i]->room;
-		m.room_len = evs[i]->room_len;
-		m.nick = evs[i]->nick;
-		m.nick_len = evs[i]->nick_len;
-		m.text = evs[i]->text;
-		m.text_len = evs[i]->text_len;
-		if (cluster_publish(srv->cluster, &m, s->cluster_id) != CL_OK)
-			refused++;
-	}
-	return refused;
-}
-
 static void
 line_flush(struct worker *w, struct conn *c)
 {
 	struct server	*srv = w->srv;
-	size_t		 i, n = w->nbatch, refused = 0;
+	size_t		 i, n;
 	char		 text[128];
+	int		 rc;
 
-	if (n == 0)
+	if (w->nbatch == 0)
 		return;
-	if (srv->cluster != NULL)
-		refused = cluster_say(srv, session(c), w->batch, n);
-	else {
-		model_say(srv->model, &session(c)->user, w->batch_room,
-		    w->batch, n, &w->wake);
+	n = w->nbatch;
+	/* --cluster: the stream orders them, and counts them as relayed. */
+	rc = model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
+	    n, &w->wake);
+	if (srv->cluster == NULL)
 		atomic_fetch_add_explicit(&srv->host.stats.messages, n,
 		    memory_order_relaxed);
-	}
 	for (i = 0; i < n; i++)
 		event_unref(w->batch[i]);
 	w->nbatch = 0;
 	w->batch_bytes = 0;
 	w->batch_room = NULL;
-	if (refused > 0) {
+	if (rc == M_UNREACHABLE) {
 		snprintf(text, sizeof(text), "the cluster is unreachable: "
-		    "%zu line%s not sent", refused, refused == 1 ? "" : "s");
+		    "%zu line%s not sent", n, n == 1 ? "" : "s");
 		reply(w, c, REPLY_ERROR, text);
 	}
 }
@@ -380,127 +349,17 @@ rename_loggable(struct line_session *s)
 }
 
 /* A rename is logged, so a disconnect line can be traced to its connect. */
-/*
- * --cluster: tell the other nodes where u went (a join, part, quit or
- * rename), for their /who and announcements.  At most once: a node that
- * misses it (NATS away) shows u where it last knew it.
- */
-static void
-cluster_tell(struct server *srv, struct line_session *s, enum clw_kind kind,
-    struct room *r, const char *text, size_t text_len)
-{
-	struct clw_msg	 m;
-
-	if (srv->cluster == NULL || r == NULL)
-		return;
-	memset(&m, 0, sizeof(m));
-	m.kind = kind;
-	m.uid = s->cluster_id;
-	m.room = room_name(r, &m.room_len);
-	m.nick = kind == CLW_NICK ? text : s->user.nick;
-	m.nick_len = kind == CLW_NICK ? text_len : s->user.nick_len;
-	m.text = kind == CLW_NICK ? s->user.nick : text;
-	m.text_len = kind == CLW_NICK ? s->user.nick_len : text_len;
-	if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
-		log_debug("%s: not told to the cluster",
-		    clw_kind_name(kind));
-}
-
-/* Its claim on its nick, if it holds one, goes back to the cluster. */
-static void
-release_nick(struct server *srv, struct line_session *s, const char *nick,
-    size_t len)
-{
-	if (srv->cluster == NULL || !s->claimed)
-		return;
-	if (cluster_nick_release(srv->cluster, nick, len, s->cluster_id) !=
-	    CL_OK)
-		log_warn("cluster: the claim on a nick could not be released");
-	s->claimed = false;
-}
-
-static bool
-same_key(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t	i;
-
-	if (alen != blen)
-		return false;
-	for (i = 0; i < alen; i++) {
-		char x = a[i], y = b[i];
-
-		if (x >= 'A' && x <= 'Z')
-			x = (char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (char)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
-/*
- * --cluster: a chosen nick is the cluster's to give, by a compare-and-set
- * in its key-value bucket, before the model takes it.  The worker waits
- * for NATS here, at most the cluster's timeout (1 s): a rename is rare,
- * and a reply in order is worth more than the wait.  0 to go on, 1 if
- * refused (told).
- */
-static int
-claim_nick(struct worker *w, struct conn *c, const struct command *cmd)
-{
-	struct line_session	*s = session(c);
-	struct cluster		*cl = w->srv->cluster;
-
-	if (cl == NULL || nick_check(cmd->target, cmd->target_len) != NULL)
-		return 0;	/* the model says what is wrong with it */
-	switch (cluster_nick_claim(cl, cmd->target, cmd->target_len,
-	    s->cluster_id)) {
-	case CL_OK:
-		return 0;
-	case CL_TAKEN:
-		replyf(w, c, REPLY_ERROR, "nickname %.*s is taken",
-		    (int)cmd->target_len, cmd->target);
-		return 1;
-	default:
-		reply(w, c, REPLY_ERROR, "the cluster is unreachable: "
-		    "nickname not changed");
-		return 1;
-	}
-}
-
 static int
 handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
 {
 	struct line_session	*s = session(c);
-	struct cluster		*cl = w->srv->cluster;
 	char			 old[NICK_MAX_BYTES + 1];
-	size_t			 old_len = s->user.nick_len;
 	const char		*why;
-	bool			 same;
 	int			 rc;
 
 	memcpy(old, s->user.nick, s->user.nick_len + 1);
-	same = same_key(old, old_len, cmd->target, cmd->target_len);
-	if (claim_nick(w, c, cmd) != 0)
-		return 0;
 	rc = model_nick(w->srv->model, &s->user, cmd->target, cmd->target_len,
 	    &why, &w->wake);
-	if (cl != NULL && nick_check(cmd->target, cmd->target_len) == NULL) {
-		if (rc == M_OK) {
-			if (!same)
-				release_nick(w->srv, s, old, old_len);
-			s->claimed = true;
-			/* nick: the old name, text: the new one. */
-			if (s->user.nrooms > 0)
-				cluster_tell(w->srv, s, CLW_NICK,
-				    s->user.rooms[0]->room, old, old_len);
-		} else if (!same &&
-		    cluster_nick_release(cl, cmd->target, cmd->target_len,
-		    s->cluster_id) != CL_OK)
-			log_warn("cluster: an unused nick claim could not be "
-			    "released");
-	}
 	if (rc == M_BAD_NICK) {
 		replyf(w, c, REPLY_ERROR, "invalid nickname: %s", why);
 		return 0;
@@ -508,6 +367,11 @@ handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
 	if (rc == M_NICK_TAKEN) {
 		replyf(w, c, REPLY_ERROR, "nickname %.*s is taken",
 		    (int)cmd->target_len, cmd->target);
+		return 0;
+	}
+	if (rc == M_UNREACHABLE) {
+		reply(w, c, REPLY_ERROR, "the cluster is unreachable: nickname "
+		    "not changed");
 		return 0;
 	}
 	if (rc != M_OK)
@@ -683,7 +547,6 @@ handle_join(struct worker *w, struct conn *c, const struct command *cmd)
 	    LIMIT(w->host, replay), &r, &why, &w->wake);
 	switch (rc) {
 	case M_OK:
-		cluster_tell(w->srv, session(c), CLW_JOIN, r, "", 0);
 		return 0;
 	case M_ALREADY:
 		set_current(w, c, r);
@@ -738,8 +601,6 @@ handle_part(struct worker *w, struct conn *c, const struct command *cmd)
 		u->current = NULL;
 		conn_unlock(c, &w->wake);
 	}
-	/* Told first: the room may go with the part. */
-	cluster_tell(w->srv, session(c), CLW_PART, r, "", 0);
 	if (model_part(w->srv->model, u, r, NULL, 0, &w->wake) != M_OK)
 		return -1;
 	replyf(w, c, REPLY_NOTICE, "you left %s", copy);
@@ -1030,8 +891,7 @@ sessions_remove(struct line_session *s)
 }
 
 void
-line_publish_failed(struct server *srv, uint64_t cluster_id,
-    struct wakeset *ws)
+line_publish_failed(uint64_t user_id, struct wakeset *ws)
 {
 	static const char	 text[] = "NATS did not store a line of yours: "
 				    "it was not relayed";
@@ -1040,7 +900,7 @@ line_publish_failed(struct server *srv, uint64_t cluster_id,
 
 	pthread_mutex_lock(&sessions_mu);
 	for (s = sessions; s != NULL; s = s->next_session) {
-		if (s->cluster_id != cluster_id)
+		if (s->user.id != user_id)
 			continue;
 		if ((m = msg_format(REPLY_ERROR, NULL, 0, text,
 		    sizeof(text) - 1)) != NULL)
@@ -1049,9 +909,6 @@ line_publish_failed(struct server *srv, uint64_t cluster_id,
 	}
 	pthread_mutex_unlock(&sessions_mu);
 }
-
-/* Tells this node's sessions apart in the cluster's nick claims. */
-static atomic_uint_fast64_t	next_cluster_id;
 
 static int
 line_open(struct worker *w, struct conn *c)
@@ -1065,8 +922,6 @@ line_open(struct worker *w, struct conn *c)
 	s->user.fe = &line_frontend;
 	s->log_tokens = LOG_RENAME_BURST;
 	s->log_refill_ms = now_ms();
-	s->cluster_id = atomic_fetch_add_explicit(&next_cluster_id, 1,
-	    memory_order_relaxed) + 1;
 	c->session = s;
 	c->motd = server_motd(w->srv);
 	rc = model_connect(w->srv->model, &s->user, &w->wake);
@@ -1077,12 +932,8 @@ line_open(struct worker *w, struct conn *c)
 		free(s);
 		return -1;
 	}
-	if (w->srv->cluster != NULL) {
+	if (w->srv->cluster != NULL)
 		sessions_add(s);
-		if (s->user.nrooms > 0)
-			cluster_tell(w->srv, s, CLW_JOIN,
-			    s->user.rooms[0]->room, "", 0);
-	}
 	log_info("%s connected as %s", c->addr, s->user.nick);
 	return 0;
 }
@@ -1103,7 +954,7 @@ line_leave(struct worker *w, struct conn *c, const char *kill_reason)
 {
 	struct line_session	*s = session(c);
 	const char		*reason = kill_reason;
-	size_t			 reason_len = reason ? strlen(reason) : 0, i;
+	size_t			 reason_len = reason ? strlen(reason) : 0;
 
 	if (s == NULL || !s->user.registered)
 		return;
@@ -1116,12 +967,8 @@ line_leave(struct worker *w, struct conn *c, const char *kill_reason)
 			reason_len = strlen(reason);
 		}
 	}
-	for (i = 0; i < s->user.nrooms; i++)
-		cluster_tell(w->srv, s, CLW_QUIT, s->user.rooms[i]->room,
-		    reason != NULL ? reason : "", reason != NULL ? reason_len : 0);
 	model_disconnect(w->srv->model, &s->user, reason, reason_len,
 	    &w->wake);
-	release_nick(w->srv, s, s->user.nick, s->user.nick_len);
 }
 
 static void
@@ -1146,7 +993,6 @@ line_free(struct conn *c)
 		return;
 	if (server_of(c->host)->cluster != NULL)
 		sessions_remove(s);
-	release_nick(server_of(c->host), s, s->user.nick, s->user.nick_len);
 	model_forget(server_of(c->host)->model, &s->user);
 	free(s->quit_reason);
 	free(s);

@@ -766,7 +766,7 @@ cluster_drain(struct server *srv)
 		case CI_PUB_FAILED:
 			log_warn("NATS did not acknowledge a line: %.*s",
 			    (int)items[i]->text_len, items[i]->text);
-			line_publish_failed(srv, items[i]->cookie,
+			line_publish_failed(items[i]->cookie,
 			    srv->cluster_ws);
 			break;
 		case CI_DISCONNECTED:
@@ -1079,6 +1079,100 @@ open_history_db(struct server *srv)
 }
 
 /*
+ * The model's hooks (model.h, struct model_cluster): this node's users'
+ * lines, nick claims and comings and goings, onto the stream.
+ */
+static bool
+hook_say(void *arg, struct user *u, struct room *r, struct event *const *evs,
+    size_t n)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.kind = evs[i]->kind == EV_ME ? CLW_ME : CLW_SAY;
+		m.uid = u->id;
+		m.time_ms = evs[i]->time_ms;
+		m.room = evs[i]->room;
+		m.room_len = evs[i]->room_len;
+		m.nick = evs[i]->nick;
+		m.nick_len = evs[i]->nick_len;
+		m.text = evs[i]->text;
+		m.text_len = evs[i]->text_len;
+		rc = cluster_publish(srv->cluster, &m, u->id);
+		if (rc == CL_DOWN && i == 0)
+			return false;	/* refused, all of them */
+		if (rc != CL_OK)
+			log_warn("cluster: a line could not be published");
+	}
+	return true;
+}
+
+static int
+hook_claim(void *arg, struct user *u, const char *nick, size_t len)
+{
+	struct server	*srv = arg;
+
+	switch (cluster_nick_claim(srv->cluster, nick, len, u->id)) {
+	case CL_OK:
+		return M_OK;
+	case CL_TAKEN:
+		return M_NICK_TAKEN;
+	default:
+		return M_UNREACHABLE;
+	}
+}
+
+static void
+hook_release(void *arg, struct user *u, const char *nick, size_t len)
+{
+	struct server	*srv = arg;
+
+	if (cluster_nick_release(srv->cluster, nick, len, u->id) != CL_OK)
+		log_warn("cluster: a nick's claim could not be released");
+}
+
+/* Told at most once: a node that misses it shows u where it last knew. */
+static void
+hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
+    const char *text, size_t len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+
+	memset(&m, 0, sizeof(m));
+	switch (kind) {
+	case EV_JOIN:
+		m.kind = CLW_JOIN;
+		break;
+	case EV_PART:
+		m.kind = CLW_PART;
+		break;
+	case EV_QUIT:
+		m.kind = CLW_QUIT;
+		break;
+	case EV_NICK:
+		m.kind = CLW_NICK;
+		break;
+	default:
+		return;
+	}
+	m.uid = u->id;
+	m.room = room_name(r, &m.room_len);
+	/* A rename: nick the old name, text the new one. */
+	m.nick = kind == EV_NICK ? text : u->nick;
+	m.nick_len = kind == EV_NICK ? len : u->nick_len;
+	m.text = kind == EV_NICK ? u->nick : text;
+	m.text_len = kind == EV_NICK ? u->nick_len : len;
+	if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
+		log_debug("%s of %s not told to the cluster",
+		    clw_kind_name(m.kind), u->nick);
+}
+
+/*
  * --cluster: join it or refuse to start (exit 1), never go on alone.
  * The consumer replays the stream into the rooms' history from here on.
  */
@@ -1086,6 +1180,7 @@ static int
 open_cluster(struct server *srv)
 {
 	struct cluster_config	 cfg;
+	struct model_cluster	 hooks;
 	struct cluster_stats	 cs;
 	struct pollfd		 pfd;
 	uint64_t		 deadline;
@@ -1134,6 +1229,12 @@ open_cluster(struct server *srv)
 	if (!cluster_caught_up(srv->cluster))
 		log_warn("cluster: the history is still being read after %d s;"
 		    " going on", CLUSTER_REPLAY_MS / 1000);
+	hooks.arg = srv;
+	hooks.say = hook_say;
+	hooks.claim = hook_claim;
+	hooks.release = hook_release;
+	hooks.told = hook_told;
+	model_set_cluster(srv->model, &hooks);
 	srv->cluster_kind = EP_CLUSTER;
 	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);
 }

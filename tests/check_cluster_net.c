@@ -362,6 +362,18 @@ START_TEST(test_who_and_death)
 	ck_assert_int_eq(lefts, 0);
 	SEND(cb, "/nick alice\r\n");
 	expect_past_notices(cb, "-- bob is now known as alice");
+	/* A node stopped cleanly takes its users with it at once. */
+	{
+		struct tn_daemon	*c = node("c");
+		struct tn_client	*cc = join(c);
+
+		SEND(cc, "/nick carol\r\n");
+		EXPECTF(cc, "-- %s is now known as carol", cc->nick);
+		ck_assert_msg(who_has(cb, "carol", true), "no carol at b");
+		stop(c);
+		tn_close(cc);
+		expect_past_notices(cb, "-- carol left (node c is gone)");
+	}
 	tn_close(ca);
 	tn_close(cb);
 	tn_wait(a, 5000);
