@@ -332,6 +332,7 @@ START_TEST(test_who_and_death)
 	char			 line[1024];
 	int64_t			 killed, took;
 	int			 n, lefts = 0;
+	bool			 saw_last = false;
 
 	SEND(ca, "/nick alice\r\n");
 	EXPECTF(ca, "-- %s is now known as alice", ca->nick);
@@ -342,14 +343,21 @@ START_TEST(test_who_and_death)
 	ck_assert_msg(who_has(cb, "alice", true), "b's /who lacks alice");
 	ck_assert_msg(who_has(ca, "bob", true), "a's /who lacks bob");
 
+	/* Echoed to alice: stored by JetStream, so b must have it. */
+	SEND(ca, "last words\r\n");
+	ck_assert(next_chat(ca, line, sizeof(line)));
+	ck_assert_str_eq(line, "last words");
 	ck_assert_int_eq(tn_signal(a, SIGKILL), 0);
 	killed = tn_now_ms();
 	for (;;) {
 		n = tn_readline(cb, line, sizeof(line), 10000);
 		ck_assert_msg(n >= 0, "no leave of alice: %s", tn_error());
+		if (strcmp(line, "<alice> last words") == 0)
+			saw_last = true;
 		if (strcmp(line, "-- alice left (node a is gone)") == 0)
 			break;
 	}
+	ck_assert_msg(saw_last, "b lost alice's acknowledged line");
 	took = tn_now_ms() - killed;
 	/* 3 missed beats of 1 s, one more beat, and slack for TSan. */
 	ck_assert_msg(took <= 6000, "alice left after %lld ms",
