@@ -131,55 +131,120 @@ START_TEST(test_unreachable)
 }
 END_TEST
 
-/* 5 senders over 3 nodes: one order everywhere; then a late node. */
+/*
+ * The next chat line of c, notices skipped: its room (the label, or
+ * current if none) and text.  False if none came in time.
+ */
+static bool
+next_chat_in(struct tn_client *c, const char *current, char *room,
+    size_t room_size, char *text, size_t size)
+{
+	char		 line[1024];
+	const char	*p, *sp;
+
+	for (;;) {
+		if (tn_readline(c, line, sizeof(line), TN_LINE_TIMEOUT) < 0)
+			return false;
+		p = line;
+		snprintf(room, room_size, "%s", current);
+		if (*p == '#' && (sp = strchr(p, ' ')) != NULL) {
+			snprintf(room, room_size, "%.*s", (int)(sp - p), p);
+			p = sp + 1;
+		}
+		if (*p != '<' || (p = strstr(p, "> ")) == NULL)
+			continue;
+		snprintf(text, size, "%s", p + 2);
+		return true;
+	}
+}
+
+/* Send a /join and read up to its "now talking in" notice. */
+static void
+switch_room(struct tn_client *c, const char *room)
+{
+	char	want[128];
+
+	SENDF(c, "/join %s\r\n", room);
+	snprintf(want, sizeof(want), "-- now talking in %s (", room);
+	for (;;) {
+		char	line[1024];
+
+		ck_assert_msg(tn_readline(c, line, sizeof(line),
+		    TN_LINE_TIMEOUT) >= 0, "no %s: %s", want, tn_error());
+		if (strncmp(line, want, strlen(want)) == 0)
+			return;
+	}
+}
+
+/*
+ * 5 senders over 3 nodes, in two rooms that every client is in: one
+ * order per room everywhere, nothing lost; then a late node.
+ */
 START_TEST(test_order_and_history)
 {
 	static const char *const names[NODES] = { "a", "b", "c" };
+	static const char *const rooms[2] = { "#lobby", "#two" };
 	struct tn_daemon	*d[NODES], *late;
 	struct tn_client	*c[SENDERS], *lc;
-	static char		 seen[SENDERS][TOTAL][64];
-	char			 text[64], line[1024];
-	int			 next[SENDERS], i, k, n, s, sender, got;
+	static char		 seen[SENDERS][2][TOTAL][64];
+	char			 text[64], room[64], line[1024];
+	int			 count[SENDERS][2], next[SENDERS];
+	int			 i, k, n, s, r, sender, got;
 
 	for (n = 0; n < NODES; n++)
 		d[n] = node(names[n]);
 	for (s = 0; s < SENDERS; s++)
 		c[s] = join(d[s % NODES]);
+	/* Everyone in both rooms; even senders talk in #lobby, odd in #two. */
+	for (s = 0; s < SENDERS; s++)
+		switch_room(c[s], rooms[1]);
+	for (s = 0; s < SENDERS; s += 2)
+		switch_room(c[s], rooms[0]);
 	for (k = 0; k < LINES; k++)
 		for (s = 0; s < SENDERS; s++)
 			SENDF(c[s], "s%d %d\r\n", s, k);
+	memset(count, 0, sizeof(count));
 	for (s = 0; s < SENDERS; s++) {
 		memset(next, 0, sizeof(next));
 		for (i = 0; i < TOTAL; i++) {
-			ck_assert_msg(next_chat(c[s], seen[s][i],
-			    sizeof(seen[0][0])), "client %d got %d of %d: %s",
-			    s, i, TOTAL, tn_error());
-			ck_assert_int_eq(sscanf(seen[s][i], "s%d %d", &sender,
-			    &k), 2);
+			ck_assert_msg(next_chat_in(c[s], rooms[s % 2], room,
+			    sizeof(room), text, sizeof(text)),
+			    "client %d got %d of %d: %s", s, i, TOTAL,
+			    tn_error());
+			ck_assert_int_eq(sscanf(text, "s%d %d", &sender, &k), 2);
 			ck_assert_int_lt(sender, SENDERS);
-			/* Each sender's lines in its order, none lost. */
+			/* Each sender's lines in its order, in its room. */
 			ck_assert_int_eq(k, next[sender]++);
+			r = sender % 2;
+			ck_assert_str_eq(room, rooms[r]);
+			snprintf(seen[s][r][count[s][r]++], sizeof(seen[0][0][0]),
+			    "%s", text);
 		}
 	}
-	/* One order: every client's equals the first's. */
+	/* One order per room: every client's equals the first's. */
 	for (s = 1; s < SENDERS; s++)
-		for (i = 0; i < TOTAL; i++)
-			ck_assert_msg(strcmp(seen[s][i], seen[0][i]) == 0,
-			    "client %d line %d: \"%s\", client 0: \"%s\"", s, i,
-			    seen[s][i], seen[0][i]);
+		for (r = 0; r < 2; r++) {
+			ck_assert_int_eq(count[s][r], count[0][r]);
+			for (i = 0; i < count[0][r]; i++)
+				ck_assert_msg(strcmp(seen[s][r][i],
+				    seen[0][r][i]) == 0, "client %d %s line %d: "
+				    "\"%s\", client 0: \"%s\"", s, rooms[r], i,
+				    seen[s][r][i], seen[0][r][i]);
+		}
 
-	/* A node started now has the talk, in that order, from the stream. */
+	/* A node started now has #lobby's talk, in order, from the stream. */
 	late = node("late");
 	lc = join(late);
 	SENDF(lc, "/history %d\r\n", TOTAL);
-	EXPECTF(lc, "-- history of #lobby, last %d lines:", TOTAL);
-	for (i = 0; i < TOTAL; i++) {
+	EXPECTF(lc, "-- history of #lobby, last %d lines:", count[0][0]);
+	for (i = 0; i < count[0][0]; i++) {
 		got = tn_readline(lc, line, sizeof(line), TN_LINE_TIMEOUT);
 		ck_assert_msg(got > 0, "%s", tn_error());
 		ck_assert_msg(strstr(line, "> ") != NULL, "line: %s", line);
 		snprintf(text, sizeof(text), "%s", strstr(line, "> ") + 2);
-		ck_assert_msg(strcmp(text, seen[0][i]) == 0,
-		    "history %d: \"%s\", live: \"%s\"", i, text, seen[0][i]);
+		ck_assert_msg(strcmp(text, seen[0][0][i]) == 0,
+		    "history %d: \"%s\", live: \"%s\"", i, text,
+		    seen[0][0][i]);
 	}
 	EXPECT(lc, "-- end of history");
 	tn_close(lc);
