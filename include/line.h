@@ -18,4 +18,7 @@ extern const struct conn_proto line_proto;
  */
 void	line_publish_failed(uint64_t user_id, struct wakeset *ws);
 
+/* Line users registered now, for /stats. */
+size_t	line_users(void);
+
 #endif /* CHATD_LINE_H */

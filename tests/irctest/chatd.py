@@ -1,0 +1,59 @@
+"""irctest controller for chatd (scripts/irctest.sh puts this directory on
+PYTHONPATH and names the binary in $CHATD)."""
+import os
+import shutil
+from typing import Optional, Set, Type
+
+from irctest.basecontrollers import BaseServerController, DirectoryBasedController
+from irctest.runner import NotImplementedByController
+
+
+class ChatdController(BaseServerController, DirectoryBasedController):
+    software_name = "chatd"
+    supported_sasl_mechanisms: Set[str] = set()
+    supports_sts = False
+
+    def run(
+        self,
+        hostname: str,
+        port: int,
+        *,
+        password: Optional[str],
+        ssl: bool,
+        run_services: bool,
+        faketime: Optional[str],
+    ) -> None:
+        assert self.proc is None
+        if ssl:
+            raise NotImplementedByController("TLS")
+        if password is not None:
+            # PASS is accepted but checked only once --password lands.
+            raise NotImplementedByController("PASS")
+        if run_services:
+            raise NotImplementedByController("services")
+        self.port = port
+        self.hostname = hostname
+        self.create_config()
+        chatd = os.environ.get("CHATD") or shutil.which("chatd") or "chatd"
+        # The suite floods and reconnects faster than a public server
+        # allows: the per-address and per-line limits are off here.
+        bind = [] if hostname == "localhost" else ["--bind", hostname]
+        self.proc = self.execute(
+            [
+                chatd,
+                *bind,
+                "--port", "0",
+                "--irc-port", str(port),
+                "--server-name", "My.Little.Server",
+                "--rate", "0",
+                # IRCv3 tags may take 4096 bytes before the 512 of a line.
+                "--max-line", "8192",
+                "--max-per-ip", "0",
+                "--connect-rate", "0",
+                "--log-level", "warn",
+            ]
+        )
+
+
+def get_irctest_controller_class() -> Type[ChatdController]:
+    return ChatdController
