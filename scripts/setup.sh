@@ -18,9 +18,12 @@ shift
 
 # libsqlite3-dev keeps chatd's history, libreadline-dev builds chat,
 # libssl-dev gives TLS and openssl makes the tests' certificates, tmux
-# runs the terminal tests, python3-pytest runs irctest (scripts/irctest.sh).
+# runs the terminal tests, python3-pytest runs irctest (scripts/irctest.sh),
+# libnats-dev is the NATS client of --cluster and nats-server runs under
+# the cluster tests.
 packages=(build-essential autoconf automake libtool pkg-config check
-	libsqlite3-dev libreadline-dev libssl-dev openssl python3-pytest tmux)
+	libsqlite3-dev libreadline-dev libssl-dev openssl python3-pytest tmux
+	libnats-dev nats-server)
 read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()
