@@ -361,21 +361,11 @@ END_TEST
 static struct tn_daemon *
 node_irc(const char *name, uint16_t *irc_port)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 slen = sizeof(sin);
 	static char		 port[16];
 	struct tn_daemon	*d;
-	int			 fd;
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
-	close(fd);
-	*irc_port = ntohs(sin.sin_port);
+	*irc_port = tn_free_port();
+	ck_assert_msg(*irc_port != 0, "no free port: %s", tn_error());
 	snprintf(port, sizeof(port), "%u", *irc_port);
 	{
 		const char *const extra[] = { "--cluster", srv.url,
@@ -389,44 +379,27 @@ node_irc(const char *name, uint16_t *irc_port)
 	return d;
 }
 
-/* Read up to a line that contains want. */
-static void
-skip_to(struct tn_client *c, const char *want)
-{
-	char	line[1024];
-	int	i;
-
-	for (i = 0; i < 200; i++) {
-		ck_assert_msg(tn_readline(c, line, sizeof(line),
-		    TN_LINE_TIMEOUT) >= 0, "waiting for \"%s\": %s", want,
-		    tn_error());
-		if (strstr(line, want) != NULL)
-			return;
-	}
-	ck_abort_msg("no line with \"%s\" in 200", want);
-}
-
 /* IRC users are clustered too: their nick, their lines, both ways. */
 START_TEST(test_irc)
 {
 	uint16_t		 port;
 	struct tn_daemon	*a = node_irc("a", &port), *b = node("b");
 	struct tn_client	*ic, *lb = join(b);
-	char			 echo[256];
+	char			 echo[256], line[1024];
 
 	ic = tn_connect_port(port, 0);
 	ck_assert_msg(ic != NULL, "%s", tn_error());
 	SEND(ic, "NICK ircy\r\nUSER ircy 0 * :Irc Y\r\n");
-	skip_to(ic, " 001 ircy ");
+	skip_to(ic, " 001 ircy ", line, sizeof(line));
 	/* Registered on a: claimed for the cluster. */
 	SEND(lb, "/nick IRCY\r\n");
 	expect_past_notices(lb, "!! nickname IRCY is taken");
 	SEND(ic, "JOIN #lobby\r\n");
-	skip_to(ic, " 366 ");
+	skip_to(ic, " 366 ", line, sizeof(line));
 	SEND(lb, "hello irc\r\n");
 	snprintf(echo, sizeof(echo), "<%s> hello irc", lb->nick);
 	expect_past_notices(lb, echo);
-	skip_to(ic, " PRIVMSG #lobby :hello irc");
+	skip_to(ic, " PRIVMSG #lobby :hello irc", line, sizeof(line));
 	SEND(ic, "PRIVMSG #lobby :hi line\r\n");
 	expect_past_notices(lb, "<ircy> hi line");
 	tn_close(ic);
