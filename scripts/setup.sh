@@ -19,11 +19,12 @@ shift
 # libsqlite3-dev keeps chatd's history, libreadline-dev builds chat,
 # libssl-dev gives TLS and openssl makes the tests' certificates, tmux
 # runs the terminal tests, python3-pytest runs irctest (scripts/irctest.sh),
-# socat is the TLS front and the line user of the client tests, irssi
-# and weechat-headless the IRC clients tested.
+# libnats-dev is the NATS client of --cluster and nats-server runs under
+# the cluster tests; socat is the TLS front and the line user of the
+# client tests, irssi and weechat-headless the IRC clients tested.
 packages=(build-essential autoconf automake libtool pkg-config check
 	libsqlite3-dev libreadline-dev libssl-dev openssl python3-pytest tmux
-	socat irssi weechat-headless)
+	libnats-dev nats-server socat irssi weechat-headless)
 read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()

@@ -38,7 +38,10 @@ conn_new(struct host *host, int fd, const char *addr,
     const struct conn_proto *proto)
 {
 	struct conn	*c;
+	size_t		 max_line = LIMIT(host, max_line);
 
+	if (max_line < proto->min_line)
+		max_line = proto->min_line;
 	if (fault_fail(FAULT_CONN) || (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->ep_kind = EP_CONN;
@@ -48,7 +51,7 @@ conn_new(struct host *host, int fd, const char *addr,
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	pthread_mutex_init(&c->mu, NULL);
 	sendq_init(&c->sq);
-	framer_init(&c->fr, LIMIT(host, max_line));
+	framer_init(&c->fr, max_line);
 	c->tokens = LIMIT(host, burst);
 	c->refill_ms = now_ms();
 	atomic_init(&c->last_line_ms, c->refill_ms);
@@ -880,24 +883,11 @@ conn_open(struct worker *w, struct conn *c)
 static void
 log_handshake_failure(struct conn *c)
 {
-	static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
-	static uint64_t		 since_ms;
-	static unsigned		 logged, unlogged;
-	uint64_t		 now = now_ms();
-	unsigned		 skipped = 0;
+	static struct log_limit	 limit = LOG_LIMIT_INITIALIZER(TLS_FAILS_LOGGED);
+	unsigned		 skipped;
 	bool			 log_it;
 
-	pthread_mutex_lock(&mu);
-	if (now - since_ms >= 1000) {
-		skipped = unlogged;
-		since_ms = now;
-		logged = unlogged = 0;
-	}
-	if ((log_it = logged < TLS_FAILS_LOGGED))
-		logged++;
-	else
-		unlogged++;
-	pthread_mutex_unlock(&mu);
+	log_it = log_limit_take(&limit, now_ms(), &skipped);
 	if (skipped > 0)
 		log_info("%u more tls handshakes failed in the last second",
 		    skipped);

@@ -38,6 +38,8 @@ struct line_session {
 	char		*quit_reason;	/* the client's /quit text */
 	size_t		 quit_len;
 	double		 log_tokens;	/* renames it may still log */
+	/* --cluster: in the sessions list, under sessions_mu. */
+	struct line_session *next_session, *prev_session;
 	uint64_t	 log_refill_ms;
 	unsigned	 log_suppressed;	/* renames not logged */
 	bool		 authed;	/* sent the password, or none asked */
@@ -270,19 +272,29 @@ static void
 line_flush(struct worker *w, struct conn *c)
 {
 	struct server	*srv = w->srv;
-	size_t		 i;
+	size_t		 i, n;
+	char		 text[128];
+	int		 rc;
 
 	if (w->nbatch == 0)
 		return;
-	model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
-	    w->nbatch, &w->wake);
-	atomic_fetch_add_explicit(&srv->host.stats.messages, w->nbatch,
-	    memory_order_relaxed);
-	for (i = 0; i < w->nbatch; i++)
+	n = w->nbatch;
+	/* --cluster: the stream orders them, and counts them as relayed. */
+	rc = model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
+	    n, &w->wake);
+	if (srv->cluster == NULL)
+		atomic_fetch_add_explicit(&srv->host.stats.messages, n,
+		    memory_order_relaxed);
+	for (i = 0; i < n; i++)
 		event_unref(w->batch[i]);
 	w->nbatch = 0;
 	w->batch_bytes = 0;
 	w->batch_room = NULL;
+	if (rc == M_UNREACHABLE) {
+		snprintf(text, sizeof(text), "the cluster is unreachable: "
+		    "%zu line%s not sent", n, n == 1 ? "" : "s");
+		reply(w, c, REPLY_ERROR, text);
+	}
 }
 
 static int
@@ -395,6 +407,11 @@ handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
 	if (rc == M_NICK_TAKEN) {
 		replyf(w, c, REPLY_ERROR, "nickname %.*s is taken",
 		    (int)cmd->target_len, cmd->target);
+		return 0;
+	}
+	if (rc == M_UNREACHABLE) {
+		reply(w, c, REPLY_ERROR, "the cluster is unreachable: nickname "
+		    "not changed");
 		return 0;
 	}
 	if (rc != M_OK)
@@ -633,24 +650,43 @@ handle_part(struct worker *w, struct conn *c, const struct command *cmd)
 	return 0;
 }
 
+/* A secret room (+s) is listed to its members only, as IRC's LIST does. */
 static bool
-rooms_entry(void *arg, const char *name, size_t len, size_t members,
-    const char *topic, size_t topic_len)
+room_visible(struct conn *c, const struct room_entry *e)
+{
+	return !(e->modes & ROOM_MODE_SECRET) ||
+	    model_joined(&session(c)->user, e->name, e->len) != NULL;
+}
+
+static bool
+rooms_count(void *arg, const struct room_entry *e)
 {
 	struct listing	*l = arg;
-	size_t		 n;
+
+	if (room_visible(l->c, e))
+		l->total++;
+	return true;
+}
+
+static bool
+rooms_entry(void *arg, const struct room_entry *e)
+{
+	struct listing	*l = arg;
+	size_t		 n, topic_len = e->topic_len;
 
 	if (l->sent < 0)
 		return false;
+	if (!room_visible(l->c, e))
+		return true;
 	if (topic_len > LIST_LINE_MAX)
 		topic_len = LIST_LINE_MAX;
-	if (topic != NULL && topic_len > 0)
+	if (e->topic != NULL && topic_len > 0)
 		n = (size_t)snprintf(l->line, sizeof(l->line), "%.*s %zu "
-		    "online: %.*s", (int)len, name, members, (int)topic_len,
-		    topic);
+		    "online: %.*s", (int)e->len, e->name, e->members,
+		    (int)topic_len, e->topic);
 	else
 		n = (size_t)snprintf(l->line, sizeof(l->line), "%.*s %zu "
-		    "online", (int)len, name, members);
+		    "online", (int)e->len, e->name, e->members);
 	l->len = n < sizeof(l->line) ? n : sizeof(l->line) - 1;
 	/* The bound counts the lines as sent, "-- " and CRLF included. */
 	if ((size_t)l->sent + l->len + 5 > l->max_bytes) {
@@ -667,7 +703,6 @@ handle_rooms(struct worker *w, struct conn *c)
 {
 	struct listing	*l;
 	struct msg	*head;
-	size_t		 count;
 	long		 sent;
 	char		 text[64];
 
@@ -678,15 +713,15 @@ handle_rooms(struct worker *w, struct conn *c)
 	l->c = c;
 	l->max_bytes = LIMIT(w->host, sendq) / 4;
 	/* The count first: a snapshot taken before the entries. */
-	count = model_rooms_count(w->srv->model);
-	snprintf(text, sizeof(text), "%zu rooms:", count);
+	model_list(w->srv->model, rooms_count, l);
+	snprintf(text, sizeof(text), "%zu rooms:", l->total);
 	if ((head = msg_format(REPLY_NOTICE, NULL, 0, text, strlen(text))) !=
 	    NULL) {
 		l->msgs[l->nmsgs++] = head;
 		l->sent += head->len;
 	}
-	count = model_rooms(w->srv->model, rooms_entry, l);
-	listing_done(l, count);
+	model_list(w->srv->model, rooms_entry, l);
+	listing_done(l, l->total);
 	sent = l->sent;
 	free(l);
 	return sent;
@@ -950,6 +985,59 @@ line_error(struct worker *w, struct conn *c, const char *text)
  * Coming and going.
  */
 
+/*
+ * --cluster: the sessions, for a failed publish to find its sender; a
+ * session is in it from line_open() until line_free(), so one found
+ * under the lock has a live connection.
+ */
+static pthread_mutex_t		 sessions_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct line_session	*sessions;
+
+static void
+sessions_add(struct line_session *s)
+{
+	pthread_mutex_lock(&sessions_mu);
+	s->next_session = sessions;
+	if (sessions != NULL)
+		sessions->prev_session = s;
+	sessions = s;
+	pthread_mutex_unlock(&sessions_mu);
+}
+
+static void
+sessions_remove(struct line_session *s)
+{
+	pthread_mutex_lock(&sessions_mu);
+	if (s->prev_session != NULL)
+		s->prev_session->next_session = s->next_session;
+	else if (sessions == s)
+		sessions = s->next_session;
+	if (s->next_session != NULL)
+		s->next_session->prev_session = s->prev_session;
+	s->next_session = s->prev_session = NULL;
+	pthread_mutex_unlock(&sessions_mu);
+}
+
+void
+line_publish_failed(uint64_t user_id, struct wakeset *ws)
+{
+	static const char	 text[] = "NATS did not store a line of yours: "
+				    "it was not relayed";
+	struct line_session	*s;
+	struct msg		*m;
+
+	pthread_mutex_lock(&sessions_mu);
+	for (s = sessions; s != NULL; s = s->next_session) {
+		if (s->user.id != user_id)
+			continue;
+		if ((m = msg_format(REPLY_ERROR, NULL, 0, text,
+		    sizeof(text) - 1)) != NULL)
+			conn_deliver(s->conn, &m, 1, ws);
+		break;
+	}
+	pthread_mutex_unlock(&sessions_mu);
+}
+
 /* Join the chat: a nickname, the default room, the welcome. */
 static int
 line_register(struct worker *w, struct conn *c)
@@ -963,6 +1051,8 @@ line_register(struct worker *w, struct conn *c)
 	c->motd = NULL;
 	if (rc != M_OK)
 		return -1;
+	if (w->srv->cluster != NULL)
+		sessions_add(s);
 	log_info("%s connected as %s", c->addr, s->user.nick);
 	return 0;
 }
@@ -1052,6 +1142,8 @@ line_free(struct conn *c)
 
 	if (s == NULL)
 		return;
+	if (server_of(c->host)->cluster != NULL)
+		sessions_remove(s);
 	model_forget(server_of(c->host)->model, &s->user);
 	free(s->quit_reason);
 	free(s);

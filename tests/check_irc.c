@@ -6,14 +6,10 @@
  * operators (KICK, +t), AWAY and away-notify, and the bounded NAMES of
  * a big room.
  *
- * Each chatd gets an IRC port found free just before (a bind to port 0,
- * closed): never 6667, so that tests run side by side.  An IRC client
+ * Each chatd gets an IRC port found free just before (tn_free_port()):
+ * never 6667, so that tests run side by side.  An IRC client
  * proves it got nothing more with PING: the PONG must be the next line.
  */
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-
 #include <check.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,31 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "check_net.h"
 #include "check_run.h"
 
 #define SERVER	"irc.test"
 
 static uint16_t	 irc_port;
-
-/* A port nobody listens on now. */
-static uint16_t
-free_port(void)
-{
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
-	int			 fd;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
-	return ntohs(sin.sin_port);
-}
 
 /* chatd with an IRC listener, and extra options. */
 static struct tn_daemon *
@@ -56,7 +34,8 @@ start_irc(const char *const *extra)
 	struct tn_daemon	*d;
 	size_t			 n = 0;
 
-	irc_port = free_port();
+	irc_port = tn_free_port();
+	ck_assert_msg(irc_port != 0, "%s", tn_error());
 	snprintf(port, sizeof(port), "%u", irc_port);
 	args[n++] = "--irc-port";
 	args[n++] = port;
@@ -83,22 +62,6 @@ expect_has(struct tn_client *c, const char *want, char *line, size_t size)
 	ck_assert_msg(n >= 0, "waiting for \"%s\": %s", want, tn_error());
 	ck_assert_msg(strstr(line, want) != NULL, "got \"%s\", want \"%s\"",
 	    tn_quote(line, strlen(line)), want);
-}
-
-/* Read up to and including a line containing want; fail if none. */
-static void
-skip_to(struct tn_client *c, const char *want, char *line, size_t size)
-{
-	int	 i, n;
-
-	for (i = 0; i < 200; i++) {
-		n = tn_readline(c, line, size, TN_LINE_TIMEOUT);
-		ck_assert_msg(n >= 0, "waiting for \"%s\": %s", want,
-		    tn_error());
-		if (strstr(line, want) != NULL)
-			return;
-	}
-	ck_abort_msg("no line with \"%s\" in 200", want);
 }
 
 /* Nothing more is queued for c: the PONG is the next line. */
@@ -619,6 +582,187 @@ START_TEST(test_list_secret_join0)
 }
 END_TEST
 
+/*
+ * A client refused at registration: 464 and ERROR, then closed after
+ * the delay, with no 001 among what came before the close.
+ */
+static void
+irc_refused(struct tn_client *c, int64_t t0)
+{
+	char	 line[1024];
+	int	 i, n;
+	int64_t	 waited;
+
+	skip_to(c, " 464 ", line, sizeof(line));
+	expect_has(c, "ERROR :Closing Link: ", line, sizeof(line));
+	for (i = 0; i < 100; i++) {
+		n = tn_readline(c, line, sizeof(line), TN_LINE_TIMEOUT);
+		if (n < 0)
+			break;
+		ck_assert_msg(strstr(line, " 001 ") == NULL, "let in: %s",
+		    line);
+	}
+	ck_assert_msg(n == TN_EOF, "not closed: %s", tn_error());
+	waited = tn_now_ms() - t0;
+	ck_assert_msg(waited >= AUTH_FAIL_DELAY_MS - 100, "closed after %lld "
+	    "ms, before the delay", (long long)waited);
+}
+
+/*
+ * With --password, IRC registration needs PASS: none or a wrong one is
+ * refused; the right one gets in, beside a line user who sent /pass.
+ */
+START_TEST(test_password)
+{
+	static const char *const extra[] = { "--password", "open sesame",
+	    NULL };
+	struct tn_daemon	*d = start_irc(extra);
+	struct tn_client	*none, *wrong, *c, *l;
+	char			 line[1024], want[256];
+	int64_t			 t0;
+
+	none = tn_connect_port(irc_port, 0);
+	ck_assert_msg(none != NULL, "%s", tn_error());
+	wrong = tn_connect_port(irc_port, 0);
+	ck_assert_msg(wrong != NULL, "%s", tn_error());
+	t0 = tn_now_ms();
+	SEND(none, "NICK alice\r\nUSER a 0 * :A\r\n");
+	SEND(wrong, "PASS :open sesame!\r\nNICK bob\r\nUSER b 0 * :B\r\n");
+	irc_refused(none, t0);
+	irc_refused(wrong, t0);
+	ck_assert(tn_wait_log(d, " wrong password", 1000));
+	ck_assert(!tn_log_contains(d, "registered as"));
+
+	c = tn_connect_port(irc_port, 0);
+	ck_assert_msg(c != NULL, "%s", tn_error());
+	SEND(c, "PASS :open sesame\r\nNICK alice\r\nUSER a 0 * :A\r\n");
+	skip_to(c, ":" SERVER " 001 alice :", line, sizeof(line));
+	skip_to(c, " 422 ", line, sizeof(line));
+	SEND(c, "PASS :open sesame\r\n");
+	expect_has(c, " 462 alice ", line, sizeof(line));
+	irc_join(c, "#lobby");
+
+	l = tn_connect(d);
+	ck_assert_msg(l != NULL, "%s", tn_error());
+	EXPECT(l, "-- password required: send /pass PASSWORD");
+	SEND(l, "/pass open sesame\r\n");
+	ck_assert_msg(tn_welcome(l) == 0, "%s", tn_error());
+	snprintf(want, sizeof(want), ":%s!line@127.0.0.1 JOIN #lobby",
+	    l->nick);
+	skip_to(c, want, line, sizeof(line));
+	SEND(c, "PRIVMSG #lobby :hello from irc\r\n");
+	EXPECT(l, "<alice> hello from irc");
+	SEND(l, "hello from nc\r\n");
+	EXPECTF(l, "<%s> hello from nc", l->nick);
+	snprintf(want, sizeof(want), ":%s!line@127.0.0.1 PRIVMSG #lobby "
+	    ":hello from nc", l->nick);
+	expect_has(c, want, line, sizeof(line));
+	ck_assert(!tn_log_contains(d, "sesame"));
+	tn_close(none);
+	tn_close(wrong);
+	tn_close(c);
+	tn_close(l);
+	stop(d);
+}
+END_TEST
+
+/* A line of tags_len bytes of tags ("+x=aaa...") and then body. */
+static char *
+tagged_line(size_t tags_len, const char *body)
+{
+	char	*buf;
+	size_t	 len = 1 + tags_len + 1 + strlen(body) + 2;
+
+	ck_assert((buf = malloc(len + 1)) != NULL);
+	buf[0] = '@';
+	memcpy(buf + 1, "+x=", 3);
+	memset(buf + 4, 'a', tags_len - 3);
+	snprintf(buf + 1 + tags_len, len - tags_len, " %s\r\n", body);
+	return buf;
+}
+
+/*
+ * With the default --max-line, an IRC line may carry IRCv3's 4094 bytes
+ * of client tags before its 512; more tags, or a line past what the
+ * framer takes, get 417 and the connection goes on.
+ */
+START_TEST(test_tagged_lines)
+{
+	struct tn_daemon	*d = start_irc(NULL);
+	struct tn_client	*c, *l;
+	char			 line[1024], body[300], *big;
+
+	l = join(d);
+	c = irc_client("alice", "message-tags");
+	irc_join(c, "#lobby");
+	EXPECT(l, "-- alice joined");
+
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	memcpy(body, "PRIVMSG #lobby :", 16);
+	big = tagged_line(4094, body);
+	ck_assert_uint_gt(strlen(big), 4096 + 2);
+	SEND(c, big);
+	free(big);
+	EXPECTF(l, "<alice> %s", body + 16);
+	irc_nothing_more(c);
+
+	big = tagged_line(4095, body);
+	SEND(c, big);
+	free(big);
+	expect_has(c, " 417 alice :Input line was too long", line,
+	    sizeof(line));
+	big = tagged_line(16000, body);
+	SEND(c, big);
+	free(big);
+	expect_has(c, " 417 alice :line too long", line, sizeof(line));
+	irc_nothing_more(c);
+	line_nothing_more(l);
+	tn_close(c);
+	tn_close(l);
+	stop(d);
+}
+END_TEST
+
+/*
+ * A line user's /rooms hides a +s room it is not in, from the count as
+ * from the list, as LIST does; once in, it sees it.
+ */
+START_TEST(test_rooms_hide_secret)
+{
+	struct tn_daemon	*d = start_irc(NULL);
+	struct tn_client	*a, *l;
+	char			 line[1024];
+
+	l = join(d);
+	a = irc_client("alice", NULL);
+	irc_join(a, "#pub");
+	irc_join(a, "#sec");
+	SEND(a, "MODE #sec +s\r\n");
+	skip_to(a, "MODE #sec +s", line, sizeof(line));
+	SEND(l, "/rooms\r\n");
+	EXPECT(l, "-- 2 rooms:");
+	ck_assert_int_ge(tn_readline(l, line, sizeof(line), TN_LINE_TIMEOUT),
+	    0);
+	ck_assert_msg(strcmp(line, "-- #lobby 1 online") == 0 ||
+	    strcmp(line, "-- #pub 1 online") == 0, "got \"%s\"", line);
+	ck_assert_int_ge(tn_readline(l, line, sizeof(line), TN_LINE_TIMEOUT),
+	    0);
+	ck_assert_msg(strcmp(line, "-- #lobby 1 online") == 0 ||
+	    strcmp(line, "-- #pub 1 online") == 0, "got \"%s\"", line);
+	line_nothing_more(l);
+
+	SEND(l, "/join #sec\r\n");
+	skip_to(a, " JOIN #sec", line, sizeof(line));
+	SEND(l, "/rooms\r\n");
+	skip_to(l, "-- 3 rooms:", line, sizeof(line));
+	skip_to(l, "-- #sec 2 online", line, sizeof(line));
+	tn_close(a);
+	tn_close(l);
+	stop(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -634,6 +778,9 @@ main(void)
 		{ "away", test_away, 0 },
 		{ "big_room_names", test_big_room_names, 0 },
 		{ "list_secret_join0", test_list_secret_join0, 0 },
+		{ "password", test_password, 0 },
+		{ "tagged_lines", test_tagged_lines, 0 },
+		{ "rooms_hide_secret", test_rooms_hide_secret, 0 },
 	};
 
 	return net_main(NET_SUITE("irc", tests, NULL, NULL));

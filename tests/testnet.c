@@ -424,6 +424,34 @@ tn_connect_port(uint16_t port, int rcvbuf)
 	return plain_connect_port(port, rcvbuf);
 }
 
+/*
+ * A loopback port nobody listens on now (a bind to port 0, closed), for
+ * listeners that take no port 0, such as --irc-port; 0 on error.
+ */
+uint16_t
+tn_free_port(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	uint16_t		 port = 0;
+	int			 fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		seterr("socket: %s", strerror(errno));
+		return 0;
+	}
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
+		seterr("a free port: %s", strerror(errno));
+	else
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
 int	tn_client_mss;
 
 static struct tn_client *

@@ -26,9 +26,6 @@ class ChatdController(BaseServerController, DirectoryBasedController):
         assert self.proc is None
         if ssl:
             raise NotImplementedByController("TLS")
-        if password is not None:
-            # PASS is accepted but checked only once --password lands.
-            raise NotImplementedByController("PASS")
         if run_services:
             raise NotImplementedByController("services")
         self.port = port
@@ -38,6 +35,15 @@ class ChatdController(BaseServerController, DirectoryBasedController):
         # The suite floods and reconnects faster than a public server
         # allows: the per-address and per-line limits are off here.
         bind = [] if hostname == "localhost" else ["--bind", hostname]
+        # A password file keeps it out of the process list, as chatd(8)
+        # advises; the directory is the controller's own scratch one.
+        auth = []
+        if password is not None:
+            assert self.directory is not None
+            path = os.path.join(self.directory, "password")
+            with open(path, "w") as f:
+                f.write(password + "\n")
+            auth = ["--password-file", path]
         self.proc = self.execute(
             [
                 chatd,
@@ -46,11 +52,10 @@ class ChatdController(BaseServerController, DirectoryBasedController):
                 "--irc-port", str(port),
                 "--server-name", "My.Little.Server",
                 "--rate", "0",
-                # IRCv3 tags may take 4096 bytes before the 512 of a line.
-                "--max-line", "8192",
                 "--max-per-ip", "0",
                 "--connect-rate", "0",
                 "--log-level", "warn",
+                *auth,
             ]
         )
 
