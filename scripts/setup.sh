@@ -17,10 +17,11 @@ build=${1:?usage: setup.sh BUILD_DIR [CONFIGURE_ARG]...}
 shift
 
 # libsqlite3-dev keeps chatd's history, libreadline-dev builds chat,
-# libssl-dev gives TLS and openssl makes the tests' certificates, tmux
+# libssl-dev gives TLS and openssl makes the tests' certificates, socat
+# is a TLS front and ngircd an IRC peer for chat-bench's tests, tmux
 # runs the terminal tests.
 packages=(build-essential autoconf automake libtool pkg-config check
-	libsqlite3-dev libreadline-dev libssl-dev openssl tmux)
+	libsqlite3-dev libreadline-dev libssl-dev openssl socat ngircd tmux)
 read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()
