@@ -1027,7 +1027,9 @@ static const struct irc_case {
 static bool
 str_is(struct bench_irc_str s, const char *want)
 {
-	return s.len == strlen(want) && memcmp(s.p, want, s.len) == 0;
+	/* No source is { NULL, 0 }: memcmp() must not see the NULL. */
+	return s.len == strlen(want) && (s.len == 0 ||
+	    memcmp(s.p, want, s.len) == 0);
 }
 
 START_TEST(test_irc_parse)
