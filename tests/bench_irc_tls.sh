@@ -4,9 +4,11 @@
 # servers, each run checked for exact delivery (deliveries = expected,
 # nothing lost, reordered, duplicated or misrouted, no own line back):
 #   - --proto irc against Debian's ngircd, with the relaxed configuration
-#     of scripts/ngircd-bench.conf;
+#     of scripts/ngircd-bench.conf, and against chatd's --irc-port when
+#     this chatd has one;
 #   - --tls, verified with --ca, through a socat TLS front before a real
-#     chatd, and --proto irc --tls through one before ngircd;
+#     chatd, and --proto irc --tls through one before ngircd; against
+#     chatd's own --tls-port when this chatd has one;
 #   - --ca refuses a certificate that is not for the name asked.
 # A part whose tool is missing (ngircd, socat, openssl) is skipped, and
 # with nothing left to run the test skips (77); under CI=true a missing
@@ -36,7 +38,9 @@ trap 'exit 1' HUP INT TERM
 fail() {
 	echo "bench_irc_tls: FAIL: $*" >&2
 	for f in chatd.log ngircd.log socat.log err.txt; do
-		[ -n "$tmp" ] && [ -s "$tmp/$f" ] || continue
+		if [ -z "$tmp" ] || [ ! -s "$tmp/$f" ]; then
+			continue
+		fi
 		echo "bench_irc_tls: $f (last 10 lines):" >&2
 		tail -n 10 "$tmp/$f" >&2
 	done
@@ -83,6 +87,32 @@ start_chatd() {
 	chatd_port=$(wait_log "$tmp/chatd.log" \
 	    's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
 	    "$chatd_pid") || fail "chatd did not say where it listens"
+}
+
+# start_chatd_on OPTION [ARG...]: a second chatd, with OPTION (--irc-port
+# or --tls-port) on a free port; sets port2.  chatd logs every listener
+# as "listening ... 127.0.0.1:PORT".
+start_chatd_on() {
+	opt=$1
+	shift
+	for try in 1 2 3 4 5; do
+		port2=$(some_port)
+		"$CHATD" --port 0 --bind 127.0.0.1 --rate 0 "$opt" "$port2" "$@" \
+		    >"$tmp/chatd2.log" 2>&1 &
+		chatd2_pid=$!
+		pids="$pids $chatd2_pid"
+		wait_log "$tmp/chatd2.log" \
+		    "s/.*listening.* 127\.0\.0\.1:\($port2\)\$/\1/p" \
+		    "$chatd2_pid" >/dev/null && return 0
+		kill -KILL "$chatd2_pid" 2>/dev/null
+		: "$try"
+	done
+	fail "chatd $opt did not start: $(tail -n 3 "$tmp/chatd2.log")"
+}
+
+stop_chatd2() {
+	kill -TERM "$chatd2_pid" 2>/dev/null
+	wait "$chatd2_pid" 2>/dev/null
 }
 
 # ngircd on a free port, as bench-compare.sh runs it; sets ngircd_port.
@@ -160,18 +190,31 @@ exact() {
 }
 
 # IRC: with 8 clients and 2 senders each message is owed to 7, not 8.
+owed_to_others() {
+	sent=$(field "$1" sent)
+	[ "$(field "$1" expected)" = $((sent * 7)) ] ||
+	    fail "$1: expected $(field "$1" expected), not 7 x $sent"
+	echo "bench_irc_tls: ok: $1: each message owed to the 7 others"
+}
+
 have_ngircd=no
 if [ -x "$NGIRCD" ]; then
 	have_ngircd=yes
 	start_ngircd
 	bench irc-ngircd --proto irc -p "$ngircd_port"
 	exact irc-ngircd irc false
-	sent=$(field irc-ngircd sent)
-	[ "$(field irc-ngircd expected)" = $((sent * 7)) ] ||
-	    fail "irc: expected $(field irc-ngircd expected), not 7 x $sent"
-	echo "bench_irc_tls: ok: IRC owes each message to the 7 others"
+	owed_to_others irc-ngircd
 else
 	missing "$NGIRCD (Debian: ngircd)"
+fi
+if "$CHATD" --help 2>&1 | grep -q -- --irc-port; then
+	start_chatd_on --irc-port --server-name bench.chatd.invalid
+	bench irc-chatd --proto irc -p "$port2"
+	exact irc-chatd irc false
+	owed_to_others irc-chatd
+	stop_chatd2
+else
+	echo "bench_irc_tls: this chatd has no --irc-port: its IRC skipped"
 fi
 
 # TLS through socat.
@@ -209,6 +252,19 @@ if [ "$tls" = yes ]; then
 		socat_front "$ngircd_port"
 		bench tls-irc --proto irc --tls --insecure -p "$tls_port"
 		exact tls-irc irc true
+	fi
+
+	# chatd's own TLS, when it has it and was built with it.
+	if "$CHATD" --help 2>&1 | grep -q -- --tls-port &&
+	    ! "$CHATD" --help 2>&1 | grep -q 'built without TLS'; then
+		start_chatd_on --tls-port --tls-cert "$tmp/cert.pem" \
+		    --tls-key "$tmp/key.pem"
+		bench tls-chatd-own --tls --ca "$tmp/cert.pem" -H localhost \
+		    -p "$port2"
+		exact tls-chatd-own chatd true
+		stop_chatd2
+	else
+		echo "bench_irc_tls: this chatd has no TLS: its own TLS skipped"
 	fi
 fi
 
