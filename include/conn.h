@@ -36,6 +36,7 @@
 
 struct conn;
 struct motd;
+struct tls_conn;
 struct room;
 struct server;
 struct worker;
@@ -74,6 +75,7 @@ struct conn_proto {
 #define CONN_EV_IDLE	0x40	/* the acceptor found it idle too long */
 #define CONN_EV_GO	0x80	/* no one is behind: read again */
 #define CONN_EV_SLOW	0x100	/* the acceptor found it stalled: cut it */
+#define CONN_EV_TLS	0x200	/* input waits inside the TLS session */
 
 enum conn_kill {
 	KILL_NONE,
@@ -107,6 +109,8 @@ struct worker {
 	size_t		 batch_bytes;
 	char		 rbuf[64 * 1024];
 	struct iovec	 iov[1024];
+	/* SSL_write takes one buffer: the queue's head, one record of it. */
+	char		 wbuf[16 * 1024];
 };
 
 struct conn {
@@ -121,6 +125,14 @@ struct conn {
 	bool			 ip_counted;
 	/* When the last complete line came in; the acceptor reads it. */
 	atomic_uint_fast64_t	 last_line_ms;
+	/*
+	 * TLS: the session (NULL for plaintext), set before the connection
+	 * is first run and freed with it.  The acceptor reads tls_open and
+	 * accepted_ms to time out handshakes that never finish.
+	 */
+	struct tls_conn		*tls;
+	atomic_bool		 tls_open;
+	uint64_t		 accepted_ms;
 
 	/* Guarded by mu. */
 	pthread_mutex_t		 mu;
@@ -152,6 +164,14 @@ struct conn {
 	bool			 held;		/* waits for no one to be behind */
 	bool			 closing;
 	bool			 left;		/* proto->leave() done */
+	uint64_t		 close_at_ms;	/* conn_close_later(), or 0 */
+	/* TLS, the owner's: what the session waits for. */
+	bool			 tls_handshaking;
+	uint32_t		 tls_hs_want;	/* EPOLLIN or EPOLLOUT */
+	bool			 tls_read_wants_out;
+	bool			 tls_write_wants_in;
+	bool			 tls_more;	/* input left in the session */
+	size_t			 tls_wretry;	/* SSL_write must be repeated */
 	const char		*close_reason;	/* for the log, may be NULL */
 	const char		*leave_reason;	/* for the others, may be NULL */
 
@@ -224,6 +244,14 @@ void		 conn_forget_output(struct worker *w, struct conn *c,
  * does first.  Returns false if c stopped again or is closing.
  */
 bool		 conn_resume_input(struct worker *w, struct conn *c);
+
+/*
+ * The protocol's verdict on c (a wrong password): read nothing more,
+ * send what is queued, and close it delay_ms from now, parked like a
+ * throttled client, so no worker waits.  why is for the log.
+ */
+void		 conn_close_later(struct conn *c, unsigned delay_ms,
+		    const char *why);
 
 /* The acceptor's verdict: cut c if it is still stalled.  True if so. */
 bool		 conn_cut_if_stalled(struct conn *c);

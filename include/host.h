@@ -36,6 +36,7 @@ struct limits {
 	atomic_bool		 limit_loopback;
 	atomic_uint		 idle_timeout;
 	atomic_uint		 keepalive;
+	atomic_uint		 tls_handshake_timeout;
 	atomic_size_t		 max_rooms;
 	atomic_size_t		 max_rooms_per_user;
 	atomic_size_t		 max_room_name;
@@ -76,6 +77,12 @@ struct host_ops {
 	 * that this worker will run next itself (they stay in ws).
 	 */
 	void	(*wake)(struct host *h, struct wakeset *ws);
+	/*
+	 * c, owned by the caller, has work no epoll event will announce
+	 * (input decrypted inside its TLS session): queue it behind the
+	 * others.  The caller must not touch c after this.
+	 */
+	void	(*requeue)(struct host *h, struct conn *c);
 };
 
 struct host {

@@ -26,6 +26,14 @@ struct options {
 	char		*unix_path;
 	unsigned	 port;
 	unsigned	 workers;
+	unsigned	 tls_port;	/* only with tls_cert and tls_key */
+
+	/* TLS and the password: SIGHUP reloads them for new connections. */
+	char		*tls_cert;	/* PEM chain, the server's first */
+	char		*tls_key;
+	unsigned	 tls_handshake_timeout;	/* seconds */
+	char		*password;	/* NULL: none asked */
+	char		*password_file;	/* its first line is the password */
 
 	/* Limits: SIGHUP applies them to new lines and connections. */
 	size_t		 max_clients;

@@ -27,6 +27,7 @@
 struct conn;
 struct histdb;
 struct model;
+struct tls_ctx;
 struct wakeset;
 
 enum { EP_LISTENER = 1, EP_WAKE = 3 };	/* EP_CONN is host.h's */
@@ -42,6 +43,7 @@ struct listener {
 	int				 fd;
 	const struct conn_proto		*proto;
 	const char			*kind;
+	bool				 tls;	/* a TLS handshake first */
 	char				 name[80];
 };
 
@@ -71,6 +73,18 @@ struct server {
 	struct listener		 listeners[LISTENER_KINDS * OPTIONS_MAX_BINDS + 1];
 	size_t			 nlisteners;
 	unsigned		 port;		/* the TCP port actually bound */
+	unsigned		 tls_port;	/* the same for --tls-port, or 0 */
+
+	/*
+	 * The TLS context new connections get; a reload swaps it under
+	 * tls_mu, and each session keeps a reference to its own.
+	 */
+	pthread_mutex_t		 tls_mu;
+	struct tls_ctx		*tls_ctx;	/* NULL without TLS listeners */
+
+	/* The password clients must send, NULL if none; a reload swaps it. */
+	pthread_mutex_t		 auth_mu;
+	char			*password;
 	uint64_t		 accept_paused_until;
 
 	/* The acceptor's alone. */
@@ -132,6 +146,13 @@ server_of(struct host *h)
 {
 	return (struct server *)(void *)h;
 }
+
+/*
+ * Whether clients must send a password, and whether given is it
+ * (auth.h: in constant time).
+ */
+bool	server_password_required(struct server *srv);
+bool	server_password_ok(struct server *srv, const char *given, size_t len);
 
 /* Take c off the held senders, if it is there (it is going). */
 void	server_unhold(struct server *srv, struct conn *c);

@@ -22,6 +22,7 @@
 #include "fault.h"
 #define LOG_COMPONENT	"conn"
 #include "log.h"
+#include "tls.h"
 
 uint64_t
 now_ms(void)
@@ -60,6 +61,7 @@ conn_free(struct conn *c)
 	if (c == NULL)
 		return;
 	c->proto->free(c);
+	tls_conn_free(c->tls);
 	sendq_clear(&c->sq);
 	framer_free(&c->fr);
 	pthread_mutex_destroy(&c->mu);
@@ -369,7 +371,7 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 	size_t		 n;
 	bool		 got_line = false;
 
-	while (len > 0 && !c->closing) {
+	while (len > 0 && !c->closing && c->close_at_ms == 0) {
 		/* Someone is behind: the senders wait, what they sent stays. */
 		if (host_behind(w->host)) {
 			c->proto->flush(w, c);
@@ -412,7 +414,17 @@ handle_input_lines(struct worker *w, struct conn *c, char *in, size_t len)
 			break;
 		}
 	}
-	return !c->closing;
+	/* After a verdict the rest of the input is dropped, not stashed. */
+	return !c->closing && c->close_at_ms == 0;
+}
+
+void
+conn_close_later(struct conn *c, unsigned delay_ms, const char *why)
+{
+	c->close_at_ms = now_ms() + delay_ms;
+	c->close_reason = why;
+	c->throttled = true;
+	c->host->ops->throttle(c->host, c, c->close_at_ms);
 }
 
 /*
@@ -469,6 +481,36 @@ conn_resume_input(struct worker *w, struct conn *c)
 	return true;
 }
 
+/*
+ * Read from the TLS session as read(2) would: -1 and EAGAIN when it
+ * waits for the socket, noting whether it waits to write (a TLS 1.3
+ * key update answered, say), so conn_arm() asks for EPOLLOUT.
+ */
+static ssize_t
+tls_transport_read(struct conn *c, void *buf, size_t len)
+{
+	ssize_t	 n;
+
+	c->tls_read_wants_out = false;
+	n = tls_read(c->tls, buf, len);
+	if (n > 0)
+		return n;
+	switch (n) {
+	case TLS_WANT_WRITE:
+		c->tls_read_wants_out = true;
+		/* FALLTHROUGH */
+	case TLS_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case TLS_EOF:
+		return 0;
+	default:
+		log_info("%s tls: %s", c->addr, tls_last_error(c->tls));
+		errno = EPROTO;
+		return -1;
+	}
+}
+
 static void
 conn_read(struct worker *w, struct conn *c)
 {
@@ -476,13 +518,22 @@ conn_read(struct worker *w, struct conn *c)
 
 	if (!conn_resume_input(w, c))
 		return;
-	do {
-		n = read(c->fd, w->rbuf, read_chunk(w, c));
-	} while (n == -1 && errno == EINTR);
+	if (c->tls != NULL)
+		n = tls_transport_read(c, w->rbuf, read_chunk(w, c));
+	else
+		do {
+			n = read(c->fd, w->rbuf, read_chunk(w, c));
+		} while (n == -1 && errno == EINTR);
 	if (n > 0) {
 		atomic_fetch_add_explicit(&w->host->stats.bytes_in, (uint64_t)n,
 		    memory_order_relaxed);
 		handle_input(w, c, w->rbuf, (size_t)n);
+		/*
+		 * A record holds up to 16 KB: what this read could not take
+		 * waits inside the session, and no epoll event will say so.
+		 */
+		if (c->tls != NULL && tls_pending(c->tls))
+			c->tls_more = true;
 	} else if (n == 0) {
 		c->closing = true;	/* EOF; a partial line is dropped */
 		c->close_reason = "eof";
@@ -533,12 +584,103 @@ conn_forget_output(struct worker *w, struct conn *c, bool dead)
 		w->host->ops->release_held(w->host, &w->wake);
 }
 
+/* The peer is gone; see conn_flush(). */
+static void
+write_failed(struct worker *w, struct conn *c)
+{
+	c->want_out = false;
+	if ((errno == EPIPE || errno == ECONNRESET) && !c->throttled) {
+		conn_forget_output(w, c, false);
+		return;
+	}
+	c->close_reason = "write error";
+	c->closing = true;
+}
+
+/* Copy the head of the queue, iov[0..n), into buf: at most len bytes. */
+static size_t
+gather(const struct iovec *iov, size_t n, char *buf, size_t len)
+{
+	size_t	 i, used = 0, take;
+
+	for (i = 0; i < n && used < len; i++) {
+		take = iov[i].iov_len;
+		if (take > len - used)
+			take = len - used;
+		memcpy(buf + used, iov[i].iov_base, take);
+		used += take;
+	}
+	return used;
+}
+
+/*
+ * conn_flush() through the TLS session.  SSL_write takes one buffer, so
+ * the head of the queue is copied into the worker's, a record at most.
+ * A write that must be repeated is repeated with the same bytes: they
+ * are still the head of the queue, since only what SSL_write took is
+ * consumed, and a record is never shorter than what it retries.
+ */
+static void
+conn_flush_tls(struct worker *w, struct conn *c)
+{
+	size_t	 n, len;
+	ssize_t	 written;
+
+	c->tls_write_wants_in = false;
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		n = sendq_fill_iov(&c->sq, w->iov,
+		    sizeof(w->iov) / sizeof(w->iov[0]));
+		if (n == 0)
+			set_blocked_locked(c, false);
+		pthread_mutex_unlock(&c->mu);
+		if (n == 0) {
+			c->want_out = false;
+			return;
+		}
+		len = gather(w->iov, n, w->wbuf, sizeof(w->wbuf));
+		written = tls_write(c->tls, w->wbuf, len, &c->tls_wretry);
+		if (written > 0) {
+			atomic_fetch_add_explicit(&w->host->stats.bytes_out,
+			    (uint64_t)written, memory_order_relaxed);
+			conn_sent(w, c, (size_t)written, false);
+			continue;
+		}
+		switch (written) {
+		case TLS_WANT_READ:
+			/* Blocked on the peer: EPOLLIN resumes the write. */
+			c->tls_write_wants_in = true;
+			c->want_out = false;
+			conn_sent(w, c, 0, true);
+			return;
+		case TLS_WANT_WRITE:
+			c->want_out = true;
+			conn_sent(w, c, 0, true);
+			return;
+		case TLS_EOF:
+			errno = EPIPE;
+			break;
+		default:
+			if (errno != EPIPE && errno != ECONNRESET)
+				log_info("%s tls: %s", c->addr,
+				    tls_last_error(c->tls));
+			break;
+		}
+		write_failed(w, c);
+		return;
+	}
+}
+
 static void
 conn_flush(struct worker *w, struct conn *c)
 {
 	size_t	 n;
 	ssize_t	 written;
 
+	if (c->tls != NULL) {
+		conn_flush_tls(w, c);
+		return;
+	}
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
 		n = sendq_fill_iov(&c->sq, w->iov,
@@ -589,10 +731,15 @@ conn_arm(struct conn *c)
 	struct epoll_event	 ev;
 	uint32_t		 want = 0;
 
-	if (!c->throttled && !c->held && !atomic_load(&c->host->stopping))
-		want |= EPOLLIN;
-	if (c->want_out)
-		want |= EPOLLOUT;
+	if (c->tls_handshaking)
+		want = c->tls_hs_want;
+	else {
+		if ((!c->throttled && !c->held &&
+		    !atomic_load(&c->host->stopping)) || c->tls_write_wants_in)
+			want |= EPOLLIN;
+		if (c->want_out || c->tls_read_wants_out)
+			want |= EPOLLOUT;
+	}
 	if (want == c->armed)
 		return;
 	if (want == 0) {
@@ -642,6 +789,19 @@ conn_leave(struct worker *w, struct conn *c, enum conn_kill kill)
 }
 
 /*
+ * A last line through the TLS session, best effort: never in the middle
+ * of a write that must be repeated, which would need the same bytes.
+ */
+static void
+tls_bye(struct conn *c, const char *text)
+{
+	size_t	 retry;
+
+	if (c->tls_wretry == 0 && !c->tls_handshaking)
+		(void)tls_write(c->tls, text, strlen(text), &retry);
+}
+
+/*
  * Leave, close the socket and hand the memory to the acceptor, which
  * frees it once no epoll event can still name it.  An abortive close
  * (SO_LINGER 0) frees a slow client's kernel buffers at once.
@@ -663,7 +823,9 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 		pthread_mutex_lock(&c->mu);
 		midline = c->sq.head_off != 0;
 		pthread_mutex_unlock(&c->mu);
-		if (write(c->fd, bye + (midline ? 0 : 2),
+		if (c->tls != NULL)
+			tls_bye(c, bye + (midline ? 0 : 2));
+		else if (write(c->fd, bye + (midline ? 0 : 2),
 		    sizeof(bye) - 1 - (midline ? 0 : 2)) < 0)
 			errno = 0;
 	}
@@ -683,10 +845,96 @@ conn_close(struct worker *w, struct conn *c, enum conn_kill kill)
 
 	if (kill != KILL_NONE)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	else if (c->tls != NULL)
+		tls_close_notify(c->tls);
 	epoll_ctl(c->host->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
 	c->host->ops->bury(c->host, c);
+}
+
+/* Greet and register; the client is told if there is no memory. */
+static int
+conn_open(struct worker *w, struct conn *c)
+{
+	static const char nomem[] = "!! out of memory\r\n";
+
+	if (c->proto->open(w, c) == 0)
+		return 0;
+	if (c->tls != NULL)
+		tls_bye(c, nomem);
+	else if (write(c->fd, nomem, sizeof(nomem) - 1) < 0)
+		errno = 0;
+	c->left = true;		/* it never joined */
+	c->closing = true;
+	c->close_reason = "out of memory";
+	return -1;
+}
+
+/*
+ * Anyone can send garbage to the TLS port from many addresses: the
+ * first few failed handshakes a second are logged, the rest counted.
+ */
+#define TLS_FAILS_LOGGED	10
+
+static void
+log_handshake_failure(struct conn *c)
+{
+	static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t		 since_ms;
+	static unsigned		 logged, unlogged;
+	uint64_t		 now = now_ms();
+	unsigned		 skipped = 0;
+	bool			 log_it;
+
+	pthread_mutex_lock(&mu);
+	if (now - since_ms >= 1000) {
+		skipped = unlogged;
+		since_ms = now;
+		logged = unlogged = 0;
+	}
+	if ((log_it = logged < TLS_FAILS_LOGGED))
+		logged++;
+	else
+		unlogged++;
+	pthread_mutex_unlock(&mu);
+	if (skipped > 0)
+		log_info("%u more tls handshakes failed in the last second",
+		    skipped);
+	if (log_it)
+		log_info("%s tls handshake failed: %s", c->addr,
+		    tls_last_error(c->tls));
+}
+
+/*
+ * Go on with the TLS handshake; once it is done, the protocol greets
+ * the client.  True if input may wait already.
+ */
+static bool
+conn_handshake(struct worker *w, struct conn *c)
+{
+	switch (tls_handshake(c->tls)) {
+	case TLS_OK:
+		c->tls_handshaking = false;
+		atomic_store(&c->tls_open, true);
+		return conn_open(w, c) == 0;
+	case TLS_WANT_READ:
+		c->tls_hs_want = EPOLLIN;
+		return false;
+	case TLS_WANT_WRITE:
+		c->tls_hs_want = EPOLLOUT;
+		return false;
+	case TLS_EOF:
+		c->close_reason = "eof during tls handshake";
+		break;
+	default:
+		log_handshake_failure(c);
+		c->close_reason = "tls handshake failed";
+		break;
+	}
+	c->left = true;		/* it never joined */
+	c->closing = true;
+	return false;
 }
 
 static void
@@ -694,15 +942,12 @@ conn_join(struct worker *w, struct conn *c)
 {
 	struct epoll_event	 ev;
 
-	if (c->proto->open(w, c) == -1) {
-		static const char nomem[] = "!! out of memory\r\n";
-		if (write(c->fd, nomem, sizeof(nomem) - 1) < 0)
-			errno = 0;
-		c->left = true;		/* it never joined */
-		c->closing = true;
-		c->close_reason = "out of memory";
+	/* A TLS client is greeted once its handshake is done. */
+	if (c->tls != NULL) {
+		c->tls_handshaking = true;
+		c->tls_hs_want = EPOLLIN;
+	} else if (conn_open(w, c) == -1)
 		return;
-	}
 	ev.events = EPOLLIN | EPOLLONESHOT;
 	ev.data.ptr = c;
 	if (epoll_ctl(w->host->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
@@ -725,6 +970,16 @@ conn_idle(struct worker *w, struct conn *c)
 	uint64_t	 last = atomic_load_explicit(&c->last_line_ms,
 	    memory_order_relaxed);
 
+	if (c->tls_handshaking) {
+		timeout = LIMIT(c->host, tls_handshake_timeout);
+		if (c->closing || now_ms() - c->accepted_ms <
+		    (uint64_t)timeout * 1000)
+			return;
+		c->left = true;		/* it never joined */
+		c->closing = true;
+		c->close_reason = "tls handshake timed out";
+		return;
+	}
 	if (timeout == 0 || c->closing ||
 	    now_ms() - last < (uint64_t)timeout * 1000)
 		return;
@@ -759,12 +1014,29 @@ conn_run(struct worker *w, struct conn *c)
 			conn_join(w, c);
 		if (ev & (CONN_EV_IN | CONN_EV_OUT))
 			c->armed = 0;	/* a one-shot event disarms it */
-		if (ev & CONN_EV_RESUME)
+		if (ev & CONN_EV_RESUME) {
 			c->throttled = false;
+			if (c->close_at_ms != 0 && now_ms() >= c->close_at_ms)
+				c->closing = true;
+			else if (c->close_at_ms != 0) {
+				c->throttled = true;
+				c->host->ops->throttle(c->host, c,
+				    c->close_at_ms);
+			}
+		}
 		if (ev & CONN_EV_GO)
 			c->held = false;
-		if ((ev & (CONN_EV_IN | CONN_EV_RESUME | CONN_EV_GO)) &&
-		    !c->closing && !c->throttled && !c->held &&
+		if (c->tls_handshaking && !c->closing &&
+		    (ev & (CONN_EV_NEW | CONN_EV_IN | CONN_EV_OUT)) &&
+		    conn_handshake(w, c))
+			ev |= CONN_EV_TLS;
+		/* SSL_read may have waited for the socket to take a write. */
+		if ((ev & CONN_EV_OUT) && c->tls_read_wants_out)
+			ev |= CONN_EV_TLS;
+		c->tls_more = false;
+		if ((ev & (CONN_EV_IN | CONN_EV_RESUME | CONN_EV_GO |
+		    CONN_EV_TLS)) && !c->closing && !c->throttled &&
+		    !c->held && !c->tls_handshaking &&
 		    !atomic_load(&w->host->stopping))
 			conn_read(w, c);
 		/* After the read: a line in it means the client is not idle. */
@@ -785,6 +1057,18 @@ conn_run(struct worker *w, struct conn *c)
 			break;
 		}
 		pthread_mutex_lock(&c->mu);
+		if (c->tls_more && !c->throttled && !c->held) {
+			/*
+			 * Input waits inside the session: run again, but
+			 * behind the others, as a socket still readable is.
+			 */
+			c->pending |= CONN_EV_TLS;
+			if ((c->pending & ~(unsigned)CONN_EV_TLS) == 0) {
+				pthread_mutex_unlock(&c->mu);
+				w->host->ops->requeue(w->host, c);
+				break;
+			}
+		}
 		if (c->pending == 0) {
 			c->owned = false;
 			pthread_mutex_unlock(&c->mu);

@@ -9,11 +9,13 @@
  * room is read under that mutex too, so a line is labelled by where
  * its recipient was when it was queued, in the order queued.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "conn.h"
 #include "line.h"
 #include "linefmt.h"
@@ -27,6 +29,7 @@
 #define LOG_RENAME_BURST	5
 #define LOG_RENAME_EVERY_MS	10000.0
 #define LIST_LINE_MAX		400	/* bytes of names per /who line */
+#define AUTH_LOGGED		10	/* wrong passwords logged a second */
 
 /* One line client: the chat model's user, and what it said last. */
 struct line_session {
@@ -37,6 +40,7 @@ struct line_session {
 	double		 log_tokens;	/* renames it may still log */
 	uint64_t	 log_refill_ms;
 	unsigned	 log_suppressed;	/* renames not logged */
+	bool		 authed;	/* sent the password, or none asked */
 };
 
 static struct line_session *
@@ -748,6 +752,94 @@ handle_history(struct worker *w, struct conn *c, const struct command *cmd)
 }
 
 /*
+ * The password.
+ */
+
+static int	line_register(struct worker *, struct conn *);
+
+/*
+ * A wrong password is logged for its address, but a flood of them is
+ * not a flood of log lines: AUTH_LOGGED a second, the rest counted.
+ */
+static void
+log_wrong_password(struct conn *c)
+{
+	static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t		 since_ms;
+	static unsigned		 logged, unlogged;
+	uint64_t		 now = now_ms();
+	unsigned		 skipped = 0;
+	bool			 log_it;
+
+	pthread_mutex_lock(&mu);
+	if (now - since_ms >= 1000) {
+		skipped = unlogged;
+		since_ms = now;
+		logged = unlogged = 0;
+	}
+	if ((log_it = logged < AUTH_LOGGED))
+		logged++;
+	else
+		unlogged++;
+	pthread_mutex_unlock(&mu);
+	if (skipped > 0)
+		log_info("%u more wrong passwords in the last second", skipped);
+	if (log_it)
+		log_info("%s wrong password", c->addr);
+}
+
+/* "/pass" and its argument, if line is that command (any case). */
+static bool
+is_pass(const char *line, size_t len, const char **arg, size_t *arglen)
+{
+	if (len < 5 || strncasecmp(line, "/pass", 5) != 0 ||
+	    (len > 5 && line[5] != ' '))
+		return false;
+	*arg = len > 5 ? line + 6 : line + len;
+	*arglen = len > 5 ? len - 6 : 0;
+	return true;
+}
+
+/*
+ * Before the password only /pass and /quit work.  A wrong one is
+ * answered, then the client is closed after a delay, parked by the
+ * transport (no worker waits): one guess per connection, at most
+ * --connect-rate connections a second per address.
+ */
+static void
+line_auth(struct worker *w, struct conn *c, const char *line, size_t len)
+{
+	struct command	 cmd;
+	const char	*arg;
+	size_t		 arglen;
+
+	if (is_pass(line, len, &arg, &arglen)) {
+		if (!server_password_ok(w->srv, arg, arglen)) {
+			reply(w, c, REPLY_ERROR, "wrong password");
+			log_wrong_password(c);
+			conn_close_later(c, AUTH_FAIL_DELAY_MS,
+			    "wrong password");
+			return;
+		}
+		session(c)->authed = true;
+		if (line_register(w, c) == -1) {
+			reply(w, c, REPLY_ERROR, "out of memory, try again "
+			    "later");
+			c->closing = true;
+			c->close_reason = "out of memory";
+		}
+		return;
+	}
+	proto_parse(line, len, &cmd);
+	if (cmd.kind == CMD_QUIT) {
+		handle_quit(w, c, &cmd);
+		return;
+	}
+	reply(w, c, REPLY_ERROR, "password required: send /pass PASSWORD "
+	    "first (or /quit)");
+}
+
+/*
  * One complete input line, CR and LF removed.  Returns the bytes it made
  * chatd relay, which the flood bucket charges.
  */
@@ -757,12 +849,23 @@ line_input(struct worker *w, struct conn *c, const char *line, size_t len)
 	struct line_session	*s = session(c);
 	struct command		 cmd;
 	char			 stats[512];
-	size_t			 relayed = 0;
+	const char		*arg;
+	size_t			 relayed = 0, arglen;
 	long			 listed;
 	int			 rc = 0;
 
 	if (!utf8_valid(line, len, NULL)) {
 		reply(w, c, REPLY_ERROR, "invalid UTF-8, line ignored");
+		return 0;
+	}
+	if (!s->authed) {
+		line_auth(w, c, line, len);
+		return 0;
+	}
+	if (is_pass(line, len, &arg, &arglen)) {
+		line_flush(w, c);
+		reply(w, c, REPLY_ERROR, "you are in already: no password "
+		    "needed now");
 		return 0;
 	}
 	proto_parse(line, len, &cmd);
@@ -840,11 +943,27 @@ line_error(struct worker *w, struct conn *c, const char *text)
  * Coming and going.
  */
 
+/* Join the chat: a nickname, the default room, the welcome. */
+static int
+line_register(struct worker *w, struct conn *c)
+{
+	struct line_session	*s = session(c);
+	int			 rc;
+
+	c->motd = server_motd(w->srv);
+	rc = model_connect(w->srv->model, &s->user, &w->wake);
+	motd_unref(c->motd);
+	c->motd = NULL;
+	if (rc != M_OK)
+		return -1;
+	log_info("%s connected as %s", c->addr, s->user.nick);
+	return 0;
+}
+
 static int
 line_open(struct worker *w, struct conn *c)
 {
 	struct line_session	*s;
-	int			 rc;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
@@ -853,23 +972,28 @@ line_open(struct worker *w, struct conn *c)
 	s->log_tokens = LOG_RENAME_BURST;
 	s->log_refill_ms = now_ms();
 	c->session = s;
-	c->motd = server_motd(w->srv);
-	rc = model_connect(w->srv->model, &s->user, &w->wake);
-	motd_unref(c->motd);
-	c->motd = NULL;
-	if (rc != M_OK) {
+	if (server_password_required(w->srv)) {
+		/* Nothing of the chat until the password. */
+		reply(w, c, REPLY_NOTICE, "password required: send /pass "
+		    "PASSWORD");
+		log_info("%s connected, waiting for the password", c->addr);
+		return 0;
+	}
+	s->authed = true;
+	if (line_register(w, c) == -1) {
 		c->session = NULL;
 		free(s);
 		return -1;
 	}
-	log_info("%s connected as %s", c->addr, s->user.nick);
 	return 0;
 }
 
 static const char *
 line_nick(struct conn *c)
 {
-	return c->session != NULL ? session(c)->user.nick : "-";
+	/* Before the password it has no nickname yet. */
+	return c->session != NULL && session(c)->user.nick[0] != '\0' ?
+	    session(c)->user.nick : "-";
 }
 
 /*

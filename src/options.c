@@ -37,6 +37,12 @@ static const struct setting settings[] = {
 	NUM("port",		'p', T_UINT,	0, 65535, port),
 	STR("unix",		0,   T_PATH,	unix_path),
 	NUM("workers",		'w', T_UINT,	1, 1024, workers),
+	NUM("tls-port",		0,   T_UINT,	0, 65535, tls_port),
+	STR("tls-cert",		0,   T_PATH,	tls_cert),
+	STR("tls-key",		0,   T_PATH,	tls_key),
+	NUM("tls-handshake-timeout", 0, T_UINT,	1, 3600, tls_handshake_timeout),
+	STR("password",		0,   T_STRING,	password),
+	STR("password-file",	0,   T_PATH,	password_file),
 	NUM("max-clients",	0,   T_SIZE,	1, 1000000, max_clients),
 	NUM("max-line",		0,   T_SIZE,	16, 1024 * 1024, max_line),
 	NUM("sendq",		0,   T_SIZE,	4096, (uintmax_t)1 << 32, sendq),
@@ -75,6 +81,12 @@ static const struct setting settings[] = {
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+#ifdef HAVE_TLS
+#define TLS_NOTE	""
+#else
+#define TLS_NOTE	"\n                           (not in this build: built without TLS)"
+#endif
+
 static void
 usage(FILE *f)
 {
@@ -88,6 +100,18 @@ usage(FILE *f)
 "  -p, --port N             TCP port, 0 picks a free one (default: 7777)\n"
 "      --unix PATH          also listen on a UNIX-domain socket\n"
 "  -w, --workers N          worker threads (default: online CPUs)\n"
+"      --tls-port N         serve the line protocol over TLS on port N, 0\n"
+"                           picks a free one (default: 7443; only with\n"
+"                           --tls-cert and --tls-key)" TLS_NOTE "\n"
+"\n"
+"TLS and the password (SIGHUP reloads them for new connections):\n"
+"      --tls-cert FILE      the certificate chain (PEM, the server's first)\n"
+"      --tls-key FILE       its private key (PEM)\n"
+"      --tls-handshake-timeout S  close a TLS client whose handshake is not\n"
+"                           done S seconds after it connected (default: 10)\n"
+"      --password SECRET    ask every client for SECRET (/pass SECRET); it\n"
+"                           shows in ps: prefer --password-file\n"
+"      --password-file FILE the password is FILE's first line\n"
 "\n"
 "Limits (SIGHUP applies them to new lines and connections):\n"
 "      --max-clients N      clients at once; the next gets \"server full\"\n"
@@ -182,6 +206,8 @@ options_defaults(struct options *o)
 	o->connect_rate = 5;
 	o->connect_burst = 20;
 	o->keepalive = 120;
+	o->tls_port = 7443;
+	o->tls_handshake_timeout = 10;
 	o->log_level = 2;	/* info */
 }
 
@@ -198,6 +224,12 @@ options_free(struct options *o)
 {
 	clear_binds(o);
 	free(o->unix_path);
+	free(o->tls_cert);
+	free(o->tls_key);
+	if (o->password != NULL)
+		explicit_bzero(o->password, strlen(o->password));
+	free(o->password);
+	free(o->password_file);
 	free(o->config_path);
 	free(o->motd_path);
 	free(o->default_room);
@@ -523,9 +555,58 @@ apply_argv(struct options *o, int argc, char **argv, char *err,
 	return 0;
 }
 
+/* The password is the file's first line, without its line end. */
+static int
+read_password_file(struct options *o, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	*line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 n;
+	int	 rc = -1;
+
+	if ((f = fopen(o->password_file, "r")) == NULL) {
+		seterr(err, errlen, "password-file %s: %s", o->password_file,
+		    strerror(errno));
+		return -1;
+	}
+	n = getline(&line, &cap, f);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n <= 0)
+		seterr(err, errlen, "password-file %s: no password on its "
+		    "first line", o->password_file);
+	else {
+		free(o->password);
+		o->password = line;
+		line = NULL;
+		rc = 0;
+	}
+	if (line != NULL) {
+		explicit_bzero(line, cap);
+		free(line);
+	}
+	fclose(f);
+	return rc;
+}
+
 static int
 finish(struct options *o, char *err, size_t errlen)
 {
+	if (o->password != NULL && o->password_file != NULL) {
+		seterr(err, errlen, "password and password-file: give one");
+		return -1;
+	}
+	if (o->password_file != NULL && read_password_file(o, err, errlen)
+	    == -1)
+		return -1;
+#ifndef HAVE_TLS
+	if (o->tls_cert != NULL || o->tls_key != NULL) {
+		seterr(err, errlen, "%s: this chatd was built without TLS",
+		    o->tls_cert != NULL ? "tls-cert" : "tls-key");
+		return -1;
+	}
+#endif
 	if (o->nbinds == 0) {
 		if (add_bind(o, "127.0.0.1", err, errlen) == -1 ||
 		    add_bind(o, "::1", err, errlen) == -1)

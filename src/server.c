@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "conn.h"
 #include "histdb.h"
 #include "line.h"
@@ -29,6 +30,7 @@
 #include "log.h"
 #include "model.h"
 #include "server.h"
+#include "tls.h"
 #include "utf8.h"
 
 /* Each room's history is bounded in bytes as well as lines. */
@@ -130,6 +132,7 @@ listen_tcp(struct server *srv, const char *addr, unsigned port,
 	l->fd = fd;
 	l->proto = proto;
 	l->kind = kind;
+	l->tls = false;
 	addr_name((struct sockaddr *)&ss, l->name, sizeof(l->name));
 	*bound = ntohs(ss.ss_family == AF_INET ? sin->sin_port :
 	    sin6->sin6_port);
@@ -254,11 +257,82 @@ open_tcp_kind(struct server *srv, unsigned port,
 	return 0;
 }
 
+/*
+ * Listeners for proto over TLS: opened like the others, then marked, so
+ * accept gives their connections a session.  Needs srv->tls_ctx.
+ */
+static int
+open_tls_kind(struct server *srv, unsigned port,
+    const struct conn_proto *proto, const char *kind, unsigned *bound)
+{
+	size_t	 first = srv->nlisteners, i;
+
+	if (open_tcp_kind(srv, port, proto, kind, bound) == -1)
+		return -1;
+	for (i = first; i < srv->nlisteners; i++)
+		srv->listeners[i].tls = true;
+	return 0;
+}
+
+/*
+ * The TLS listeners, when a certificate and a key are given: the line
+ * protocol's (--tls-port; IRC's --irc-tls-port would be one more
+ * open_tls_kind() here).
+ */
+static int
+open_tls_listeners(struct server *srv)
+{
+	char	 err[512];
+
+	if (srv->opt.tls_cert == NULL && srv->opt.tls_key == NULL)
+		return 0;
+	if (srv->opt.tls_cert == NULL || srv->opt.tls_key == NULL) {
+		log_error("tls-cert and tls-key go together");
+		return -1;
+	}
+	if ((srv->tls_ctx = tls_ctx_new(srv->opt.tls_cert, srv->opt.tls_key,
+	    err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return -1;
+	}
+	return open_tls_kind(srv, srv->opt.tls_port, &line_proto, "tls",
+	    &srv->tls_port);
+}
+
+static bool
+loopback_address(const char *addr)
+{
+	struct in_addr	 in4;
+
+	if (inet_pton(AF_INET, addr, &in4) == 1)
+		return (ntohl(in4.s_addr) >> 24) == 127;
+	return strcmp(addr, "::1") == 0;
+}
+
+/* A password sent in clear where others can listen is not much of one. */
+static void
+warn_plaintext_password(struct server *srv)
+{
+	size_t	 i;
+
+	if (srv->password == NULL)
+		return;
+	for (i = 0; i < srv->opt.nbinds; i++)
+		if (!loopback_address(srv->opt.binds[i]))
+			log_warn("a password is set, but the plaintext port "
+			    "%u on %s is not loopback: the password crosses "
+			    "the network in clear (use --tls-port)",
+			    srv->port, srv->opt.binds[i]);
+}
+
 static int
 open_listeners(struct server *srv)
 {
 	if (open_tcp_kind(srv, srv->opt.port, &line_proto, NULL, &srv->port)
 	    == -1)
+		return -1;
+	warn_plaintext_password(srv);
+	if (open_tls_listeners(srv) == -1)
 		return -1;
 	if (srv->opt.unix_path != NULL && listen_unix(srv, srv->opt.unix_path)
 	    == -1)
@@ -342,16 +416,20 @@ log_refusals_summary(struct server *srv, uint64_t now)
 	srv->refusals_logged = srv->refusals_unlogged = 0;
 }
 
-/* Tell the client why, close it and log it.  Never waits. */
+/*
+ * Tell the client why, close it and log it.  Never waits.  A TLS client
+ * is not told: a line in clear would only break its handshake.
+ */
 static void
-refuse(struct server *srv, int fd, const char *name, const char *why)
+refuse(struct server *srv, int fd, bool tell, const char *name,
+    const char *why)
 {
 	char	 line[128];
 	int	 n;
 
 	n = snprintf(line, sizeof(line), "!! %s\r\n", why);
 	/* Best effort, and the socket is non-blocking. */
-	if (write(fd, line, (size_t)n) < 0)
+	if (tell && write(fd, line, (size_t)n) < 0)
 		errno = 0;
 	close(fd);
 	atomic_fetch_add_explicit(&srv->host.stats.refused, 1, memory_order_relaxed);
@@ -432,6 +510,18 @@ set_keepalive(int fd, unsigned idle)
 		log_debug("keepalive: %s", strerror(errno));
 }
 
+/* A session with the context of the moment (a reload may swap it). */
+static struct tls_conn *
+new_tls_session(struct server *srv, int fd)
+{
+	struct tls_conn	*t;
+
+	pthread_mutex_lock(&srv->tls_mu);
+	t = tls_conn_new(srv->tls_ctx, fd);
+	pthread_mutex_unlock(&srv->tls_mu);
+	return t;
+}
+
 static void
 accept_one(struct server *srv, struct listener *l, int fd,
     const struct sockaddr *sa)
@@ -448,11 +538,11 @@ accept_one(struct server *srv, struct listener *l, int fd,
 	else
 		snprintf(name, sizeof(name), "%s", l->name);
 	if (atomic_load(&srv->nclients) >= LIMIT(&srv->host, max_clients)) {
-		refuse(srv, fd, name, "server full");
+		refuse(srv, fd, !l->tls, name, "server full");
 		return;
 	}
 	if ((why = admit_address(srv, sa, &key, &counted)) != NULL) {
-		refuse(srv, fd, name, why);
+		refuse(srv, fd, !l->tls, name, why);
 		return;
 	}
 	atomic_fetch_add_explicit(&srv->host.stats.connections, 1,
@@ -461,12 +551,15 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		set_keepalive(fd, LIMIT(&srv->host, keepalive));
 	}
-	if ((c = conn_new(&srv->host, fd, name, l->proto)) == NULL) {
+	if ((c = conn_new(&srv->host, fd, name, l->proto)) == NULL ||
+	    (l->tls && (c->tls = new_tls_session(srv, fd)) == NULL)) {
+		conn_free(c);
 		if (counted)
 			iplimit_release(srv->iplimit, &key);
-		refuse(srv, fd, name, "out of memory, try again later");
+		refuse(srv, fd, !l->tls, name, "out of memory, try again later");
 		return;
 	}
+	c->accepted_ms = now_ms();
 	c->ipkey = key;
 	c->ip_counted = counted;
 	atomic_fetch_add(&srv->nclients, 1);
@@ -691,6 +784,29 @@ schedule_idle(struct server *srv, uint64_t now)
 	pthread_mutex_unlock(&srv->conns_mu);
 }
 
+/*
+ * Schedule the TLS clients whose handshake has not finished within
+ * --tls-handshake-timeout of their accept; the owner closes them.  They
+ * counted against their address from the accept on.
+ */
+static void
+schedule_handshake_timeouts(struct server *srv, uint64_t now)
+{
+	uint64_t	 limit;
+	struct conn	*c;
+
+	if (srv->tls_ctx == NULL)
+		return;
+	limit = (uint64_t)LIMIT(&srv->host, tls_handshake_timeout) * 1000;
+	pthread_mutex_lock(&srv->conns_mu);
+	for (c = srv->conns; c != NULL; c = c->next)
+		if (c->tls != NULL && !atomic_load(&c->tls_open) &&
+		    now - c->accepted_ms >= limit &&
+		    conn_schedule(c, CONN_EV_IDLE))
+			push_or_die(srv, c);
+	pthread_mutex_unlock(&srv->conns_mu);
+}
+
 /* Once a second: idle clients, forgotten addresses, refusals summed up. */
 static void
 tick(struct server *srv, uint64_t now)
@@ -701,6 +817,7 @@ tick(struct server *srv, uint64_t now)
 		return;
 	srv->next_tick_ms = now + TICK_MS;
 	schedule_idle(srv, now);
+	schedule_handshake_timeouts(srv, now);
 	limits_policy(srv, &p);
 	iplimit_sweep(srv->iplimit, &p, now);
 	log_refusals_summary(srv, now);
@@ -924,6 +1041,7 @@ limits_store(struct limits *l, const struct options *o, size_t capacity)
 	atomic_store(&l->connect_burst, o->connect_burst);
 	atomic_store(&l->limit_loopback, o->limit_loopback);
 	atomic_store(&l->idle_timeout, o->idle_timeout);
+	atomic_store(&l->tls_handshake_timeout, o->tls_handshake_timeout);
 	atomic_store(&l->keepalive, o->keepalive);
 	atomic_store(&l->max_rooms, o->max_rooms);
 	atomic_store(&l->max_rooms_per_user, o->max_rooms_per_user);
@@ -1120,6 +1238,13 @@ server_listen(struct server *srv, const struct options *opt)
 	limits_store(&srv->host.limits, opt, srv->capacity);
 	pthread_mutex_init(&srv->conns_mu, NULL);
 	pthread_mutex_init(&srv->motd_mu, NULL);
+	pthread_mutex_init(&srv->tls_mu, NULL);
+	pthread_mutex_init(&srv->auth_mu, NULL);
+	if (opt->password != NULL &&
+	    (srv->password = strdup(opt->password)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
 	raise_nofile_limit();
 
 	if (opt->motd_path != NULL && motd_load(opt->motd_path, &motd) == -1)
@@ -1183,6 +1308,83 @@ same_binds(const struct options *a, const struct options *b)
 	return true;
 }
 
+/* Swap the password in (a copy of p, or none), wiping the old one. */
+static int
+set_password(struct server *srv, const char *p)
+{
+	char	*fresh = NULL, *old;
+
+	if (p != NULL && (fresh = strdup(p)) == NULL)
+		return -1;
+	pthread_mutex_lock(&srv->auth_mu);
+	old = srv->password;
+	srv->password = fresh;
+	pthread_mutex_unlock(&srv->auth_mu);
+	if (old != NULL) {
+		explicit_bzero(old, strlen(old));
+		free(old);
+	}
+	return 0;
+}
+
+bool
+server_password_required(struct server *srv)
+{
+	bool	 required;
+
+	pthread_mutex_lock(&srv->auth_mu);
+	required = srv->password != NULL;
+	pthread_mutex_unlock(&srv->auth_mu);
+	return required;
+}
+
+bool
+server_password_ok(struct server *srv, const char *given, size_t len)
+{
+	bool	 ok;
+
+	pthread_mutex_lock(&srv->auth_mu);
+	ok = srv->password != NULL && auth_equal(srv->password,
+	    strlen(srv->password), given, len);
+	pthread_mutex_unlock(&srv->auth_mu);
+	return ok;
+}
+
+/*
+ * A renewed certificate for new connections; the old context stays
+ * with the connections made with it, and stays for new ones too if the
+ * new files do not load.
+ */
+static void
+reload_tls(struct server *srv, const struct options *o)
+{
+	struct tls_ctx	*fresh, *old;
+	char		 err[512];
+
+	if (srv->tls_ctx == NULL) {
+		if (o->tls_cert != NULL || o->tls_key != NULL)
+			log_warn("tls-cert and tls-key open the tls listener "
+			    "only on a restart");
+		return;
+	}
+	if (o->tls_cert == NULL || o->tls_key == NULL) {
+		log_error("tls: tls-cert and tls-key are gone from the "
+		    "settings: keeping the old certificate");
+		return;
+	}
+	if ((fresh = tls_ctx_new(o->tls_cert, o->tls_key, err,
+	    sizeof(err))) == NULL) {
+		log_error("tls: keeping the old certificate: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&srv->tls_mu);
+	old = srv->tls_ctx;
+	srv->tls_ctx = fresh;
+	pthread_mutex_unlock(&srv->tls_mu);
+	tls_ctx_unref(old);
+	log_info("tls: certificate reloaded from %s", o->tls_cert);
+}
+
 int
 server_reload(struct server *srv, const struct options *o)
 {
@@ -1202,6 +1404,11 @@ server_reload(struct server *srv, const struct options *o)
 	if (srv->histdb != NULL)
 		histdb_set_max_lines(srv->histdb, o->history);
 	log_set_level(o->log_level);
+	reload_tls(srv, o);
+	if (set_password(srv, o->password) == -1)
+		log_error("out of memory: keeping the old password");
+	if (o->tls_port != srv->opt.tls_port)
+		log_warn("tls-port changes only on a restart");
 	if (!same_binds(o, &srv->opt) || o->port != srv->opt.port ||
 	    !same_string(o->unix_path, srv->opt.unix_path) ||
 	    o->workers != srv->opt.workers ||
@@ -1327,6 +1534,11 @@ server_stop(struct server *srv)
 	iplimit_free(srv->iplimit);
 	motd_swap(srv, NULL);
 	pthread_mutex_destroy(&srv->motd_mu);
+	if (srv->tls_ctx != NULL)
+		tls_ctx_unref(srv->tls_ctx);
+	pthread_mutex_destroy(&srv->tls_mu);
+	set_password(srv, NULL);
+	pthread_mutex_destroy(&srv->auth_mu);
 	if (srv->host.epfd != -1)
 		close(srv->host.epfd);
 	if (srv->wakefd != -1)
@@ -1370,10 +1582,18 @@ host_wake(struct host *h, struct wakeset *ws)
 	server_wake_but(server_of(h), ws, LOCAL_RUNS);
 }
 
+/* The owner gives c back to the queue: it is owned, so never twice. */
+static void
+host_requeue(struct host *h, struct conn *c)
+{
+	push_or_die(server_of(h), c);
+}
+
 const struct host_ops server_host_ops = {
 	.bury = host_bury,
 	.throttle = host_throttle,
 	.hold = host_hold,
 	.release_held = host_release_held,
 	.wake = host_wake,
+	.requeue = host_requeue,
 };

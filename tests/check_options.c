@@ -761,6 +761,50 @@ START_TEST(test_set)
 END_TEST
 
 /*
+ * 12b. The password: from the command line, or the first line of a file
+ * (line end removed), not both; and the TLS settings' defaults.
+ */
+START_TEST(test_password_and_tls)
+{
+	struct options	 o;
+	char		 path[512], empty[512];
+
+	ck_assert_int_eq(parse(&o, (const char *)NULL), OPTIONS_RUN);
+	ck_assert_ptr_null(o.password);
+	ck_assert_ptr_null(o.tls_cert);
+	ck_assert_uint_eq(o.tls_port, 7443);
+	ck_assert_uint_eq(o.tls_handshake_timeout, 10);
+	options_free(&o);
+
+	ck_assert_int_eq(parse(&o, "--password", "a b ", (const char *)NULL),
+	    OPTIONS_RUN);
+	ck_assert_str_eq(o.password, "a b ");
+	options_free(&o);
+
+	write_file("pass", "open sesame\r\nsecond line\n", path,
+	    sizeof(path));
+	ck_assert_int_eq(parse(&o, "--password-file", path,
+	    (const char *)NULL), OPTIONS_RUN);
+	ck_assert_str_eq(o.password, "open sesame");
+	options_free(&o);
+
+	ck_assert_int_eq(parse(&o, "--password-file", path, "--password",
+	    "x", (const char *)NULL), OPTIONS_BAD_CONFIG);
+	write_file("empty", "\n", empty, sizeof(empty));
+	ck_assert_int_eq(parse(&o, "--password-file", empty,
+	    (const char *)NULL), OPTIONS_BAD_CONFIG);
+	snprintf(path, sizeof(path), "%s/missing", tmpdir);
+	ck_assert_int_eq(parse(&o, "--password-file", path,
+	    (const char *)NULL), OPTIONS_BAD_CONFIG);
+
+	ck_assert_int_eq(parse(&o, "--tls-handshake-timeout", "0",
+	    (const char *)NULL), OPTIONS_USAGE);
+	ck_assert_int_eq(parse(&o, "--tls-port", "65536",
+	    (const char *)NULL), OPTIONS_USAGE);
+}
+END_TEST
+
+/*
  * 13. Precedence: defaults < file < command line, wherever -c stands.
  */
 START_TEST(test_precedence)
@@ -915,6 +959,7 @@ options_suite(void)
 		{ "file_errors", test_file_errors },
 		{ "file_missing", test_file_missing },
 		{ "set", test_set },
+		{ "password_and_tls", test_password_and_tls },
 		{ "precedence", test_precedence },
 		{ "reload", test_reload },
 	};

@@ -24,7 +24,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "testnet.h"
+
+#ifdef HAVE_TLS
+#include <pthread.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #define TN_MAX_DAEMONS	8
 #define TN_LOG_TAIL	16384
@@ -39,6 +46,10 @@ static struct tn_daemon		*tn_running[TN_MAX_DAEMONS];
 static bool			 tn_atexit_done;
 
 static void	seterr(const char *, ...) __attribute__((format(printf, 1, 2)));
+static ssize_t	tls_send(struct tn_client *, const void *, size_t);
+static ssize_t	tls_recv(struct tn_client *, void *, size_t);
+static void	tls_free(struct tn_client *);
+static int	tls_find_port(struct tn_daemon *, const char *);
 static int	fail_client(struct tn_client *, const char *, int,
 		    const char *);
 
@@ -251,6 +262,16 @@ find_port(struct tn_daemon *d)
 
 	if ((log = tn_read_file(d->log, NULL)) == NULL)
 		return 0;
+	/* In TLS mode the scenarios talk to the TLS port. */
+	if (!tls_find_port(d, log) && tn_over_tls()) {
+		free(log);
+		return 0;
+	}
+	if (d->tls_port != 0 && tn_over_tls()) {
+		d->port = d->tls_port;
+		free(log);
+		return 1;
+	}
 	if ((p = strstr(log, key)) != NULL) {
 		p += sizeof key - 1;
 		errno = 0;
@@ -360,6 +381,8 @@ tn_stop(struct tn_daemon *d)
 	}
 	track(d, false);
 	unlink(d->log);
+	if (d->tls_dir[0] != '\0')
+		tn_tls_certs_remove(d->tls_dir);
 	free(d);
 	return rc;
 }
@@ -391,8 +414,20 @@ client_from_fd(int fd)
 	return c;
 }
 
+static struct tn_client *plain_connect_port(uint16_t, int);
+
 struct tn_client *
 tn_connect_port(uint16_t port, int rcvbuf)
+{
+	if (tn_over_tls())
+		return tn_connect_tls_port(port, rcvbuf);
+	return plain_connect_port(port, rcvbuf);
+}
+
+int	tn_client_mss;
+
+static struct tn_client *
+plain_connect_port(uint16_t port, int rcvbuf)
 {
 	struct sockaddr_in	 sin;
 	int			 fd;
@@ -404,6 +439,12 @@ tn_connect_port(uint16_t port, int rcvbuf)
 	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 	    sizeof rcvbuf) == -1) {
 		seterr("SO_RCVBUF: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (tn_client_mss > 0 && setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG,
+	    &tn_client_mss, sizeof tn_client_mss) == -1) {
+		seterr("TCP_MAXSEG: %s", strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -462,6 +503,7 @@ tn_close(struct tn_client *c)
 {
 	if (c == NULL)
 		return;
+	tls_free(c);
 	if (c->fd != -1)
 		close(c->fd);
 	free(c);
@@ -489,7 +531,10 @@ tn_send(struct tn_client *c, const void *buf, size_t len)
 	int		 r;
 
 	while (len > 0) {
-		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (c->tls != NULL)
+			n = tls_send(c, p, len);
+		else
+			n = send(c->fd, p, len, MSG_NOSIGNAL);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
@@ -587,7 +632,11 @@ tn_readline(struct tn_client *c, char *line, size_t size, int timeout_ms)
 			    c->nick, sizeof c->buf);
 			return TN_ERR;
 		}
-		n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+		if (c->tls != NULL)
+			n = tls_recv(c, c->buf + c->len, sizeof c->buf - c->len);
+		else
+			n = recv(c->fd, c->buf + c->len,
+			    sizeof c->buf - c->len, 0);
 		if (n > 0) {
 			c->len += (size_t)n;
 			continue;
@@ -860,8 +909,10 @@ tn_run(const char *const argv[], int timeout_ms, char **out,
  */
 
 static void
-exec_raw(const char *path, const char *const *args, int logfd)
+exec_raw(const char *path, const char *const *args, int logfd,
+    const char *tls_dir)
 {
+	static char	 cert[300], key[300];
 	const char	*argv[64];
 	size_t		 n = 0;
 	int		 devnull;
@@ -880,8 +931,18 @@ exec_raw(const char *path, const char *const *args, int logfd)
 	signal(SIGPIPE, SIG_DFL);
 	argv[n++] = path;
 	while (args != NULL && *args != NULL && n < sizeof argv /
-	    sizeof argv[0] - 1)
+	    sizeof argv[0] - 7)
 		argv[n++] = *args++;
+	if (tls_dir[0] != '\0') {
+		snprintf(cert, sizeof cert, "%s/cert.pem", tls_dir);
+		snprintf(key, sizeof key, "%s/key.pem", tls_dir);
+		argv[n++] = "--tls-port";
+		argv[n++] = "0";
+		argv[n++] = "--tls-cert";
+		argv[n++] = cert;
+		argv[n++] = "--tls-key";
+		argv[n++] = key;
+	}
 	argv[n] = NULL;
 	execv(path, (char *const *)argv);
 	fprintf(stderr, "testnet: exec %s: %s\n", path, strerror(errno));
@@ -904,11 +965,19 @@ tn_spawn(const char *const *args)
 		seterr("out of memory");
 		return NULL;
 	}
+	if (tn_over_tls() && tn_tls_certs(d->tls_dir, sizeof d->tls_dir)
+	    == -1) {
+		fprintf(stderr, "testnet: %s\n", tn_errbuf);
+		free(d);
+		return NULL;
+	}
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
 		tmp = "/tmp";
 	snprintf(d->log, sizeof d->log, "%s/chatd-test.XXXXXX", tmp);
 	if ((fd = mkstemp(d->log)) == -1) {
 		seterr("mkstemp %s: %s", d->log, strerror(errno));
+		if (d->tls_dir[0] != '\0')
+			tn_tls_certs_remove(d->tls_dir);
 		free(d);
 		return NULL;
 	}
@@ -917,11 +986,13 @@ tn_spawn(const char *const *args)
 		seterr("fork: %s", strerror(errno));
 		close(fd);
 		unlink(d->log);
+		if (d->tls_dir[0] != '\0')
+			tn_tls_certs_remove(d->tls_dir);
 		free(d);
 		return NULL;
 	}
 	if (d->pid == 0)
-		exec_raw(path, args, fd);
+		exec_raw(path, args, fd, d->tls_dir);
 	close(fd);
 	track(d, true);
 	return d;
@@ -959,6 +1030,375 @@ tn_start_raw(const char *const *args)
 	}
 	track(d, false);
 	unlink(d->log);
+	if (d->tls_dir[0] != '\0')
+		tn_tls_certs_remove(d->tls_dir);
 	free(d);
 	return NULL;
 }
+
+/*
+ * TLS clients.  One client may be read by one thread and written by
+ * another (the order test does): an SSL object takes one call at a
+ * time, so each call holds the client's lock; the waits (poll) do not.
+ */
+
+bool
+tn_over_tls(void)
+{
+	const char	*v = getenv("TN_OVER_TLS");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+void
+tn_tls_certs_remove(const char *dir)
+{
+	char	path[300];
+
+	snprintf(path, sizeof path, "%s/cert.pem", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/key.pem", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+tn_tls_certs(char *dir, size_t size)
+{
+	const char	*tmp;
+	char		 cert[300], key[300], *err = NULL;
+	int		 rc;
+
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(dir, size, "%s/chatd-tls.XXXXXX", tmp);
+	if (mkdtemp(dir) == NULL) {
+		seterr("mkdtemp %s: %s", dir, strerror(errno));
+		dir[0] = '\0';
+		return -1;
+	}
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	{
+		const char *const argv[] = { "/usr/bin/openssl", "req",
+		    "-x509", "-newkey", "ec", "-pkeyopt",
+		    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+		    "/CN=localhost", "-keyout", key, "-out", cert, NULL };
+
+		rc = tn_run(argv, 20000, NULL, &err);
+	}
+	if (rc != 0) {
+		seterr("openssl req exited with %d: %s", rc, err != NULL ?
+		    err : "");
+		free(err);
+		tn_tls_certs_remove(dir);
+		dir[0] = '\0';
+		return -1;
+	}
+	free(err);
+	return 0;
+}
+
+/* The "listening for tls on" line, if the log has it. */
+static int
+tls_find_port(struct tn_daemon *d, const char *log)
+{
+	static const char	 key[] =
+	    " info server: listening for tls on 127.0.0.1:";
+	const char		*p;
+	char			*end;
+	unsigned long		 port;
+
+	if ((p = strstr(log, key)) == NULL)
+		return 0;
+	p += sizeof key - 1;
+	errno = 0;
+	port = strtoul(p, &end, 10);
+	if (end == p || *end != '\n' || errno != 0 || port == 0 ||
+	    port > 65535)
+		return 0;
+	d->tls_port = (uint16_t)port;
+	return 1;
+}
+
+int
+tn_wait_tls_port(struct tn_daemon *d, int timeout_ms)
+{
+	char	*log;
+	int	 found;
+
+	if (!tn_wait_log(d, " info server: listening for tls on ",
+	    timeout_ms))
+		return -1;
+	if ((log = tn_read_file(d->log, NULL)) == NULL) {
+		seterr("cannot read %s", d->log);
+		return -1;
+	}
+	found = tls_find_port(d, log);
+	free(log);
+	if (!found) {
+		seterr("no TLS port on 127.0.0.1 in the log");
+		return -1;
+	}
+	return 0;
+}
+
+struct tn_client *
+tn_connect_tls(struct tn_daemon *d)
+{
+	struct tn_client	*c;
+
+	if (d->tls_port == 0) {
+		seterr("chatd has no tls listener");
+		tn_dump_log(d, tn_errbuf);
+		return NULL;
+	}
+	if ((c = tn_connect_tls_port(d->tls_port, 0)) == NULL) {
+		tn_dump_log(d, tn_errbuf);
+		return NULL;
+	}
+	c->d = d;
+	return c;
+}
+
+#ifdef HAVE_TLS
+
+struct tn_tls {
+	SSL		*ssl;
+	pthread_mutex_t	 mu;
+};
+
+static SSL_CTX		*tls_client_ctx;
+static pthread_once_t	 tls_client_once = PTHREAD_ONCE_INIT;
+
+/* The tests check the server, not its certificate: no verification. */
+static void
+tls_client_init(void)
+{
+	if ((tls_client_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return;
+	SSL_CTX_set_min_proto_version(tls_client_ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(tls_client_ctx, SSL_VERIFY_NONE, NULL);
+}
+
+bool
+tn_tls_built(void)
+{
+	return true;
+}
+
+/* Wait until the socket can do what SSL_get_error() said it needs. */
+static int
+tls_wait(struct tn_client *c, int sslerr, int timeout_ms)
+{
+	struct pollfd	pfd;
+	int		r;
+
+	pfd.fd = c->fd;
+	pfd.events = sslerr == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+	if ((r = poll(&pfd, 1, timeout_ms)) == 0) {
+		seterr("client %s: TLS blocked for %d ms", c->nick,
+		    timeout_ms);
+		return -1;
+	}
+	if (r == -1 && errno != EINTR) {
+		seterr("poll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct tn_client *
+tn_connect_tls_port(uint16_t port, int rcvbuf)
+{
+	struct tn_client	*c;
+	char			 why[256];
+	int			 rc, e;
+
+	pthread_once(&tls_client_once, tls_client_init);
+	if (tls_client_ctx == NULL) {
+		seterr("SSL_CTX_new failed");
+		return NULL;
+	}
+	if ((c = plain_connect_port(port, rcvbuf)) == NULL)
+		return NULL;
+	if ((c->tls = calloc(1, sizeof *c->tls)) == NULL) {
+		seterr("out of memory");
+		tn_close(c);
+		return NULL;
+	}
+	pthread_mutex_init(&c->tls->mu, NULL);
+	if ((c->tls->ssl = SSL_new(tls_client_ctx)) == NULL ||
+	    SSL_set_fd(c->tls->ssl, c->fd) != 1) {
+		seterr("SSL_new failed");
+		tn_close(c);
+		return NULL;
+	}
+	SSL_set_tlsext_host_name(c->tls->ssl, "localhost");
+	for (;;) {
+		ERR_clear_error();
+		if ((rc = SSL_connect(c->tls->ssl)) == 1)
+			return c;
+		e = SSL_get_error(c->tls->ssl, rc);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			ERR_error_string_n(ERR_get_error(), why, sizeof why);
+			seterr("TLS handshake with port %u failed: %s", port,
+			    why);
+			tn_close(c);
+			return NULL;
+		}
+		if (tls_wait(c, e, TN_LINE_TIMEOUT) == -1) {
+			tn_close(c);
+			return NULL;
+		}
+	}
+}
+
+/* As send(2) on a non-blocking socket: -1 and EAGAIN if it must wait. */
+static ssize_t
+tls_send(struct tn_client *c, const void *buf, size_t len)
+{
+	size_t	n;
+	int	rc, e;
+
+	for (;;) {
+		pthread_mutex_lock(&c->tls->mu);
+		ERR_clear_error();
+		rc = SSL_write_ex(c->tls->ssl, buf, len, &n);
+		e = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(c->tls->ssl, rc);
+		pthread_mutex_unlock(&c->tls->mu);
+		if (rc == 1)
+			return (ssize_t)n;
+		/* SSL_write is repeated with the same bytes, as it must be. */
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (tls_wait(c, e, TN_LINE_TIMEOUT) == -1) {
+				errno = EIO;
+				return -1;
+			}
+			continue;
+		}
+		if (errno == 0)
+			errno = EPIPE;
+		return -1;
+	}
+}
+
+/* As recv(2): 0 at the end, -1 and EAGAIN when nothing is there yet. */
+static ssize_t
+tls_recv(struct tn_client *c, void *buf, size_t len)
+{
+	size_t	n;
+	int	rc, e;
+
+	pthread_mutex_lock(&c->tls->mu);
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_read_ex(c->tls->ssl, buf, len, &n);
+	e = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(c->tls->ssl, rc);
+	pthread_mutex_unlock(&c->tls->mu);
+	if (rc == 1)
+		return (ssize_t)n;
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0)
+			return 0;	/* a FIN without close_notify */
+		return -1;
+	default:
+		/* A reset or an abortive close shows up as a broken record. */
+		errno = ECONNRESET;
+		return -1;
+	}
+}
+
+int
+tn_tls_peer_digest(struct tn_client *c, unsigned char out[32])
+{
+	X509		*x;
+	unsigned int	 n = 0;
+	int		 rc = -1;
+
+	if (c->tls == NULL) {
+		seterr("client %s: not a TLS client", c->nick);
+		return -1;
+	}
+	pthread_mutex_lock(&c->tls->mu);
+	if ((x = SSL_get1_peer_certificate(c->tls->ssl)) != NULL &&
+	    X509_digest(x, EVP_sha256(), out, &n) == 1 && n == 32)
+		rc = 0;
+	pthread_mutex_unlock(&c->tls->mu);
+	X509_free(x);
+	if (rc == -1)
+		seterr("client %s: no peer certificate", c->nick);
+	return rc;
+}
+
+static void
+tls_free(struct tn_client *c)
+{
+	if (c->tls == NULL)
+		return;
+	SSL_free(c->tls->ssl);
+	pthread_mutex_destroy(&c->tls->mu);
+	free(c->tls);
+	c->tls = NULL;
+}
+
+#else /* !HAVE_TLS */
+
+bool
+tn_tls_built(void)
+{
+	return false;
+}
+
+struct tn_client *
+tn_connect_tls_port(uint16_t port, int rcvbuf)
+{
+	(void)port;
+	(void)rcvbuf;
+	seterr("built without TLS");
+	return NULL;
+}
+
+int
+tn_tls_peer_digest(struct tn_client *c, unsigned char out[32])
+{
+	(void)c;
+	(void)out;
+	seterr("built without TLS");
+	return -1;
+}
+
+static ssize_t
+tls_send(struct tn_client *c, const void *buf, size_t len)
+{
+	(void)c;
+	(void)buf;
+	(void)len;
+	errno = EPIPE;
+	return -1;
+}
+
+static ssize_t
+tls_recv(struct tn_client *c, void *buf, size_t len)
+{
+	(void)c;
+	(void)buf;
+	(void)len;
+	errno = EIO;
+	return -1;
+}
+
+static void
+tls_free(struct tn_client *c)
+{
+	(void)c;
+}
+
+#endif /* HAVE_TLS */

@@ -30,13 +30,18 @@
 struct tn_daemon {
 	pid_t		 pid;
 	uint16_t	 port;
+	uint16_t	 tls_port;	/* its "listening for tls" port, or 0 */
+	char		 tls_dir[256];	/* tn_over_tls()'s certificate, or "" */
 	char		 log[256];	/* stderr and stdout of chatd */
 	int		 status;	/* from waitpid, once reaped */
 	bool		 reaped;
 };
 
+struct tn_tls;
+
 struct tn_client {
 	int			 fd;
+	struct tn_tls		*tls;	/* NULL: plaintext */
 	struct tn_daemon	*d;	/* for log dumps; may be NULL */
 	char			 nick[160];
 	int			 online;	/* N from the welcome line */
@@ -98,6 +103,12 @@ bool		 tn_wait_log(const struct tn_daemon *d, const char *s,
  * connect.  The socket is non-blocking; every operation polls.
  */
 struct tn_client *tn_connect(struct tn_daemon *d);
+/*
+ * When > 0, the next connections set TCP_MAXSEG to it before connecting:
+ * with a small SO_RCVBUF, it keeps chatd's socket buffer for them small
+ * too, so chatd's writes soon wait.
+ */
+extern int	 tn_client_mss;
 struct tn_client *tn_connect_port(uint16_t port, int rcvbuf);
 /* Connect to a UNIX-domain socket. */
 struct tn_client *tn_connect_unix(const char *path);
@@ -149,6 +160,34 @@ int		 tn_parse_welcome(const char *line, char *nick, size_t size,
  */
 int		 tn_run(const char *const argv[], int timeout_ms, char **out,
 		    char **err);
+
+/*
+ * TLS (empty stubs failing with "built without TLS" if chatd is).
+ *
+ * tn_tls_certs() makes a scratch directory holding cert.pem and key.pem,
+ * a self-signed P-256 certificate for localhost made by openssl(1);
+ * tn_tls_certs_remove() removes it.  dir must hold 256 bytes.
+ */
+bool		 tn_tls_built(void);
+int		 tn_tls_certs(char *dir, size_t size);
+void		 tn_tls_certs_remove(const char *dir);
+/*
+ * Wait until the daemon logs its TLS listener (after the plaintext one,
+ * which is all tn_start() waits for) and set d->tls_port: 0, or -1.
+ */
+int		 tn_wait_tls_port(struct tn_daemon *d, int timeout_ms);
+/* A TLS client of the daemon's --tls-port, its handshake done. */
+struct tn_client *tn_connect_tls(struct tn_daemon *d);
+struct tn_client *tn_connect_tls_port(uint16_t port, int rcvbuf);
+/*
+ * TLS mode, on when the environment has TN_OVER_TLS=1: every daemon
+ * started also gets "--tls-port 0" and a scratch certificate, its port
+ * is the TLS one, and tn_connect_port() speaks TLS.  The scenarios of
+ * the other tests then run over TLS unchanged (tests/over_tls.sh).
+ */
+bool		 tn_over_tls(void);
+/* The SHA-256 of the certificate the server showed c; 0, or -1. */
+int		 tn_tls_peer_digest(struct tn_client *c, unsigned char out[32]);
 
 /* Render bytes with C escapes for messages; returns a static buffer. */
 const char	*tn_quote(const char *s, size_t len);
