@@ -47,6 +47,11 @@ struct worker;
  */
 struct conn_proto {
 	const char	*name;
+	/*
+	 * The framer's limit is --max-line, but never below this: a
+	 * protocol's own maximum line must fit whatever --max-line says.
+	 */
+	size_t		 min_line;
 	/* Just accepted: greet and register.  0, or -1 on ENOMEM. */
 	int		(*open)(struct worker *w, struct conn *c);
 	/* One complete line: the bytes it made chatd relay (flood). */

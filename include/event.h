@@ -27,13 +27,22 @@ enum event_kind {
 	EV_NICK,	/* nick: the old name, text: the new one */
 	EV_TOPIC,	/* text: the new topic, empty if cleared */
 	EV_NOTICE,	/* text: a server notice to the room (shutdown) */
-	EV_PRIVATE	/* to one user: room holds the recipient's nick */
+	EV_PRIVATE,	/* to one user: room holds the recipient's nick */
+	/* Added for IRC; none of these is kept in history. */
+	EV_USER_NOTICE,	/* an IRC NOTICE to a room or (as EV_PRIVATE) a user */
+	EV_KICK,	/* target: who was put out, text: the reason */
+	EV_MODE,	/* text: the change, "+o bob", "-t" */
+	EV_AWAY,	/* text: the away message, empty when back */
+	EV_TAGMSG	/* IRC's TAGMSG: client tags alone, no text */
 };
 
 /* The wire formats an event may be rendered to (see the front-ends). */
 enum event_format {
 	FMT_LINE,		/* protocol v1/v2, the recipient's current room */
 	FMT_LINE_LABELLED,	/* protocol v2, "#room " first */
+	FMT_IRC,		/* ":nick!user@host PRIVMSG #room :text" */
+	FMT_IRC_TIME,		/* the same after "@time=... " (server-time) */
+	FMT_IRC_TAGGED,		/* after "@time=...;msgid=N;+client=tags " */
 	FMT_COUNT
 };
 
@@ -47,15 +56,30 @@ struct event {
 	const char	*room;		/* these three point into data[] and */
 	const char	*nick;		/* are NUL-terminated */
 	const char	*text;
+	/*
+	 * "user@host" of the sender, for IRC prefixes, and the user an
+	 * EV_KICK or EV_USER_NOTICE is about or to: "" if none.
+	 */
+	const char	*uhost;
+	const char	*target;
+	const char	*ctags;		/* IRC client tags, escaped: "+a=b;+c" */
 	uint16_t	 room_len;
 	uint16_t	 nick_len;
 	uint32_t	 text_len;
+	uint16_t	 uhost_len;
+	uint16_t	 target_len;
+	uint16_t	 ctags_len;
 	/*
 	 * Events that are one change told in several rooms (a nick change,
 	 * a quit, the shutdown notice) share a group, so a recipient who
 	 * shares several of those rooms is told once; 0 for none.
 	 */
 	uint64_t	 group;
+	/*
+	 * The same for a change the line protocol tells in each room but
+	 * IRC tells once (a quit); 0 for none.
+	 */
+	uint64_t	 once;
 	/*
 	 * Who the event is about, for telling that user apart (its own
 	 * rename); compared, never followed.  NULL for none.
@@ -82,6 +106,21 @@ event_ref(struct event *ev)
 	atomic_fetch_add_explicit(&ev->refs, 1, memory_order_relaxed);
 	return ev;
 }
+
+/* The same with the sender's user@host and a target (both may be ""). */
+struct event	*event_new_full(enum event_kind kind, uint64_t seq,
+		    uint64_t time_ms, const char *room, size_t room_len,
+		    const char *nick, size_t nick_len, const char *uhost,
+		    size_t uhost_len, const char *target, size_t target_len,
+		    const char *text, size_t text_len);
+
+/* The same with IRC client tags. */
+struct event	*event_new_tagged(enum event_kind kind, uint64_t seq,
+		    uint64_t time_ms, const char *room, size_t room_len,
+		    const char *nick, size_t nick_len, const char *uhost,
+		    size_t uhost_len, const char *target, size_t target_len,
+		    const char *text, size_t text_len, const char *ctags,
+		    size_t ctags_len);
 
 void		 event_unref(struct event *ev);
 

@@ -11,4 +11,7 @@
 
 extern const struct conn_proto line_proto;
 
+/* Line users registered now, for /stats. */
+size_t	line_users(void);
+
 #endif /* CHATD_LINE_H */

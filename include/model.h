@@ -17,6 +17,11 @@
  *     spans rooms (a nick change, a quit) takes one room lock at a time.
  *   - The front-end's callbacks run under a room lock (or the nick table
  *     lock for private events): they must be cheap appends, no syscall.
+ *   - A KICK comes from another user's thread: the room lets the member
+ *     go under its lock and marks the membership; the kicked user's own
+ *     list keeps it, skipped, until its owner's next call frees it.
+ *   - Ranks (operator, voice) and room modes (+t, +s) are under the
+ *     room's lock; the away message under the nick table's.
  */
 #ifndef CHATD_MODEL_H
 #define CHATD_MODEL_H
@@ -50,6 +55,8 @@ struct join_info {
 	size_t			 members;	/* the joiner included */
 	const char		*topic;		/* NULL if none */
 	size_t			 topic_len;
+	const char		*topic_nick;	/* who set it, "" if unknown */
+	uint64_t		 topic_time_ms;	/* when, 0 if unknown */
 	struct event *const	*replay;	/* oldest first */
 	size_t			 nreplay;
 	bool			 on_connect;	/* the default room, at connect */
@@ -57,6 +64,8 @@ struct join_info {
 
 struct frontend {
 	const char	*name;		/* "line", "irc": for the log */
+	/* Its registered users, kept by the model (for /stats). */
+	atomic_size_t	*users;
 	/* Queue f->evs for u, in order. */
 	void	(*deliver)(struct user *u, struct fanout *f, void *ctx);
 	/* u is now a member of a room: before any later event of it. */
@@ -65,11 +74,23 @@ struct frontend {
 };
 
 #define USER_GROUPS_SEEN	8
+#define USER_UHOST_MAX		96	/* "user@host" for IRC prefixes */
+#define AWAY_MAX_BYTES		300
+
+/* A member's rank in a room, under the room's lock. */
+#define MEMBER_OP	0x01
+#define MEMBER_VOICE	0x02
 
 struct membership {
 	struct room	*room;
 	struct user	*user;
 	size_t		 slot;		/* private to model.c */
+	unsigned	 prefix;	/* MEMBER_*, under the room's lock */
+	/*
+	 * Put out of the room by a KICK from another thread: the room has
+	 * let it go, and its owner frees it at its next call.
+	 */
+	atomic_bool	 kicked;
 };
 
 struct user {
@@ -82,6 +103,12 @@ struct user {
 	size_t			 nick_len;
 	struct user		*hash_next;	/* private to model.c */
 	bool			 registered;
+	/* "user@host" for IRC, set before it registers, fixed after. */
+	char			 uhost[USER_UHOST_MAX + 1];
+	size_t			 uhost_len;
+	/* Under the nick table's lock: the AWAY message, empty if here. */
+	char			 away[AWAY_MAX_BYTES + 1];
+	size_t			 away_len;
 
 	/* The owner's alone. */
 	struct membership	**rooms;	/* in the order joined */
@@ -128,7 +155,8 @@ enum model_result {
 	M_NICK_TAKEN,
 	M_BAD_NICK,		/* why: the reason */
 	M_NO_SUCH_NICK,
-	M_TOPIC_TOO_LONG
+	M_TOPIC_TOO_LONG,
+	M_NOT_OP		/* the room's operators only */
 };
 
 struct model_config {
@@ -166,6 +194,16 @@ size_t		 model_users_count(struct model *m);
 int		 model_connect(struct model *m, struct user *u, void *ctx);
 
 /*
+ * Register u under nick, in no room (IRC: it joins what it asks for).
+ * M_OK, M_BAD_NICK (why: the reason) or M_NICK_TAKEN.
+ */
+int		 model_register(struct model *m, struct user *u,
+		    const char *nick, size_t len, const char **why);
+
+/* The --announce-max in force: past it, joins and parts go untold. */
+size_t		 model_announce_max(struct model *m);
+
+/*
  * u leaves every room, each told "left" with the reason (may be NULL),
  * and its nick is freed.  Safe if u never connected.
  */
@@ -183,6 +221,9 @@ void		 model_forget(struct model *m, struct user *u);
 int		 model_join(struct model *m, struct user *u, const char *name,
 		    size_t len, size_t replay, struct room **out,
 		    const char **why, void *ctx);
+
+/* Whether u is in r (r is compared, never followed: it may be gone). */
+bool		 model_in_room(struct user *u, const struct room *r);
 
 /* The room of u's named name, or NULL if u is not in it. */
 struct room	*model_joined(struct user *u, const char *name, size_t len);
@@ -215,12 +256,83 @@ int		 model_private(struct model *m, struct user *u, const char *to,
 		    size_t to_len, const char *text, size_t len, char *to_nick,
 		    void *ctx);
 
-/* Set r's topic (len 0 clears it), announced to its members. */
+/*
+ * The same for IRC: kind EV_PRIVATE or EV_USER_NOTICE, the recipient's
+ * spelling and away message copied out, and the event (with a
+ * reference, for the sender's echo) in *evp if evp is not NULL.
+ */
+struct private_out {
+	char		 to_nick[NICK_MAX_BYTES + 1];
+	char		 away[AWAY_MAX_BYTES + 1];
+	size_t		 away_len;
+	struct event	*ev;
+};
+int		 model_private_kind(struct model *m, struct user *u,
+		    enum event_kind kind, const char *to, size_t to_len,
+		    const char *text, size_t len, const char *ctags,
+		    size_t ctags_len, struct private_out *out,
+		    bool want_event, void *ctx);
+
+/*
+ * Set r's topic (len 0 clears it), announced to its members.  M_NOT_OP
+ * if the room is +t and u not an operator.
+ */
 int		 model_topic(struct model *m, struct user *u, struct room *r,
 		    const char *text, size_t len, void *ctx);
 
 /* Copy r's topic to buf (NUL-terminated, cut at cap); returns its length. */
 size_t		 model_topic_get(struct room *r, char *buf, size_t cap);
+
+/* The same with who set it (NICK_MAX_BYTES + 1) and when. */
+size_t		 model_topic_info(struct room *r, char *buf, size_t cap,
+		    char *setter, uint64_t *time_ms);
+
+/*
+ * Operators.  The first member of an empty room is its operator.  These
+ * fail with M_NOT_MEMBER if u is not in r, M_NOT_OP if u is not an
+ * operator, M_NO_SUCH_NICK if target is not in r; a change is told to
+ * the room as an EV_MODE ("+o bob", "-t").
+ */
+int		 model_set_prefix(struct model *m, struct user *u,
+		    struct room *r, const char *target, size_t target_len,
+		    unsigned prefix, bool on, void *ctx);
+#define ROOM_MODE_TOPIC		0x01	/* +t: operators set the topic */
+#define ROOM_MODE_SECRET	0x02	/* +s: not listed to others */
+int		 model_set_room_mode(struct model *m, struct user *u,
+		    struct room *r, unsigned mode, bool on, void *ctx);
+/* Put target out of r, everyone (target too) told with an EV_KICK. */
+int		 model_kick(struct model *m, struct user *u, struct room *r,
+		    const char *target, size_t target_len, const char *reason,
+		    size_t reason_len, void *ctx);
+/* u's MEMBER_* in r (0 if not in it), and r's ROOM_MODE_*. */
+unsigned	 model_prefix(struct user *u, struct room *r);
+unsigned	 model_room_modes(struct room *r);
+
+/*
+ * Set or clear (len 0) u's away message; each of its rooms is told with
+ * an EV_AWAY, but u itself.
+ */
+int		 model_away(struct model *m, struct user *u, const char *text,
+		    size_t len, void *ctx);
+
+/*
+ * Call fn with the user named nick, under the nick table's lock (for
+ * WHOIS); false if there is none.
+ */
+bool		 model_whois(struct model *m, const char *nick, size_t len,
+		    void (*fn)(void *arg, const struct user *u), void *arg);
+
+/*
+ * Call fn for each member of r with its rank, under r's lock and the
+ * nick table's, while fn returns true.  Returns the member count.
+ */
+size_t		 model_members(struct model *m, struct room *r,
+		    bool (*fn)(void *arg, const struct user *u,
+		    unsigned prefix), void *arg);
+
+/* Whether a room named name exists, whoever is in it. */
+bool		 model_room_exists(struct model *m, const char *name,
+		    size_t len);
 
 /* r's name, as its creator spelt it; it never changes. */
 const char	*room_name(const struct room *r, size_t *len);
@@ -239,6 +351,19 @@ size_t		 model_who(struct model *m, struct room *r,
 size_t		 model_rooms(struct model *m,
 		    bool (*fn)(void *arg, const char *name, size_t len,
 		    size_t members, const char *topic, size_t topic_len),
+		    void *arg);
+
+/* The same with each room's ROOM_MODE_* (IRC's LIST hides +s rooms). */
+struct room_entry {
+	const char	*name;
+	size_t		 len;
+	size_t		 members;
+	const char	*topic;		/* NULL if none */
+	size_t		 topic_len;
+	unsigned	 modes;
+};
+size_t		 model_list(struct model *m,
+		    bool (*fn)(void *arg, const struct room_entry *e),
 		    void *arg);
 
 /* Up to n of r's newest history events, oldest first, with references. */

@@ -25,8 +25,11 @@ struct options {
 	bool		 default_binds;	/* no bind given: a missing family is ok */
 	char		*unix_path;
 	unsigned	 port;
+	unsigned	 irc_port;	/* 0: no IRC listener */
+	char		*server_name;	/* NULL: the host name */
 	unsigned	 workers;
 	unsigned	 tls_port;	/* only with tls_cert and tls_key */
+	unsigned	 irc_tls_port;	/* the same; 0: no IRC over TLS */
 
 	/* TLS and the password: SIGHUP reloads them for new connections. */
 	char		*tls_cert;	/* PEM chain, the server's first */

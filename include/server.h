@@ -153,6 +153,11 @@ server_of(struct host *h)
  */
 bool	server_password_required(struct server *srv);
 bool	server_password_ok(struct server *srv, const char *given, size_t len);
+/*
+ * c sent a wrong one and was told so: log it (rate-limited) and close
+ * c after AUTH_FAIL_DELAY_MS, reading nothing more from it.
+ */
+void	server_password_refused(struct conn *c);
 
 /* Take c off the held senders, if it is there (it is going). */
 void	server_unhold(struct server *srv, struct conn *c);

@@ -71,7 +71,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/c10k.XXXXXX") || fail "mktemp"
 start=$SECONDS
 
-"$CHATD" -w 2 --port 0 --bind 127.0.0.1 --max-clients 10000 --rate 0 \
+"$CHATD" -w 2 --port 0 --irc-port 0 --bind 127.0.0.1 --max-clients 10000 --rate 0 \
     </dev/null >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
 port=

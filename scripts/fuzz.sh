@@ -9,7 +9,7 @@
 #   --build DIR     the build directory (default build-fuzz), configured
 #                   by scripts/setup.sh with CC=clang --enable-fuzzing
 #                   (setup.sh installs clang and libclang-rt-14-dev)
-#   --only TARGET   run one target: framing, command, session or tls
+#   --only TARGET   run one target: framing, command, session, irc or tls
 #   -h, --help      print this help
 #
 # Each target starts from a scratch copy of its committed corpus
@@ -27,7 +27,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 time=60
 build=$top/build-fuzz
-targets=(framing command session tls)
+targets=(framing command session irc tls)
 while [ $# -gt 0 ]; do
 	case $1 in
 	--time) time=${2:?--time needs SECONDS}; shift ;;

@@ -136,7 +136,7 @@ figs() {
 }
 
 
-"$chatd_bin" --port 0 --bind 127.0.0.1 --rate 0 \
+"$chatd_bin" --port 0 --irc-port 0 --bind 127.0.0.1 --rate 0 \
     --max-clients "$MAX_CLIENTS" --sendq "$SENDQ" </dev/null \
     >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!

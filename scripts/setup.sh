@@ -17,11 +17,12 @@ build=${1:?usage: setup.sh BUILD_DIR [CONFIGURE_ARG]...}
 shift
 
 # libsqlite3-dev keeps chatd's history, libreadline-dev builds chat,
-# libssl-dev gives TLS and openssl makes the tests' certificates, socat
-# is a TLS front and ngircd an IRC peer for chat-bench's tests, tmux
-# runs the terminal tests.
+# libssl-dev gives TLS and openssl makes the tests' certificates, tmux
+# runs the terminal tests, python3-pytest runs irctest (scripts/irctest.sh),
+# socat is a TLS front and ngircd an IRC peer for chat-bench's tests.
 packages=(build-essential autoconf automake libtool pkg-config check
-	libsqlite3-dev libreadline-dev libssl-dev openssl socat ngircd tmux)
+	libsqlite3-dev libreadline-dev libssl-dev openssl python3-pytest
+	socat ngircd tmux)
 read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()

@@ -134,7 +134,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-"$chatd_bin" --port 0 --bind 127.0.0.1 --rate 0 --sendq 262144 \
+"$chatd_bin" --port 0 --irc-port 0 --bind 127.0.0.1 --rate 0 --sendq 262144 \
     </dev/null >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
 port=

@@ -231,8 +231,8 @@ server_up() {
 	fi
 	host=127.0.0.1
 	port=
-	echo "$chatd_bin --port 0 --bind 127.0.0.1 $*" >"$sdir/chatd.cmd"
-	"$chatd_bin" --port 0 --bind 127.0.0.1 "$@" </dev/null \
+	echo "$chatd_bin --port 0 --irc-port 0 --bind 127.0.0.1 $*" >"$sdir/chatd.cmd"
+	"$chatd_bin" --port 0 --irc-port 0 --bind 127.0.0.1 "$@" </dev/null \
 	    >"$sdir/chatd.log" 2>&1 &
 	chatd_pid=$!
 	if ! wait_for 50 log_port || [ -z "$port" ]; then

@@ -2,13 +2,14 @@
 # scripts/test.sh - set up, then run the whole test suite three times:
 # a -Werror build, an ASan+UBSan build and a TSan build, each with
 # "make check", then scripts/stress.sh --quick, scripts/membound.sh,
+# scripts/irctest.sh (irctest's server tests, on the plain build),
 # scripts/soak.sh --quick (on the ASan build), scripts/fuzz.sh (each fuzz
 # target for 30 s) and "make distcheck" (with check_fairness looped
 # twice).  The last line is the total, "N passed, N failed", counted
 # from the test logs and from each script's own last line.
 #
 #   --quick   only the -Werror build: no sanitizers, stress, membound,
-#             soak, fuzzing or distcheck
+#             irctest, soak, fuzzing or distcheck
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,6 +116,9 @@ if [ "$quick" = no ]; then
 	IDLE_CLIENTS="$top/build-plain/tests/idle_clients" \
 		run_script membound "$top/build-plain/membound.log" \
 		"$top/scripts/membound.sh"
+	# irctest's server tests for the IRC modules chatd speaks (about 30 s).
+	run_script irctest "$top/build-plain/irctest.log" \
+		"$top/scripts/irctest.sh" --build "$top/build-plain"
 	# Mixed traffic under ASan, RSS sampled (about 90 s).
 	run_script "soak --quick" "$top/build-asan/soak.log" \
 		"$top/scripts/soak.sh" --quick --build "$top/build-asan"

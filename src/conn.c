@@ -38,7 +38,10 @@ conn_new(struct host *host, int fd, const char *addr,
     const struct conn_proto *proto)
 {
 	struct conn	*c;
+	size_t		 max_line = LIMIT(host, max_line);
 
+	if (max_line < proto->min_line)
+		max_line = proto->min_line;
 	if (fault_fail(FAULT_CONN) || (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->ep_kind = EP_CONN;
@@ -48,7 +51,7 @@ conn_new(struct host *host, int fd, const char *addr,
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	pthread_mutex_init(&c->mu, NULL);
 	sendq_init(&c->sq);
-	framer_init(&c->fr, LIMIT(host, max_line));
+	framer_init(&c->fr, max_line);
 	c->tokens = LIMIT(host, burst);
 	c->refill_ms = now_ms();
 	atomic_init(&c->last_line_ms, c->refill_ms);

@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "conn.h"
+#include "ircmsg.h"
 #include "line.h"
 #include "linefmt.h"
 #define LOG_COMPONENT	"conn"
@@ -29,7 +30,6 @@
 #define LOG_RENAME_BURST	5
 #define LOG_RENAME_EVERY_MS	10000.0
 #define LIST_LINE_MAX		400	/* bytes of names per /who line */
-#define AUTH_LOGGED		10	/* wrong passwords logged a second */
 
 /* One line client: the chat model's user, and what it said last. */
 struct line_session {
@@ -57,6 +57,25 @@ session(struct conn *c)
 }
 
 static void	line_flush(struct worker *, struct conn *);
+
+/*
+ * Where typed text goes.  A KICK (another thread) clears it as it is
+ * told; one that came while the client was switching rooms leaves it on
+ * a room the client is no longer in, which is dropped here, before the
+ * model frees the membership and perhaps the room (only compared).
+ */
+static struct room *
+current_room(struct worker *w, struct conn *c)
+{
+	struct user	*u = &session(c)->user;
+
+	if (u->current != NULL && !model_in_room(u, u->current)) {
+		conn_lock(c);
+		u->current = NULL;
+		conn_unlock(c, &w->wake);
+	}
+	return u->current;
+}
 
 /*
  * Output.
@@ -137,6 +156,13 @@ line_deliver(struct user *u, struct fanout *f, void *ctx)
 
 		/* Chat lines, the common case, are the same for everyone. */
 		if (!f->chat) {
+			/* Away and bare tags are IRC's business. */
+			if (ev->kind == EV_AWAY || ev->kind == EV_TAGMSG)
+				continue;
+			/* Put out of its room: typed text goes nowhere now. */
+			if (ev->kind == EV_KICK && ev->actor == u &&
+			    u->current == f->room)
+				u->current = NULL;
 			/* Its own rename, the shutdown: once, not a room each. */
 			if ((ev->actor == u || ev->kind == EV_NOTICE) &&
 			    !user_first_of_group(u, ev->group))
@@ -219,8 +245,17 @@ line_joined(struct user *u, const struct join_info *ji, void *ctx)
 	conn_unlock(c, ws);
 }
 
+static atomic_size_t line_users_count;
+
+size_t
+line_users(void)
+{
+	return atomic_load_explicit(&line_users_count, memory_order_relaxed);
+}
+
 static const struct frontend line_frontend = {
 	.name = "line",
+	.users = &line_users_count,
 	.deliver = line_deliver,
 	.joined = line_joined,
 };
@@ -255,7 +290,7 @@ batch_say(struct worker *w, struct conn *c, enum event_kind kind,
     const struct command *cmd, size_t *relayed)
 {
 	struct user	*u = &session(c)->user;
-	struct room	*r = u->current;
+	struct room	*r = current_room(w, c);
 	struct event	*ev;
 	const char	*name;
 	size_t		 len;
@@ -268,8 +303,9 @@ batch_say(struct worker *w, struct conn *c, enum event_kind kind,
 	if (w->batch_room != r)
 		line_flush(w, c);
 	name = room_name(r, &len);
-	ev = event_new(kind, 0, event_clock_ms(), name, len, u->nick,
-	    u->nick_len, cmd->text, cmd->text_len);
+	ev = event_new_full(kind, 0, event_clock_ms(), name, len, u->nick,
+	    u->nick_len, u->uhost, u->uhost_len, "", 0, cmd->text,
+	    cmd->text_len);
 	if (ev == NULL)
 		return -1;
 	/* The common form is made here, outside the room's lock. */
@@ -454,7 +490,7 @@ static long
 handle_who(struct worker *w, struct conn *c)
 {
 	struct listing	*l;
-	struct room	*r = session(c)->user.current;
+	struct room	*r = current_room(w, c);
 	size_t		 count;
 	long		 sent;
 
@@ -558,14 +594,14 @@ static int
 handle_part(struct worker *w, struct conn *c, const struct command *cmd)
 {
 	struct user	*u = &session(c)->user;
-	struct room	*r, *was = u->current;
+	struct room	*r, *was = current_room(w, c);
 	const char	*why, *name;
 	size_t		 len;
 	char		 copy[ROOM_NAME_MAX_BYTES + 1];
 
 	line_flush(w, c);
 	if (cmd->target_len == 0) {
-		if ((r = u->current) == NULL) {
+		if ((r = was) == NULL) {
 			reply(w, c, REPLY_ERROR, "you are in no room");
 			return 0;
 		}
@@ -597,24 +633,43 @@ handle_part(struct worker *w, struct conn *c, const struct command *cmd)
 	return 0;
 }
 
+/* A secret room (+s) is listed to its members only, as IRC's LIST does. */
 static bool
-rooms_entry(void *arg, const char *name, size_t len, size_t members,
-    const char *topic, size_t topic_len)
+room_visible(struct conn *c, const struct room_entry *e)
+{
+	return !(e->modes & ROOM_MODE_SECRET) ||
+	    model_joined(&session(c)->user, e->name, e->len) != NULL;
+}
+
+static bool
+rooms_count(void *arg, const struct room_entry *e)
 {
 	struct listing	*l = arg;
-	size_t		 n;
+
+	if (room_visible(l->c, e))
+		l->total++;
+	return true;
+}
+
+static bool
+rooms_entry(void *arg, const struct room_entry *e)
+{
+	struct listing	*l = arg;
+	size_t		 n, topic_len = e->topic_len;
 
 	if (l->sent < 0)
 		return false;
+	if (!room_visible(l->c, e))
+		return true;
 	if (topic_len > LIST_LINE_MAX)
 		topic_len = LIST_LINE_MAX;
-	if (topic != NULL && topic_len > 0)
+	if (e->topic != NULL && topic_len > 0)
 		n = (size_t)snprintf(l->line, sizeof(l->line), "%.*s %zu "
-		    "online: %.*s", (int)len, name, members, (int)topic_len,
-		    topic);
+		    "online: %.*s", (int)e->len, e->name, e->members,
+		    (int)topic_len, e->topic);
 	else
 		n = (size_t)snprintf(l->line, sizeof(l->line), "%.*s %zu "
-		    "online", (int)len, name, members);
+		    "online", (int)e->len, e->name, e->members);
 	l->len = n < sizeof(l->line) ? n : sizeof(l->line) - 1;
 	/* The bound counts the lines as sent, "-- " and CRLF included. */
 	if ((size_t)l->sent + l->len + 5 > l->max_bytes) {
@@ -631,7 +686,6 @@ handle_rooms(struct worker *w, struct conn *c)
 {
 	struct listing	*l;
 	struct msg	*head;
-	size_t		 count;
 	long		 sent;
 	char		 text[64];
 
@@ -642,15 +696,15 @@ handle_rooms(struct worker *w, struct conn *c)
 	l->c = c;
 	l->max_bytes = LIMIT(w->host, sendq) / 4;
 	/* The count first: a snapshot taken before the entries. */
-	count = model_rooms_count(w->srv->model);
-	snprintf(text, sizeof(text), "%zu rooms:", count);
+	model_list(w->srv->model, rooms_count, l);
+	snprintf(text, sizeof(text), "%zu rooms:", l->total);
 	if ((head = msg_format(REPLY_NOTICE, NULL, 0, text, strlen(text))) !=
 	    NULL) {
 		l->msgs[l->nmsgs++] = head;
 		l->sent += head->len;
 	}
-	count = model_rooms(w->srv->model, rooms_entry, l);
-	listing_done(l, count);
+	model_list(w->srv->model, rooms_entry, l);
+	listing_done(l, l->total);
 	sent = l->sent;
 	free(l);
 	return sent;
@@ -660,7 +714,7 @@ static int
 handle_topic(struct worker *w, struct conn *c, const struct command *cmd)
 {
 	struct user	*u = &session(c)->user;
-	struct room	*r = u->current;
+	struct room	*r = current_room(w, c);
 	const char	*name;
 	char		*topic;
 	size_t		 len, tlen, max = LIMIT(w->host, max_topic);
@@ -696,6 +750,11 @@ handle_topic(struct worker *w, struct conn *c, const struct command *cmd)
 		    max);
 		return 0;
 	}
+	if (rc == M_NOT_OP) {
+		reply(w, c, REPLY_ERROR, "only the room's operators may set "
+		    "its topic");
+		return 0;
+	}
 	return rc == M_OK ? 0 : -1;
 }
 
@@ -703,8 +762,7 @@ handle_topic(struct worker *w, struct conn *c, const struct command *cmd)
 static long
 handle_history(struct worker *w, struct conn *c, const struct command *cmd)
 {
-	struct user	*u = &session(c)->user;
-	struct room	*r = u->current;
+	struct room	*r = current_room(w, c);
 	struct event	**evs;
 	struct msg	**out;
 	const char	*name;
@@ -757,37 +815,6 @@ handle_history(struct worker *w, struct conn *c, const struct command *cmd)
 
 static int	line_register(struct worker *, struct conn *);
 
-/*
- * A wrong password is logged for its address, but a flood of them is
- * not a flood of log lines: AUTH_LOGGED a second, the rest counted.
- */
-static void
-log_wrong_password(struct conn *c)
-{
-	static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
-	static uint64_t		 since_ms;
-	static unsigned		 logged, unlogged;
-	uint64_t		 now = now_ms();
-	unsigned		 skipped = 0;
-	bool			 log_it;
-
-	pthread_mutex_lock(&mu);
-	if (now - since_ms >= 1000) {
-		skipped = unlogged;
-		since_ms = now;
-		logged = unlogged = 0;
-	}
-	if ((log_it = logged < AUTH_LOGGED))
-		logged++;
-	else
-		unlogged++;
-	pthread_mutex_unlock(&mu);
-	if (skipped > 0)
-		log_info("%u more wrong passwords in the last second", skipped);
-	if (log_it)
-		log_info("%s wrong password", c->addr);
-}
-
 /* "/pass" and its argument, if line is that command (any case). */
 static bool
 is_pass(const char *line, size_t len, const char **arg, size_t *arglen)
@@ -816,9 +843,7 @@ line_auth(struct worker *w, struct conn *c, const char *line, size_t len)
 	if (is_pass(line, len, &arg, &arglen)) {
 		if (!server_password_ok(w->srv, arg, arglen)) {
 			reply(w, c, REPLY_ERROR, "wrong password");
-			log_wrong_password(c);
-			conn_close_later(c, AUTH_FAIL_DELAY_MS,
-			    "wrong password");
+			server_password_refused(c);
 			return;
 		}
 		session(c)->authed = true;
@@ -969,6 +994,8 @@ line_open(struct worker *w, struct conn *c)
 		return -1;
 	s->conn = c;
 	s->user.fe = &line_frontend;
+	s->user.uhost_len = ircmsg_uhost("line", c->addr, s->user.uhost,
+	    sizeof(s->user.uhost));
 	s->log_tokens = LOG_RENAME_BURST;
 	s->log_refill_ms = now_ms();
 	c->session = s;

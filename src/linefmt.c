@@ -38,6 +38,16 @@ notice_text(const struct event *ev, size_t *len)
 	case EV_TOPIC:
 		mid = text_len > 0 ? " set the topic: " : " cleared the topic";
 		break;
+	case EV_MODE:
+		mid = " sets mode ";
+		break;
+	case EV_AWAY:
+		mid = text_len > 0 ? " is away: " : " is back";
+		break;
+	case EV_TAGMSG:
+		mid = " sent tags";
+		text_len = 0;
+		break;
 	default:
 		mid = "";
 		nick_len = 0;
@@ -60,6 +70,24 @@ notice_text(const struct event *ev, size_t *len)
 	return s;
 }
 
+/* "alice put bob out of #room (reason)". */
+static struct msg *
+render_kick(const struct event *ev)
+{
+	struct msg	*m;
+	char		*text;
+	int		 n;
+
+	n = asprintf(&text, "%s put %s out of %s%s%.*s%s", ev->nick,
+	    ev->target, ev->room, ev->text_len > 0 ? " (" : "",
+	    (int)ev->text_len, ev->text, ev->text_len > 0 ? ")" : "");
+	if (n < 0)
+		return NULL;
+	m = msg_format(REPLY_NOTICE, NULL, 0, text, (size_t)n);
+	free(text);
+	return m;
+}
+
 /* The v1 line of ev. */
 static struct msg *
 render_plain(const struct event *ev)
@@ -78,6 +106,13 @@ render_plain(const struct event *ev)
 	case EV_PRIVATE:
 		return msg_format(REPLY_PRIVATE, ev->nick, ev->nick_len,
 		    ev->text, ev->text_len);
+	case EV_USER_NOTICE:
+		/* An IRC user's NOTICE reads as what it is: chat. */
+		return msg_format(ev->room_len > 0 ? REPLY_CHAT :
+		    REPLY_PRIVATE, ev->nick, ev->nick_len, ev->text,
+		    ev->text_len);
+	case EV_KICK:
+		return render_kick(ev);
 	default:
 		break;
 	}

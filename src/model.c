@@ -35,6 +35,9 @@ struct room {
 	struct history		 hist;
 	char			*topic;
 	size_t			 topic_len;
+	char			 topic_nick[NICK_MAX_BYTES + 1];
+	uint64_t		 topic_time_ms;
+	unsigned		 modes;		/* ROOM_MODE_* */
 };
 
 /*
@@ -71,6 +74,7 @@ struct model {
 	size_t			 nnick_buckets;
 	size_t			 nusers;
 	unsigned long		 guest_seq;
+	atomic_uint_fast64_t	 private_seq;	/* private events' numbers */
 };
 
 #define LIM(m, name) \
@@ -422,12 +426,13 @@ user_remove_room(struct user *u, struct membership *ms)
 }
 
 static struct membership *
-membership_of(struct user *u, struct room *r)
+membership_of(struct user *u, const struct room *r)
 {
 	size_t	 i;
 
 	for (i = 0; i < u->nrooms; i++)
-		if (u->rooms[i]->room == r)
+		if (u->rooms[i]->room == r && !atomic_load_explicit(
+		    &u->rooms[i]->kicked, memory_order_acquire))
 			return u->rooms[i];
 	return NULL;
 }
@@ -446,6 +451,12 @@ user_first_of_group(struct user *u, uint64_t group)
 	return true;
 }
 
+bool
+model_in_room(struct user *u, const struct room *r)
+{
+	return membership_of(u, r) != NULL;
+}
+
 struct room *
 model_joined(struct user *u, const char *name, size_t len)
 {
@@ -453,9 +464,34 @@ model_joined(struct user *u, const char *name, size_t len)
 
 	for (i = 0; i < u->nrooms; i++)
 		if (nick_equal(u->rooms[i]->room->name,
-		    u->rooms[i]->room->name_len, name, len))
+		    u->rooms[i]->room->name_len, name, len) &&
+		    !atomic_load_explicit(&u->rooms[i]->kicked,
+		    memory_order_acquire))
 			return u->rooms[i]->room;
 	return NULL;
+}
+
+/*
+ * Free what KICKs took: the room let the member go under its lock, the
+ * owner (the caller) lets go of the membership here.
+ */
+static void
+reap_kicked(struct model *m, struct user *u)
+{
+	size_t	 i = 0;
+
+	while (i < u->nrooms) {
+		struct membership *ms = u->rooms[i];
+		struct room	  *r = ms->room;
+
+		if (!atomic_load_explicit(&ms->kicked, memory_order_acquire)) {
+			i++;
+			continue;
+		}
+		user_remove_room(u, ms);
+		free(ms);
+		room_release(m, r);
+	}
 }
 
 /*
@@ -552,14 +588,17 @@ publish_locked(struct model *m, struct room *r, struct event *const *evs,
 	deliver_all_locked(r, evs, n, skip, ctx);
 }
 
+/* An event of u's (for its user@host) in r, under nick. */
 static struct event *
-room_event(struct room *r, enum event_kind kind, const char *nick,
-    size_t nick_len, const char *text, size_t text_len, uint64_t group)
+room_event(struct room *r, enum event_kind kind, const struct user *u,
+    const char *nick, size_t nick_len, const char *text, size_t text_len,
+    uint64_t group)
 {
 	struct event	*ev;
 
-	ev = event_new(kind, 0, event_clock_ms(), r->name, r->name_len, nick,
-	    nick_len, text, text_len);
+	ev = event_new_full(kind, 0, event_clock_ms(), r->name, r->name_len,
+	    nick, nick_len, u != NULL ? u->uhost : "", u != NULL ?
+	    u->uhost_len : 0, "", 0, text, text_len);
 	if (ev != NULL)
 		ev->group = group;
 	return ev;
@@ -587,14 +626,14 @@ static int
 join_locked(struct model *m, struct room *r, struct user *u,
     struct membership *ms, size_t replay, bool on_connect, void *ctx)
 {
-	struct event	*evs[64], **replayed = evs, *joined = NULL;
+	struct event	*evs[64], **replayed = evs, *joined = NULL, *away;
 	struct join_info ji;
 	size_t		 i, n = 0;
 	int		 rc = M_NOMEM;
 
 	/* Told to the others while the room, the joiner in it, is small. */
 	if (r->count < LIM(m, announce_max) && (joined = room_event(r,
-	    EV_JOIN, u->nick, u->nick_len, "", 0, 0)) == NULL)
+	    EV_JOIN, u, u->nick, u->nick_len, "", 0, 0)) == NULL)
 		return M_NOMEM;
 	/* No more than there is: the pointers are allocated under the lock. */
 	if (replay > history_count(&r->hist))
@@ -602,6 +641,8 @@ join_locked(struct model *m, struct room *r, struct user *u,
 	if (replay > sizeof(evs) / sizeof(evs[0]) &&
 	    (replayed = calloc(replay, sizeof(*replayed))) == NULL)
 		goto out;
+	/* The first member of an empty room is its operator. */
+	ms->prefix = r->count == 0 ? MEMBER_OP : 0;
 	if (members_add_locked(r, ms) == -1)
 		goto out;
 	if (user_add_room(u, ms) == -1) {
@@ -614,12 +655,21 @@ join_locked(struct model *m, struct room *r, struct user *u,
 	ji.members = r->count;
 	ji.topic = r->topic;
 	ji.topic_len = r->topic_len;
+	ji.topic_nick = r->topic_nick;
+	ji.topic_time_ms = r->topic_time_ms;
 	ji.replay = replayed;
 	ji.nreplay = n;
 	ji.on_connect = on_connect;
 	u->fe->joined(u, &ji, ctx);
-	if (joined != NULL)
+	if (joined != NULL) {
 		announce_locked(m, r, joined, u, NULL, ctx);
+		/* Who comes in away is told as away (IRC's away-notify). */
+		if (u->away_len > 0 && (away = room_event(r, EV_AWAY, u,
+		    u->nick, u->nick_len, u->away, u->away_len, 0)) != NULL) {
+			announce_locked(m, r, away, u, NULL, ctx);
+			event_unref(away);
+		}
+	}
 	rc = M_OK;
 out:
 	for (i = 0; i < n; i++)
@@ -670,6 +720,7 @@ model_join(struct model *m, struct user *u, const char *name, size_t len,
 	*why = room_name_check(name, len, LIM(m, max_room_name));
 	if (*why != NULL)
 		return M_BAD_NAME;
+	reap_kicked(m, u);
 	if ((r = model_joined(u, name, len)) != NULL) {
 		*out = r;
 		return M_ALREADY;
@@ -698,13 +749,15 @@ int
 model_part(struct model *m, struct user *u, struct room *r,
     const char *reason, size_t reason_len, void *ctx)
 {
-	struct membership	*ms = membership_of(u, r);
+	struct membership	*ms;
 	struct event		*ev;
 
-	if (ms == NULL)
+	/* First: r may be a room u was put out of (compared, not followed). */
+	reap_kicked(m, u);
+	if ((ms = membership_of(u, r)) == NULL)
 		return M_NOT_MEMBER;
 	/* Without memory the others miss a notice; the part still happens. */
-	ev = room_event(r, EV_PART, u->nick, u->nick_len, reason ? reason : "",
+	ev = room_event(r, EV_PART, u, u->nick, u->nick_len, reason ? reason : "",
 	    reason ? reason_len : 0, 0);
 	leave_room(m, u, ms, ev, ctx);
 	if (ev != NULL)
@@ -789,6 +842,8 @@ unregister(struct model *m, struct user *u)
 	pthread_mutex_lock(&m->nicks_mu);
 	nick_remove_locked(m, u);
 	m->nusers--;
+	if (u->fe != NULL && u->fe->users != NULL)
+		atomic_fetch_sub(u->fe->users, 1);
 	u->registered = false;
 	pthread_mutex_unlock(&m->nicks_mu);
 }
@@ -809,6 +864,8 @@ model_connect(struct model *m, struct user *u, void *ctx)
 	m->nusers++;
 	nicks_grow_locked(m);
 	u->registered = true;
+	if (u->fe != NULL && u->fe->users != NULL)
+		atomic_fetch_add(u->fe->users, 1);
 	pthread_mutex_unlock(&m->nicks_mu);
 
 	rc = join_room(m, u, m->default_room, m->default_room_len, 0, true,
@@ -819,17 +876,52 @@ model_connect(struct model *m, struct user *u, void *ctx)
 	return M_NOMEM;
 }
 
+int
+model_register(struct model *m, struct user *u, const char *nick,
+    size_t len, const char **why)
+{
+	if ((*why = nick_check(nick, len)) != NULL)
+		return M_BAD_NICK;
+	pthread_mutex_lock(&m->nicks_mu);
+	if (nick_find_locked(m, nick, len) != NULL) {
+		pthread_mutex_unlock(&m->nicks_mu);
+		return M_NICK_TAKEN;
+	}
+	memcpy(u->nick, nick, len);
+	u->nick[len] = '\0';
+	u->nick_len = len;
+	nick_insert_locked(m, u);
+	m->nusers++;
+	nicks_grow_locked(m);
+	u->registered = true;
+	if (u->fe != NULL && u->fe->users != NULL)
+		atomic_fetch_add(u->fe->users, 1);
+	pthread_mutex_unlock(&m->nicks_mu);
+	return M_OK;
+}
+
+size_t
+model_announce_max(struct model *m)
+{
+	return LIM(m, announce_max);
+}
+
 void
 model_disconnect(struct model *m, struct user *u, const char *reason,
     size_t reason_len, void *ctx)
 {
 	struct event	*ev;
+	uint64_t	 group = next_group(m);
 
+	reap_kicked(m, u);
 	while (u->nrooms > 0) {
 		struct membership *ms = u->rooms[u->nrooms - 1];
 
-		ev = room_event(ms->room, EV_QUIT, u->nick, u->nick_len,
+		ev = room_event(ms->room, EV_QUIT, u, u->nick, u->nick_len,
 		    reason ? reason : "", reason ? reason_len : 0, 0);
+		/* An IRC user sharing rooms hears one QUIT. */
+		if (ev != NULL)
+			ev->once = group;
 		leave_room(m, u, ms, ev, ctx);
 		if (ev != NULL)
 			event_unref(ev);
@@ -840,6 +932,7 @@ model_disconnect(struct model *m, struct user *u, const char *reason,
 void
 model_forget(struct model *m, struct user *u)
 {
+	reap_kicked(m, u);
 	while (u->nrooms > 0)
 		leave_room(m, u, u->rooms[u->nrooms - 1], NULL, NULL);
 	unregister(m, u);
@@ -858,6 +951,7 @@ model_nick(struct model *m, struct user *u, const char *nick, size_t len,
 
 	if ((*why = nick_check(nick, len)) != NULL)
 		return M_BAD_NICK;
+	reap_kicked(m, u);
 	memcpy(old, u->nick, old_len + 1);
 	pthread_mutex_lock(&m->nicks_mu);
 	other = nick_find_locked(m, nick, len);
@@ -873,8 +967,9 @@ model_nick(struct model *m, struct user *u, const char *nick, size_t len,
 	pthread_mutex_unlock(&m->nicks_mu);
 
 	if (u->nrooms == 0) {
-		if ((ev = event_new(EV_NICK, 0, event_clock_ms(), "", 0, old,
-		    old_len, nick, len)) == NULL)
+		if ((ev = event_new_full(EV_NICK, 0, event_clock_ms(), "", 0,
+		    old, old_len, u->uhost, u->uhost_len, "", 0, nick, len)) ==
+		    NULL)
 			return M_NOMEM;
 		ev->group = group;
 		ev->actor = u;
@@ -885,7 +980,7 @@ model_nick(struct model *m, struct user *u, const char *nick, size_t len,
 	for (i = 0; i < u->nrooms; i++) {
 		struct room *r = u->rooms[i]->room;
 
-		if ((ev = room_event(r, EV_NICK, old, old_len, nick, len,
+		if ((ev = room_event(r, EV_NICK, u, old, old_len, nick, len,
 		    group)) == NULL) {
 			rc = M_NOMEM;
 			continue;
@@ -913,14 +1008,61 @@ model_private(struct model *m, struct user *u, const char *to,
 		return M_NO_SUCH_NICK;
 	}
 	memcpy(to_nick, target->nick, target->nick_len + 1);
-	ev = event_new(EV_PRIVATE, 0, event_clock_ms(), target->nick,
-	    target->nick_len, u->nick, u->nick_len, text, len);
-	if (ev != NULL)
+	ev = event_new_full(EV_PRIVATE, 0, event_clock_ms(), target->nick,
+	    target->nick_len, u->nick, u->nick_len, u->uhost, u->uhost_len,
+	    target->nick, target->nick_len, text, len);
+	if (ev != NULL) {
+		ev->seq = atomic_fetch_add(&m->private_seq, 1) + 1;
 		deliver_one(target, NULL, ev, ctx);
+	}
 	pthread_mutex_unlock(&m->nicks_mu);
 	if (ev == NULL)
 		return M_NOMEM;
 	event_unref(ev);
+	return M_OK;
+}
+
+int
+model_private_kind(struct model *m, struct user *u, enum event_kind kind,
+    const char *to, size_t to_len, const char *text, size_t len,
+    const char *ctags, size_t ctags_len, struct private_out *out,
+    bool want_event, void *ctx)
+{
+	struct user	*target;
+	struct event	*ev;
+
+	out->ev = NULL;
+	pthread_mutex_lock(&m->nicks_mu);
+	if ((target = nick_find_locked(m, to, to_len)) == NULL) {
+		pthread_mutex_unlock(&m->nicks_mu);
+		return M_NO_SUCH_NICK;
+	}
+	memcpy(out->to_nick, target->nick, target->nick_len + 1);
+	memcpy(out->away, target->away, target->away_len);
+	out->away[target->away_len] = '\0';
+	out->away_len = target->away_len;
+	/* A private line names its recipient in the room's place. */
+	if (kind == EV_PRIVATE)
+		ev = event_new_tagged(kind, 0, event_clock_ms(), target->nick,
+		    target->nick_len, u->nick, u->nick_len, u->uhost,
+		    u->uhost_len, target->nick, target->nick_len, text, len,
+		    ctags, ctags_len);
+	else
+		ev = event_new_tagged(kind, 0, event_clock_ms(), "", 0,
+		    u->nick, u->nick_len, u->uhost, u->uhost_len, target->nick,
+		    target->nick_len, text, len, ctags, ctags_len);
+	if (ev != NULL) {
+		ev->seq = atomic_fetch_add(&m->private_seq, 1) + 1;
+		ev->actor = u;
+		deliver_one(target, NULL, ev, ctx);
+	}
+	pthread_mutex_unlock(&m->nicks_mu);
+	if (ev == NULL)
+		return M_NOMEM;
+	if (want_event)
+		out->ev = ev;
+	else
+		event_unref(ev);
 	return M_OK;
 }
 
@@ -945,16 +1087,17 @@ int
 model_topic(struct model *m, struct user *u, struct room *r,
     const char *text, size_t len, void *ctx)
 {
-	struct event	*ev;
-	char		*topic = NULL;
+	struct membership	*ms;
+	struct event		*ev;
+	char			*topic = NULL;
 
 	if (len > LIM(m, max_topic))
 		return M_TOPIC_TOO_LONG;
-	if (membership_of(u, r) == NULL)
+	if ((ms = membership_of(u, r)) == NULL)
 		return M_NOT_MEMBER;
 	if (len > 0 && (topic = malloc(len + 1)) == NULL)
 		return M_NOMEM;
-	if ((ev = room_event(r, EV_TOPIC, u->nick, u->nick_len, text, len,
+	if ((ev = room_event(r, EV_TOPIC, u, u->nick, u->nick_len, text, len,
 	    0)) == NULL) {
 		free(topic);
 		return M_NOMEM;
@@ -964,9 +1107,17 @@ model_topic(struct model *m, struct user *u, struct room *r,
 		topic[len] = '\0';
 	}
 	pthread_mutex_lock(&r->mu);
+	if ((r->modes & ROOM_MODE_TOPIC) && !(ms->prefix & MEMBER_OP)) {
+		pthread_mutex_unlock(&r->mu);
+		free(topic);
+		event_unref(ev);
+		return M_NOT_OP;
+	}
 	free(r->topic);
 	r->topic = topic;
 	r->topic_len = len;
+	memcpy(r->topic_nick, u->nick, u->nick_len + 1);
+	r->topic_time_ms = ev->time_ms;
 	/* A topic change goes to every member, whatever the room's size. */
 	publish_locked(m, r, &ev, 1, NULL, ctx);
 	/* Stored with who set it and when; the queue is in order. */
@@ -993,6 +1144,246 @@ model_topic_get(struct room *r, char *buf, size_t cap)
 	}
 	pthread_mutex_unlock(&r->mu);
 	return len;
+}
+
+size_t
+model_topic_info(struct room *r, char *buf, size_t cap, char *setter,
+    uint64_t *time_ms)
+{
+	size_t	 len;
+
+	pthread_mutex_lock(&r->mu);
+	memcpy(setter, r->topic_nick, strlen(r->topic_nick) + 1);
+	*time_ms = r->topic_time_ms;
+	len = r->topic_len;
+	if (cap > 0) {
+		if (len >= cap)
+			len = cap - 1;
+		if (len > 0)
+			memcpy(buf, r->topic, len);
+		buf[len] = '\0';
+	}
+	pthread_mutex_unlock(&r->mu);
+	return len;
+}
+
+/* The member of r named nick, under r's lock; NULL if none. */
+static struct member *
+member_named_locked(struct model *m, struct room *r, const char *nick,
+    size_t len)
+{
+	struct member	*found = NULL;
+	size_t		 i;
+
+	pthread_mutex_lock(&m->nicks_mu);
+	for (i = 0; i < r->count && found == NULL; i++)
+		if (nick_equal(r->members[i].user->nick,
+		    r->members[i].user->nick_len, nick, len))
+			found = &r->members[i];
+	pthread_mutex_unlock(&m->nicks_mu);
+	return found;
+}
+
+/* Tell r about a mode change of u's, under r's lock. */
+static void
+mode_event_locked(struct model *m, struct room *r, struct user *u,
+    const char *change, size_t len, void *ctx)
+{
+	struct event	*ev;
+
+	if ((ev = room_event(r, EV_MODE, u, u->nick, u->nick_len, change, len,
+	    0)) == NULL)
+		return;
+	publish_locked(m, r, &ev, 1, NULL, ctx);
+	event_unref(ev);
+}
+
+int
+model_set_prefix(struct model *m, struct user *u, struct room *r,
+    const char *target, size_t target_len, unsigned prefix, bool on,
+    void *ctx)
+{
+	struct membership	*ms = membership_of(u, r);
+	struct member		*t;
+	char			 change[NICK_MAX_BYTES + 8];
+	int			 n, rc = M_OK;
+
+	if (ms == NULL)
+		return M_NOT_MEMBER;
+	pthread_mutex_lock(&r->mu);
+	if (!(ms->prefix & MEMBER_OP))
+		rc = M_NOT_OP;
+	else if ((t = member_named_locked(m, r, target, target_len)) == NULL)
+		rc = M_NO_SUCH_NICK;
+	else {
+		if (on)
+			t->ms->prefix |= prefix;
+		else
+			t->ms->prefix &= ~prefix;
+		n = snprintf(change, sizeof(change), "%c%c %s", on ? '+' : '-',
+		    prefix == MEMBER_OP ? 'o' : 'v', t->user->nick);
+		mode_event_locked(m, r, u, change, (size_t)n, ctx);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int
+model_set_room_mode(struct model *m, struct user *u, struct room *r,
+    unsigned mode, bool on, void *ctx)
+{
+	struct membership	*ms = membership_of(u, r);
+	char			 change[3];
+	int			 rc = M_OK;
+
+	if (ms == NULL)
+		return M_NOT_MEMBER;
+	pthread_mutex_lock(&r->mu);
+	if (!(ms->prefix & MEMBER_OP))
+		rc = M_NOT_OP;
+	else if (((r->modes & mode) != 0) != on) {
+		r->modes = on ? r->modes | mode : r->modes & ~mode;
+		change[0] = on ? '+' : '-';
+		change[1] = mode == ROOM_MODE_TOPIC ? 't' : 's';
+		change[2] = '\0';
+		mode_event_locked(m, r, u, change, 2, ctx);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int
+model_kick(struct model *m, struct user *u, struct room *r,
+    const char *target, size_t target_len, const char *reason,
+    size_t reason_len, void *ctx)
+{
+	struct membership	*ms = membership_of(u, r), *tms;
+	struct member		*t;
+	struct event		*ev;
+	int			 rc = M_OK;
+
+	if (ms == NULL)
+		return M_NOT_MEMBER;
+	pthread_mutex_lock(&r->mu);
+	if (!(ms->prefix & MEMBER_OP))
+		rc = M_NOT_OP;
+	else if ((t = member_named_locked(m, r, target, target_len)) == NULL)
+		rc = M_NO_SUCH_NICK;
+	else if ((ev = event_new_full(EV_KICK, 0, event_clock_ms(), r->name,
+	    r->name_len, u->nick, u->nick_len, u->uhost, u->uhost_len,
+	    t->user->nick, t->user->nick_len, reason, reason_len)) == NULL)
+		rc = M_NOMEM;
+	else {
+		/* The one put out hears it too, then is gone from the room. */
+		tms = t->ms;
+		ev->actor = t->user;
+		publish_locked(m, r, &ev, 1, NULL, ctx);
+		event_unref(ev);
+		members_remove_locked(r, tms);
+		atomic_store_explicit(&tms->kicked, true, memory_order_release);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+unsigned
+model_prefix(struct user *u, struct room *r)
+{
+	struct membership	*ms = membership_of(u, r);
+	unsigned		 prefix;
+
+	if (ms == NULL)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	prefix = ms->prefix;
+	pthread_mutex_unlock(&r->mu);
+	return prefix;
+}
+
+unsigned
+model_room_modes(struct room *r)
+{
+	unsigned	 modes;
+
+	pthread_mutex_lock(&r->mu);
+	modes = r->modes;
+	pthread_mutex_unlock(&r->mu);
+	return modes;
+}
+
+int
+model_away(struct model *m, struct user *u, const char *text, size_t len,
+    void *ctx)
+{
+	struct event	*ev;
+	uint64_t	 group = next_group(m);
+	size_t		 i;
+	int		 rc = M_OK;
+
+	if (len > AWAY_MAX_BYTES)
+		len = AWAY_MAX_BYTES;
+	reap_kicked(m, u);
+	pthread_mutex_lock(&m->nicks_mu);
+	memcpy(u->away, text, len);
+	u->away[len] = '\0';
+	u->away_len = len;
+	pthread_mutex_unlock(&m->nicks_mu);
+	for (i = 0; i < u->nrooms; i++) {
+		struct room *r = u->rooms[i]->room;
+
+		if ((ev = room_event(r, EV_AWAY, u, u->nick, u->nick_len, text,
+		    len, group)) == NULL) {
+			rc = M_NOMEM;
+			continue;
+		}
+		ev->actor = u;
+		pthread_mutex_lock(&r->mu);
+		announce_locked(m, r, ev, u, NULL, ctx);
+		pthread_mutex_unlock(&r->mu);
+		event_unref(ev);
+	}
+	return rc;
+}
+
+bool
+model_whois(struct model *m, const char *nick, size_t len,
+    void (*fn)(void *arg, const struct user *u), void *arg)
+{
+	struct user	*u;
+
+	pthread_mutex_lock(&m->nicks_mu);
+	if ((u = nick_find_locked(m, nick, len)) != NULL && fn != NULL)
+		fn(arg, u);
+	pthread_mutex_unlock(&m->nicks_mu);
+	return u != NULL;
+}
+
+size_t
+model_members(struct model *m, struct room *r,
+    bool (*fn)(void *arg, const struct user *u, unsigned prefix), void *arg)
+{
+	size_t	 i, n;
+
+	pthread_mutex_lock(&r->mu);
+	pthread_mutex_lock(&m->nicks_mu);
+	n = r->count;
+	for (i = 0; i < r->count; i++)
+		if (!fn(arg, r->members[i].user, r->members[i].ms->prefix))
+			break;
+	pthread_mutex_unlock(&m->nicks_mu);
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+bool
+model_room_exists(struct model *m, const char *name, size_t len)
+{
+	bool	 found;
+
+	pthread_mutex_lock(&m->rooms_mu);
+	found = room_find_locked(m, name, len) != NULL;
+	pthread_mutex_unlock(&m->rooms_mu);
+	return found;
 }
 
 size_t
@@ -1037,6 +1428,33 @@ model_rooms(struct model *m, bool (*fn)(void *arg, const char *name,
 }
 
 size_t
+model_list(struct model *m, bool (*fn)(void *arg,
+    const struct room_entry *e), void *arg)
+{
+	struct room_entry	 e;
+	struct room		*r;
+	size_t			 i, n;
+	bool			 more = true;
+
+	pthread_mutex_lock(&m->rooms_mu);
+	n = m->nrooms;
+	for (i = 0; i < m->nbuckets && more; i++)
+		for (r = m->rooms[i]; r != NULL && more; r = r->hash_next) {
+			pthread_mutex_lock(&r->mu);
+			e.name = r->name;
+			e.len = r->name_len;
+			e.members = r->count;
+			e.topic = r->topic;
+			e.topic_len = r->topic_len;
+			e.modes = r->modes;
+			more = fn(arg, &e);
+			pthread_mutex_unlock(&r->mu);
+		}
+	pthread_mutex_unlock(&m->rooms_mu);
+	return n;
+}
+
+size_t
 model_history(struct model *m, struct room *r, size_t n, struct event **out)
 {
 	size_t	 got;
@@ -1059,7 +1477,7 @@ model_notice_all(struct model *m, const char *text, void *ctx)
 	pthread_mutex_lock(&m->rooms_mu);
 	for (i = 0; i < m->nbuckets; i++)
 		for (r = m->rooms[i]; r != NULL; r = r->hash_next) {
-			if ((ev = room_event(r, EV_NOTICE, "", 0, text,
+			if ((ev = room_event(r, EV_NOTICE, NULL, "", 0, text,
 			    strlen(text), group)) == NULL)
 				continue;
 			pthread_mutex_lock(&r->mu);

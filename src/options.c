@@ -35,9 +35,12 @@ struct setting {
 static const struct setting settings[] = {
 	STR("bind",		'b', T_BIND,	binds),
 	NUM("port",		'p', T_UINT,	0, 65535, port),
+	NUM("irc-port",		0,   T_UINT,	0, 65535, irc_port),
+	STR("server-name",	0,   T_STRING,	server_name),
 	STR("unix",		0,   T_PATH,	unix_path),
 	NUM("workers",		'w', T_UINT,	1, 1024, workers),
 	NUM("tls-port",		0,   T_UINT,	0, 65535, tls_port),
+	NUM("irc-tls-port",	0,   T_UINT,	0, 65535, irc_tls_port),
 	STR("tls-cert",		0,   T_PATH,	tls_cert),
 	STR("tls-key",		0,   T_PATH,	tls_key),
 	NUM("tls-handshake-timeout", 0, T_UINT,	1, 3600, tls_handshake_timeout),
@@ -98,11 +101,17 @@ usage(FILE *f)
 "  -b, --bind ADDR          listen on this IPv4 or IPv6 address; repeatable\n"
 "                           (default: 127.0.0.1 and ::1)\n"
 "  -p, --port N             TCP port, 0 picks a free one (default: 7777)\n"
+"      --irc-port N         TCP port for IRC clients on the same addresses,\n"
+"                           0 = no IRC (default: 6667)\n"
+"      --server-name NAME   the server's name in IRC replies (default: the\n"
+"                           host name)\n"
 "      --unix PATH          also listen on a UNIX-domain socket\n"
 "  -w, --workers N          worker threads (default: online CPUs)\n"
 "      --tls-port N         serve the line protocol over TLS on port N, 0\n"
 "                           picks a free one (default: 7443; only with\n"
 "                           --tls-cert and --tls-key)" TLS_NOTE "\n"
+"      --irc-tls-port N     serve IRC over TLS on port N, 0 = none (default:\n"
+"                           6697; only with --tls-cert and --tls-key)\n"
 "\n"
 "TLS and the password (SIGHUP reloads them for new connections):\n"
 "      --tls-cert FILE      the certificate chain (PEM, the server's first)\n"
@@ -188,6 +197,7 @@ options_defaults(struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->port = 7777;
+	o->irc_port = 6667;
 	o->workers = ncpu > 0 ? (unsigned)ncpu : 1;
 	o->max_clients = 10000;
 	o->max_line = 4096;
@@ -207,6 +217,7 @@ options_defaults(struct options *o)
 	o->connect_burst = 20;
 	o->keepalive = 120;
 	o->tls_port = 7443;
+	o->irc_tls_port = 6697;
 	o->tls_handshake_timeout = 10;
 	o->log_level = 2;	/* info */
 }
@@ -232,6 +243,7 @@ options_free(struct options *o)
 	free(o->password_file);
 	free(o->config_path);
 	free(o->motd_path);
+	free(o->server_name);
 	free(o->default_room);
 	free(o->history_db);
 	free(o->log_file);

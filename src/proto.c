@@ -50,6 +50,7 @@ const char *const proto_help_lines[] = {
 	"/history [N]      show the room's last N lines",
 	"/quit [REASON]    leave the chat",
 	"/stats            show the server's figures",
+	"/pass PASSWORD    log in, on a server that asks for a password",
 	"/help             show this list",
 	"//TEXT            say /TEXT (a line starting with /)",
 	NULL

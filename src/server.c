@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "histdb.h"
+#include "irc.h"
 #include "line.h"
 #define LOG_COMPONENT	"server"
 #include "log.h"
@@ -35,6 +36,8 @@
 
 /* Each room's history is bounded in bytes as well as lines. */
 #define HISTORY_BYTES		(256 * 1024)
+
+#define AUTH_LOGGED		10	/* wrong passwords logged a second */
 
 static uint64_t	hash_seed(void);
 
@@ -276,13 +279,13 @@ open_tls_kind(struct server *srv, unsigned port,
 
 /*
  * The TLS listeners, when a certificate and a key are given: the line
- * protocol's (--tls-port; IRC's --irc-tls-port would be one more
- * open_tls_kind() here).
+ * protocol's (--tls-port) and IRC's (--irc-tls-port, 0: none).
  */
 static int
 open_tls_listeners(struct server *srv)
 {
-	char	 err[512];
+	char		 err[512];
+	unsigned	 irc_tls_port;
 
 	if (srv->opt.tls_cert == NULL && srv->opt.tls_key == NULL)
 		return 0;
@@ -295,8 +298,13 @@ open_tls_listeners(struct server *srv)
 		log_error("%s", err);
 		return -1;
 	}
-	return open_tls_kind(srv, srv->opt.tls_port, &line_proto, "tls",
-	    &srv->tls_port);
+	if (open_tls_kind(srv, srv->opt.tls_port, &line_proto, "tls",
+	    &srv->tls_port) == -1)
+		return -1;
+	if (srv->opt.irc_tls_port != 0 && open_tls_kind(srv,
+	    srv->opt.irc_tls_port, &irc_proto, "irc+tls", &irc_tls_port) == -1)
+		return -1;
+	return 0;
 }
 
 static bool
@@ -328,8 +336,13 @@ warn_plaintext_password(struct server *srv)
 static int
 open_listeners(struct server *srv)
 {
+	unsigned	 irc_port;
+
 	if (open_tcp_kind(srv, srv->opt.port, &line_proto, NULL, &srv->port)
 	    == -1)
+		return -1;
+	if (srv->opt.irc_port != 0 && open_tcp_kind(srv, srv->opt.irc_port,
+	    &irc_proto, "irc", &irc_port) == -1)
 		return -1;
 	warn_plaintext_password(srv);
 	if (open_tls_listeners(srv) == -1)
@@ -1222,6 +1235,21 @@ hash_seed(void)
 	return seed;
 }
 
+/* --server-name, or the host name, for IRC's numerics. */
+static void
+server_name_init(const char *name)
+{
+	char	 host[256];
+
+	if (name == NULL) {
+		if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+			snprintf(host, sizeof(host), "%s", "chatd");
+		host[sizeof(host) - 1] = '\0';
+		name = host;
+	}
+	irc_set_server_name(name);
+}
+
 int
 server_listen(struct server *srv, const struct options *opt)
 {
@@ -1246,6 +1274,7 @@ server_listen(struct server *srv, const struct options *opt)
 		return -1;
 	}
 	raise_nofile_limit();
+	server_name_init(opt->server_name);
 
 	if (opt->motd_path != NULL && motd_load(opt->motd_path, &motd) == -1)
 		return -1;
@@ -1351,6 +1380,41 @@ server_password_ok(struct server *srv, const char *given, size_t len)
 }
 
 /*
+ * A wrong password is logged for its address, but a flood of them is
+ * not a flood of log lines: AUTH_LOGGED a second, the rest counted.
+ * The client is closed after a delay, parked by the transport (no
+ * worker waits): one guess per connection, at most --connect-rate
+ * connections a second per address.
+ */
+void
+server_password_refused(struct conn *c)
+{
+	static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t		 since_ms;
+	static unsigned		 logged, unlogged;
+	uint64_t		 now = now_ms();
+	unsigned		 skipped = 0;
+	bool			 log_it;
+
+	pthread_mutex_lock(&mu);
+	if (now - since_ms >= 1000) {
+		skipped = unlogged;
+		since_ms = now;
+		logged = unlogged = 0;
+	}
+	if ((log_it = logged < AUTH_LOGGED))
+		logged++;
+	else
+		unlogged++;
+	pthread_mutex_unlock(&mu);
+	if (skipped > 0)
+		log_info("%u more wrong passwords in the last second", skipped);
+	if (log_it)
+		log_info("%s wrong password", c->addr);
+	conn_close_later(c, AUTH_FAIL_DELAY_MS, "wrong password");
+}
+
+/*
  * A renewed certificate for new connections; the old context stays
  * with the connections made with it, and stays for new ones too if the
  * new files do not load.
@@ -1410,12 +1474,14 @@ server_reload(struct server *srv, const struct options *o)
 	if (o->tls_port != srv->opt.tls_port)
 		log_warn("tls-port changes only on a restart");
 	if (!same_binds(o, &srv->opt) || o->port != srv->opt.port ||
+	    o->irc_port != srv->opt.irc_port ||
+	    !same_string(o->server_name, srv->opt.server_name) ||
 	    !same_string(o->unix_path, srv->opt.unix_path) ||
 	    o->workers != srv->opt.workers ||
 	    !same_string(o->default_room, srv->opt.default_room) ||
 	    !same_string(o->history_db, srv->opt.history_db))
-		log_warn("bind, port, unix, workers, default-room and "
-		    "history-db change only on a restart");
+		log_warn("bind, port, irc-port, server-name, unix, workers, "
+		    "default-room and history-db change only on a restart");
 	if (!same_string(o->log_file, srv->opt.log_file) ||
 	    o->syslog != srv->opt.syslog || o->daemon != srv->opt.daemon ||
 	    !same_string(o->pidfile, srv->opt.pidfile) ||
@@ -1445,14 +1511,15 @@ server_stats_line(struct server *srv, char *buf, size_t len)
 	snprintf(buf, len, "uptime %" PRIu64 " s, %zu clients, %" PRIu64
 	    " messages relayed, %" PRIu64 " bytes in, %" PRIu64 " bytes out, %"
 	    PRIu64 " cut off as too slow, %" PRIu64 " connections since start,"
-	    " queue depth %zu, %" PRIu64 " connections refused",
+	    " queue depth %zu, %" PRIu64 " connections refused, %zu line"
+	    " users, %zu irc users",
 	    (now_ms() - srv->started_ms) / 1000, atomic_load(&srv->nclients),
 	    (uint64_t)atomic_load(&st->messages),
 	    (uint64_t)atomic_load(&st->bytes_in),
 	    (uint64_t)atomic_load(&st->bytes_out),
 	    (uint64_t)atomic_load(&st->too_slow),
 	    (uint64_t)atomic_load(&st->connections), workq_depth(srv->wq),
-	    (uint64_t)atomic_load(&st->refused));
+	    (uint64_t)atomic_load(&st->refused), line_users(), irc_users());
 }
 
 /* Give the shutdown notice to everyone and wait for it to leave. */

@@ -40,7 +40,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench_smoke.XXXXXX") || fail "mktemp"
 start=$(date +%s)
 
-"$CHATD" --port 0 --bind 127.0.0.1 --rate 0 >"$tmp/chatd.log" 2>&1 &
+"$CHATD" --port 0 --irc-port 0 --bind 127.0.0.1 --rate 0 >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
 
 # The log line's prefix may change; the address and port do not.

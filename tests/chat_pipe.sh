@@ -215,7 +215,7 @@ if [ -n "${HOSTILE_SERVER:-}" ]; then
 fi
 
 # 4. A real chatd, on a UNIX socket and a free TCP port.
-"$CHATD" --port 0 --bind 127.0.0.1 --unix "$sock" >"$tmp/chatd.log" 2>&1 &
+"$CHATD" --port 0 --irc-port 0 --bind 127.0.0.1 --unix "$sock" >"$tmp/chatd.log" 2>&1 &
 chatd_pid=$!
 pid_note chatd "$chatd_pid"
 wait_file "$tmp/chatd.log" 'listening on unix:' ||

@@ -100,7 +100,7 @@ ok() {
 }
 
 start_chatd() {
-	"$CHATD" --port 0 --bind 127.0.0.1 --unix "$sock" \
+	"$CHATD" --port 0 --irc-port 0 --bind 127.0.0.1 --unix "$sock" \
 	    >"$tmp/chatd.log" 2>&1 &
 	chatd_pid=$!
 	pid_note chatd "$chatd_pid"

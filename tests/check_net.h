@@ -77,6 +77,22 @@ start_raw(const char *const *args)
 	return d;
 }
 
+/* Read up to and including a line containing want; fail if none. */
+static inline void
+skip_to(struct tn_client *c, const char *want, char *line, size_t size)
+{
+	int	 i, n;
+
+	for (i = 0; i < 200; i++) {
+		n = tn_readline(c, line, size, TN_LINE_TIMEOUT);
+		ck_assert_msg(n >= 0, "waiting for \"%s\": %s", want,
+		    tn_error());
+		if (strstr(line, want) != NULL)
+			return;
+	}
+	ck_abort_msg("no line with \"%s\" in 200", want);
+}
+
 /* One integration test: its own test case, so a timeout names it. */
 struct net_test {
 	const char	*name;

@@ -31,6 +31,7 @@ server_up(void)
 	ck_assert_ptr_nonnull(opt.binds[0]);
 	opt.nbinds = 1;
 	opt.port = 0;
+	opt.irc_port = 0;
 	opt.workers = 2;
 	opt.max_clients = 64;
 	opt.rate = 0;

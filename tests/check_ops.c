@@ -642,8 +642,8 @@ START_TEST(test_daemon)
 			dup2(fd, STDERR_FILENO);
 		}
 		execl(path, path, "-d", "--pidfile", pidfile, "--log-file",
-		    logfile, "--port", "0", "--bind", "127.0.0.1",
-		    (char *)NULL);
+		    logfile, "--port", "0", "--irc-port", "0", "--bind",
+		    "127.0.0.1", (char *)NULL);
 		_exit(127);
 	}
 	if (wait_gone(child, 20000, &status) == -1) {
@@ -707,6 +707,7 @@ END_TEST
 struct stats {
 	uint64_t	 uptime, clients, messages, bytes_in, bytes_out;
 	uint64_t	 too_slow, connections, depth, refused;
+	uint64_t	 line_users, irc_users;
 };
 
 static int
@@ -718,10 +719,12 @@ parse_stats(const char *s, struct stats *st)
 	    " messages relayed, %" SCNu64 " bytes in, %" SCNu64
 	    " bytes out, %" SCNu64 " cut off as too slow, %" SCNu64
 	    " connections since start, queue depth %" SCNu64 ", %" SCNu64
-	    " connections refused%n",
+	    " connections refused, %" SCNu64 " line users, %" SCNu64
+	    " irc users%n",
 	    &st->uptime, &st->clients, &st->messages, &st->bytes_in,
 	    &st->bytes_out, &st->too_slow, &st->connections, &st->depth,
-	    &st->refused, &n) != 9 || s[n] != '\0')
+	    &st->refused, &st->line_users, &st->irc_users, &n) != 11 ||
+	    s[n] != '\0')
 		return -1;
 	return 0;
 }
@@ -820,6 +823,9 @@ START_TEST(test_stats_command)
 	ask_stats(b, 4, true, &st, line, sizeof(line));
 	ck_assert_msg(st.clients == 2, "%s: clients %" PRIu64 ", not 2", line,
 	    st.clients);
+	ck_assert_msg(st.line_users == 2 && st.irc_users == 0, "%s: users "
+	    "%" PRIu64 " line, %" PRIu64 " irc, not 2 and 0", line,
+	    st.line_users, st.irc_users);
 	ck_assert_msg(st.bytes_in >= sent_bytes, "%s: bytes in %" PRIu64
 	    ", the test sent %" PRIu64, line, st.bytes_in, sent_bytes);
 	ck_assert_msg(st.connections == 2, "%s: connections %" PRIu64

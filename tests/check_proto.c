@@ -1070,7 +1070,7 @@ START_TEST(test_help_lines)
 {
 	static const char *const commands[] = {
 		"/nick", "/msg", "/me", "/who", "/quit", "/help", "/join",
-		"/part", "/rooms", "/topic", "/history"
+		"/part", "/rooms", "/topic", "/history", "/pass"
 	};
 	/* v1's lines, unchanged, in their order. */
 	static const char *const v1[] = {

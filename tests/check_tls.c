@@ -520,6 +520,49 @@ START_TEST(test_password)
 }
 END_TEST
 
+/*
+ * 8. IRC over TLS (--irc-tls-port, the same certificate): an IRC client
+ * registers, joins #lobby and chats with a line client over TLS.
+ */
+START_TEST(test_irc_tls)
+{
+	static char		 port[16];
+	const char		*extra[] = { "--irc-tls-port", port, "--rate",
+				    "0", NULL };
+	struct tls_daemon	 t;
+	struct tn_client	*irc, *l;
+	char			 line[1024], want[300];
+	uint16_t		 irc_port;
+
+	irc_port = tn_free_port();
+	ck_assert_msg(irc_port != 0, "%s", tn_error());
+	snprintf(port, sizeof port, "%u", irc_port);
+	tls_start(&t, extra);
+	snprintf(want, sizeof want, "listening for irc+tls on 127.0.0.1:%u",
+	    irc_port);
+	ck_assert_msg(tn_wait_log(t.d, want, TN_START_TIMEOUT), "%s",
+	    tn_error());
+	l = tls_join(t.d);
+	irc = tn_connect_tls_port(irc_port, 0);
+	ck_assert_msg(irc != NULL, "%s", tn_error());
+	SEND(irc, "NICK alice\r\nUSER a 0 * :Alice\r\n");
+	skip_to(irc, " 001 alice :", line, sizeof line);
+	SEND(irc, "JOIN #lobby\r\n");
+	skip_to(irc, " 366 alice #lobby ", line, sizeof line);
+	EXPECT(l, "-- alice joined");
+	SEND(irc, "PRIVMSG #lobby :hello over tls\r\n");
+	EXPECT(l, "<alice> hello over tls");
+	SEND(l, "hello back\r\n");
+	EXPECTF(l, "<%s> hello back", l->nick);
+	snprintf(want, sizeof want, ":%s!line@127.0.0.1 PRIVMSG #lobby "
+	    ":hello back", l->nick);
+	skip_to(irc, want, line, sizeof line);
+	tn_close(irc);
+	tn_close(l);
+	tls_stop(&t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -531,6 +574,7 @@ main(void)
 		{ "reload", test_reload, 0 },
 		{ "small_buffer_reader", test_small_buffer_reader, 0 },
 		{ "password", test_password, 0 },
+		{ "irc_tls", test_irc_tls, 0 },
 	};
 
 	if (!tn_tls_built()) {

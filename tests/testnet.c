@@ -424,6 +424,34 @@ tn_connect_port(uint16_t port, int rcvbuf)
 	return plain_connect_port(port, rcvbuf);
 }
 
+/*
+ * A loopback port nobody listens on now (a bind to port 0, closed), for
+ * listeners that take no port 0, such as --irc-port; 0 on error.
+ */
+uint16_t
+tn_free_port(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	uint16_t		 port = 0;
+	int			 fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		seterr("socket: %s", strerror(errno));
+		return 0;
+	}
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
+		seterr("a free port: %s", strerror(errno));
+	else
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
 int	tn_client_mss;
 
 static struct tn_client *
@@ -861,6 +889,31 @@ collect(int outfd, int errfd, char **out, char **err, int64_t deadline)
 		free(bufs[1]);
 }
 
+/*
+ * Run argv; chatd itself (the CHATD binary) with --irc-port 0 and
+ * --irc-tls-port 0 first, as exec_raw() does.
+ */
+static void
+exec_quiet_irc(const char *const argv[])
+{
+	const char	*chatd = getenv("CHATD"), *v[64];
+	size_t		 n = 0, i;
+
+	if (chatd == NULL || strcmp(chatd, argv[0]) != 0) {
+		execv(argv[0], (char *const *)argv);
+		return;
+	}
+	v[n++] = argv[0];
+	v[n++] = "--irc-port";
+	v[n++] = "0";
+	v[n++] = "--irc-tls-port";
+	v[n++] = "0";
+	for (i = 1; argv[i] != NULL && n < sizeof(v) / sizeof(v[0]) - 1; i++)
+		v[n++] = argv[i];
+	v[n] = NULL;
+	execv(v[0], (char *const *)v);
+}
+
 int
 tn_run(const char *const argv[], int timeout_ms, char **out,
     char **err)
@@ -886,7 +939,7 @@ tn_run(const char *const argv[], int timeout_ms, char **out,
 		dup2(po[1], STDOUT_FILENO);
 		dup2(pe[1], STDERR_FILENO);
 		signal(SIGPIPE, SIG_DFL);
-		execv(argv[0], (char *const *)argv);
+		exec_quiet_irc(argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
@@ -930,6 +983,15 @@ exec_raw(const char *path, const char *const *args, int logfd,
 		tn_raise_nofile();
 	signal(SIGPIPE, SIG_DFL);
 	argv[n++] = path;
+	/*
+	 * No IRC listener on 6667 unless the test asks for one: tests run
+	 * side by side (nor on 6697 with TLS).  First, so that a test's own
+	 * --irc-port or --irc-tls-port wins.
+	 */
+	argv[n++] = "--irc-port";
+	argv[n++] = "0";
+	argv[n++] = "--irc-tls-port";
+	argv[n++] = "0";
 	while (args != NULL && *args != NULL && n < sizeof argv /
 	    sizeof argv[0] - 7)
 		argv[n++] = *args++;

@@ -110,6 +110,8 @@ struct tn_client *tn_connect(struct tn_daemon *d);
  */
 extern int	 tn_client_mss;
 struct tn_client *tn_connect_port(uint16_t port, int rcvbuf);
+/* A loopback port free now, for listeners that take no 0; 0: error. */
+uint16_t	 tn_free_port(void);
 /* Connect to a UNIX-domain socket. */
 struct tn_client *tn_connect_unix(const char *path);
 void		 tn_close(struct tn_client *c);
