@@ -393,7 +393,11 @@ start_server() {
 	chatd|chatd-w*|baseline)
 		bin=$chatd_bin
 		[ "$kind" = baseline ] && bin=$baseline_bin
-		[ "$kind" = baseline ] || extra+=("${irc_off[@]}")
+		if [ "$kind" = baseline ]; then
+			extra+=("${baseline_irc_off[@]}")
+		else
+			extra+=("${irc_off[@]}")
+		fi
 		case $kind in
 		chatd-w*) workers=${kind#chatd-w} ;;
 		esac
@@ -621,8 +625,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-compare.XXXXXX") || die "mktemp"
 chatd_args=(--port 0 --bind 127.0.0.1 --rate 0)
 # A chatd with IRC listens on 6667 unless told not to: only chatd-irc
 # runs need it, and 6667 may be taken (a system ngircd).
-irc_off=()
+irc_off=() baseline_irc_off=()
 "$chatd_bin" --help 2>&1 | grep -q -- --irc-port && irc_off=(--irc-port 0)
+[ "$peer" = baseline ] && "$baseline_bin" --help 2>&1 |
+    grep -q -- --irc-port && baseline_irc_off=(--irc-port 0)
 case $peer in
 ngircd)
 	"$chatd_bin" --help 2>&1 | grep -q -- --irc-port ||
@@ -691,14 +697,14 @@ c10k_note=
 has_scenario c10k && c10k_note="   (c10k: --max-clients $C10K_N)"
 case $peer in
 scale)
-	cmds+=("$chatd_bin ${chatd_args[*]} -w 1, and -w 2$c10k_note") ;;
+	cmds+=("$chatd_bin ${chatd_args[*]} ${irc_off[*]} -w 1, and -w 2$c10k_note") ;;
 redis)
-	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS$c10k_note")
+	cmds+=("$chatd_bin ${chatd_args[*]} ${irc_off[*]} -w $WORKERS$c10k_note")
 	# %q shows --save '' as typed.
 	cmds+=("redis-server --port PORT$(printf ' %q' "${redis_args[@]}")") ;;
 baseline)
-	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS$c10k_note")
-	cmds+=("$baseline_bin ${chatd_args[*]} -w $WORKERS$c10k_note") ;;
+	cmds+=("$chatd_bin ${chatd_args[*]} ${irc_off[*]} -w $WORKERS$c10k_note")
+	cmds+=("$baseline_bin ${chatd_args[*]} ${baseline_irc_off[*]} -w $WORKERS$c10k_note") ;;
 ngircd)
 	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS --irc-port PORT --server-name bench.chatd.invalid$c10k_note")
 	cmds+=("$NGIRCD -n -f CONF   (CONF: scripts/ngircd-bench.conf, @PORT@ replaced)") ;;

@@ -1567,10 +1567,30 @@ irc_pong(struct bthread *t, struct bconn *c, const struct bench_irc *m)
 }
 
 /*
+ * Does this line refuse a client that is still setting up?  ERROR
+ * does; before 001 an error numeric refuses the registration; after it,
+ * only one about our channel refuses the JOIN ("403 nick #r0 :...").
+ * 422, no MOTD, is an error numeric that every server without a MOTD
+ * sends after 001 (chatd, by default), and refuses nothing.
+ */
+static bool
+irc_refuses(const struct bconn *c, const struct bench_irc *m)
+{
+	if (bench_irc_is(m, "ERROR"))
+		return true;
+	if (m->numeric < 400 || m->numeric >= 600 || m->numeric == 422)
+		return false;
+	if (c->state == CS_WELCOME)
+		return true;
+	return m->nparams >= 2 && is_my_channel(c, m->params[1].p,
+	    m->params[1].len);
+}
+
+/*
  * An IRC client until it is ready: 001 ends the registration, then the
  * end of the NAMES reply to JOIN (366 for our channel) says we are in
  * and have had what a join brings.  MOTD, NOTICEs and other JOINs are
- * skipped.  An error numeric or ERROR refuses us.
+ * skipped.
  */
 static void
 irc_setup_line(struct bthread *t, struct bconn *c, const struct bench_irc *m,
@@ -1579,8 +1599,7 @@ irc_setup_line(struct bthread *t, struct bconn *c, const struct bench_irc *m,
 	char	name[NAME_MAX_LEN], cmd[NAME_MAX_LEN + 16], buf[128];
 	int	k;
 
-	if ((m->numeric >= 400 && m->numeric < 600) ||
-	    bench_irc_is(m, "ERROR")) {
+	if (irc_refuses(c, m)) {
 		conn_kill(t, c, c->state == CS_WELCOME ? "the server refused "
 		    "the registration" : "the server refused JOIN",
 		    shorten(p, len, buf, sizeof buf));

@@ -60,6 +60,9 @@ fi
 [ -x "$CHATD" ] || fail "no chatd at $CHATD"
 [ -x "$CHAT_BENCH" ] || fail "no chat-bench at $CHAT_BENCH"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench_irc_tls.XXXXXX") || fail "mktemp"
+# A chatd with IRC listens on 6667 unless told not to, and two cannot.
+irc_off=
+"$CHATD" --help 2>&1 | grep -q -- --irc-port && irc_off="--irc-port 0"
 
 # wait_log FILE SED-EXPR PID: the first port that SED-EXPR finds in FILE
 # while PID runs, within 5 s; nothing if PID died or time ran out.
@@ -81,7 +84,9 @@ some_port() {
 }
 
 start_chatd() {
-	"$CHATD" --port 0 --bind 127.0.0.1 --rate 0 >"$tmp/chatd.log" 2>&1 &
+	# shellcheck disable=SC2086
+	"$CHATD" --port 0 --bind 127.0.0.1 --rate 0 $irc_off \
+	    >"$tmp/chatd.log" 2>&1 &
 	chatd_pid=$!
 	pids="$pids $chatd_pid"
 	chatd_port=$(wait_log "$tmp/chatd.log" \
@@ -257,8 +262,9 @@ if [ "$tls" = yes ]; then
 	# chatd's own TLS, when it has it and was built with it.
 	if "$CHATD" --help 2>&1 | grep -q -- --tls-port &&
 	    ! "$CHATD" --help 2>&1 | grep -q 'built without TLS'; then
+		# shellcheck disable=SC2086
 		start_chatd_on --tls-port --tls-cert "$tmp/cert.pem" \
-		    --tls-key "$tmp/key.pem"
+		    --tls-key "$tmp/key.pem" $irc_off
 		bench tls-chatd-own --tls --ca "$tmp/cert.pem" -H localhost \
 		    -p "$port2"
 		exact tls-chatd-own chatd true
