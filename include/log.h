@@ -12,7 +12,9 @@
 #ifndef CHATD_LOG_H
 #define CHATD_LOG_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdnoreturn.h>
 
 /* Not LOG_INFO and friends: <syslog.h> owns those names. */
@@ -31,6 +33,28 @@ void		log_msg(int level, const char *component, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 noreturn void	log_fatal(const char *component, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
+
+/*
+ * A kind of line that a flood could repeat (a wrong password, a failed
+ * handshake) is logged up to per_second times a second; the rest are
+ * counted, and the count is told once the next second begins.
+ */
+struct log_limit {
+	pthread_mutex_t	 mu;
+	unsigned	 per_second;
+	uint64_t	 since_ms;
+	unsigned	 logged, unlogged;
+};
+
+#define LOG_LIMIT_INITIALIZER(n) \
+	{ PTHREAD_MUTEX_INITIALIZER, (n), 0, 0, 0 }
+
+/*
+ * Whether to log one more line now (at now_ms, monotonic); *skipped is
+ * how many the last second left out, to be told first (0 if none).
+ */
+bool		log_limit_take(struct log_limit *ll, uint64_t now_ms,
+		    unsigned *skipped);
 
 #ifndef LOG_COMPONENT
 #define LOG_COMPONENT	"chatd"

@@ -34,6 +34,7 @@
 #include "event.h"
 #include "proto.h"
 
+struct model;
 struct room;
 struct user;
 struct histdb;
@@ -101,6 +102,8 @@ struct user {
 	 */
 	char			 nick[NICK_MAX_BYTES + 1];
 	size_t			 nick_len;
+	uint64_t		 id;		/* from model_connect(), never 0 */
+	bool			 nick_claimed;	/* --cluster: the owner's */
 	struct user		*hash_next;	/* private to model.c */
 	bool			 registered;
 	/* "user@host" for IRC, set before it registers, fixed after. */
@@ -156,8 +159,41 @@ enum model_result {
 	M_BAD_NICK,		/* why: the reason */
 	M_NO_SUCH_NICK,
 	M_TOPIC_TOO_LONG,
-	M_NOT_OP		/* the room's operators only */
+	M_NOT_OP		/* the room's operators only */,
+	M_UNREACHABLE		/* --cluster: NATS is away, nothing done */
 };
+
+/*
+ * --cluster (server.c sets it, before any user connects): the chat lines
+ * of this node's users are ordered by the cluster's stream instead of
+ * here (they come back through model_ordered()), their chosen nicks are
+ * claimed cluster-wide, and their joins, leaves and renames are told to
+ * the other nodes.  Only users that connected here (registered) are
+ * concerned.  The callbacks run on the user's owner thread, under no
+ * lock of the model's.
+ */
+struct model_cluster {
+	void	*arg;
+	/* Send u's evs in r to be ordered; false if none could be. */
+	bool	(*say)(void *arg, struct user *u, struct room *r,
+		    struct event *const *evs, size_t n);
+	/* May u take nick?  M_OK, M_NICK_TAKEN or M_UNREACHABLE. */
+	int	(*claim)(void *arg, struct user *u, const char *nick,
+		    size_t len);
+	/* u no longer holds nick. */
+	void	(*release)(void *arg, struct user *u, const char *nick,
+		    size_t len);
+	/*
+	 * u joined r (EV_JOIN), left it (EV_PART, EV_QUIT: text is the
+	 * reason) or was renamed (EV_NICK: text is the old name; r one of
+	 * its rooms).
+	 */
+	void	(*told)(void *arg, struct user *u, struct room *r,
+		    enum event_kind kind, const char *text, size_t len);
+};
+
+void		 model_set_cluster(struct model *m,
+		    const struct model_cluster *mc);
 
 struct model_config {
 	const char	*default_room;	/* valid (room_name_check) */
@@ -195,7 +231,8 @@ int		 model_connect(struct model *m, struct user *u, void *ctx);
 
 /*
  * Register u under nick, in no room (IRC: it joins what it asks for).
- * M_OK, M_BAD_NICK (why: the reason) or M_NICK_TAKEN.
+ * M_OK, M_BAD_NICK (why: the reason) or M_NICK_TAKEN; with --cluster
+ * also M_UNREACHABLE (the nick could not be claimed).
  */
 int		 model_register(struct model *m, struct user *u,
 		    const char *nick, size_t len, const char **why);
@@ -242,7 +279,9 @@ int		 model_say(struct model *m, struct user *u, struct room *r,
 
 /*
  * Rename u, announced in each of its rooms (and told to u alone if it is
- * in none: through fe->deliver with f->room NULL).
+ * in none: through fe->deliver with f->room NULL).  A user that never
+ * connected (another node's, --cluster) is not in the nick table: it is
+ * renamed without a look at it.
  */
 int		 model_nick(struct model *m, struct user *u, const char *nick,
 		    size_t len, const char **why, void *ctx);
@@ -369,6 +408,17 @@ size_t		 model_list(struct model *m,
 /* Up to n of r's newest history events, oldest first, with references. */
 size_t		 model_history(struct model *m, struct room *r, size_t n,
 		    struct event **out);
+
+/*
+ * An event ordered elsewhere (--cluster: the stream's sequence is
+ * ev->seq, ascending per room): the room named ev->room is found or
+ * made, the event kept in its history if a chat line and delivered to
+ * every member here, under the room's lock as model_say() does.  An
+ * event not newer than the last one given here for the room is old news
+ * (a replay) and is dropped.  M_OK, M_NOMEM or M_TOO_MANY_ROOMS.  The caller keeps its
+ * reference.
+ */
+int		 model_ordered(struct model *m, struct event *ev, void *ctx);
 
 /* Deliver a server notice to every member of every room (shutdown). */
 void		 model_notice_all(struct model *m, const char *text,

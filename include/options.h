@@ -63,6 +63,10 @@ struct options {
 	size_t		 replay;	/* lines shown on /join */
 	char		*history_db;	/* NULL: history in memory only */
 
+	/* The cluster (a change needs a restart). */
+	char		*cluster;	/* NATS URL; NULL: run alone */
+	char		*node_name;	/* this node's name in the cluster */
+
 	/* Running it. */
 	char		*config_path;
 	char		*motd_path;

@@ -24,13 +24,16 @@
 #include "options.h"
 #include "workq.h"
 
+struct cluster;
 struct conn;
 struct histdb;
 struct model;
+struct remotes;
 struct tls_ctx;
 struct wakeset;
 
-enum { EP_LISTENER = 1, EP_WAKE = 3 };	/* EP_CONN is host.h's */
+/* EP_CONN is host.h's. */
+enum { EP_LISTENER = 1, EP_WAKE = 3, EP_CLUSTER = 4 };
 
 /*
  * One listening socket and what its connections speak.  kind names the
@@ -66,6 +69,15 @@ struct server {
 
 	struct model		*model;
 	struct histdb		*histdb;	/* NULL without --history-db */
+	/*
+	 * NULL without --cluster.  Its eventfd is in the acceptor's epoll
+	 * set: the acceptor hands the stream's events to the model, which
+	 * wakes their recipients' workers through cluster_ws.
+	 */
+	struct cluster		*cluster;
+	int			 cluster_kind;	/* EP_CLUSTER */
+	struct wakeset		*cluster_ws;	/* the acceptor's */
+	struct remotes		*remotes;	/* the acceptor's */
 	struct workq		*wq;
 	int			 wakefd;	/* eventfd: wakes the acceptor */
 	int			 wake_kind;	/* EP_WAKE, epoll data for wakefd */

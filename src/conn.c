@@ -883,24 +883,11 @@ conn_open(struct worker *w, struct conn *c)
 static void
 log_handshake_failure(struct conn *c)
 {
-	static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
-	static uint64_t		 since_ms;
-	static unsigned		 logged, unlogged;
-	uint64_t		 now = now_ms();
-	unsigned		 skipped = 0;
+	static struct log_limit	 limit = LOG_LIMIT_INITIALIZER(TLS_FAILS_LOGGED);
+	unsigned		 skipped;
 	bool			 log_it;
 
-	pthread_mutex_lock(&mu);
-	if (now - since_ms >= 1000) {
-		skipped = unlogged;
-		since_ms = now;
-		logged = unlogged = 0;
-	}
-	if ((log_it = logged < TLS_FAILS_LOGGED))
-		logged++;
-	else
-		unlogged++;
-	pthread_mutex_unlock(&mu);
+	log_it = log_limit_take(&limit, now_ms(), &skipped);
 	if (skipped > 0)
 		log_info("%u more tls handshakes failed in the last second",
 		    skipped);

@@ -315,19 +315,32 @@ static void
 irc_flush(struct worker *w, struct conn *c)
 {
 	struct server	*srv = w->srv;
-	size_t		 i;
+	const char	*name;
+	char		 room[ROOM_NAME_MAX_BYTES + 1];
+	size_t		 i, n, len;
+	int		 rc;
 
 	if (w->nbatch == 0)
 		return;
-	model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
-	    w->nbatch, &w->wake);
-	atomic_fetch_add_explicit(&srv->host.stats.messages, w->nbatch,
-	    memory_order_relaxed);
-	for (i = 0; i < w->nbatch; i++)
+	n = w->nbatch;
+	rc = model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
+	    n, &w->wake);
+	/* --cluster: the stream orders them, and counts them as relayed. */
+	if (srv->cluster == NULL)
+		atomic_fetch_add_explicit(&srv->host.stats.messages, n,
+		    memory_order_relaxed);
+	name = room_name(w->batch_room, &len);
+	snprintf(room, sizeof(room), "%.*s", (int)len, name);
+	for (i = 0; i < n; i++)
 		event_unref(w->batch[i]);
 	w->nbatch = 0;
 	w->batch_bytes = 0;
 	w->batch_room = NULL;
+	/* After the reset: numeric() flushes first. */
+	if (rc == M_UNREACHABLE)
+		numeric(w, c, "404", "%s :Cannot send to channel (the cluster "
+		    "is unreachable: %zu line%s not sent)", room, n,
+		    n == 1 ? "" : "s");
 }
 
 static int
@@ -452,6 +465,12 @@ try_register(struct worker *w, struct conn *c)
 		s->have_nick = false;
 		return 0;
 	}
+	if (rc == M_UNREACHABLE) {
+		numeric(w, c, "437", "%s :Nick is temporarily unavailable (the "
+		    "cluster is unreachable)", s->nick);
+		s->have_nick = false;
+		return 0;
+	}
 	if (rc != M_OK)
 		return -1;
 	log_info("%s registered as %s", c->addr, s->user.nick);
@@ -502,6 +521,9 @@ handle_nick(struct worker *w, struct conn *c, const struct ircmsg *m)
 	    &w->wake);
 	if (rc == M_NICK_TAKEN)
 		numeric(w, c, "433", "%s :Nickname is already in use", nick);
+	else if (rc == M_UNREACHABLE)
+		numeric(w, c, "437", "%s :Nick is temporarily unavailable (the "
+		    "cluster is unreachable)", nick);
 	else if (rc == M_BAD_NICK)
 		numeric(w, c, "432", "%s :Erroneous nickname", nick);
 }

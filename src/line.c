@@ -38,6 +38,8 @@ struct line_session {
 	char		*quit_reason;	/* the client's /quit text */
 	size_t		 quit_len;
 	double		 log_tokens;	/* renames it may still log */
+	/* --cluster: in the sessions list, under sessions_mu. */
+	struct line_session *next_session, *prev_session;
 	uint64_t	 log_refill_ms;
 	unsigned	 log_suppressed;	/* renames not logged */
 	bool		 authed;	/* sent the password, or none asked */
@@ -270,19 +272,29 @@ static void
 line_flush(struct worker *w, struct conn *c)
 {
 	struct server	*srv = w->srv;
-	size_t		 i;
+	size_t		 i, n;
+	char		 text[128];
+	int		 rc;
 
 	if (w->nbatch == 0)
 		return;
-	model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
-	    w->nbatch, &w->wake);
-	atomic_fetch_add_explicit(&srv->host.stats.messages, w->nbatch,
-	    memory_order_relaxed);
-	for (i = 0; i < w->nbatch; i++)
+	n = w->nbatch;
+	/* --cluster: the stream orders them, and counts them as relayed. */
+	rc = model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
+	    n, &w->wake);
+	if (srv->cluster == NULL)
+		atomic_fetch_add_explicit(&srv->host.stats.messages, n,
+		    memory_order_relaxed);
+	for (i = 0; i < n; i++)
 		event_unref(w->batch[i]);
 	w->nbatch = 0;
 	w->batch_bytes = 0;
 	w->batch_room = NULL;
+	if (rc == M_UNREACHABLE) {
+		snprintf(text, sizeof(text), "the cluster is unreachable: "
+		    "%zu line%s not sent", n, n == 1 ? "" : "s");
+		reply(w, c, REPLY_ERROR, text);
+	}
 }
 
 static int
@@ -395,6 +407,11 @@ handle_nick(struct worker *w, struct conn *c, const struct command *cmd)
 	if (rc == M_NICK_TAKEN) {
 		replyf(w, c, REPLY_ERROR, "nickname %.*s is taken",
 		    (int)cmd->target_len, cmd->target);
+		return 0;
+	}
+	if (rc == M_UNREACHABLE) {
+		reply(w, c, REPLY_ERROR, "the cluster is unreachable: nickname "
+		    "not changed");
 		return 0;
 	}
 	if (rc != M_OK)
@@ -968,6 +985,59 @@ line_error(struct worker *w, struct conn *c, const char *text)
  * Coming and going.
  */
 
+/*
+ * --cluster: the sessions, for a failed publish to find its sender; a
+ * session is in it from line_open() until line_free(), so one found
+ * under the lock has a live connection.
+ */
+static pthread_mutex_t		 sessions_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct line_session	*sessions;
+
+static void
+sessions_add(struct line_session *s)
+{
+	pthread_mutex_lock(&sessions_mu);
+	s->next_session = sessions;
+	if (sessions != NULL)
+		sessions->prev_session = s;
+	sessions = s;
+	pthread_mutex_unlock(&sessions_mu);
+}
+
+static void
+sessions_remove(struct line_session *s)
+{
+	pthread_mutex_lock(&sessions_mu);
+	if (s->prev_session != NULL)
+		s->prev_session->next_session = s->next_session;
+	else if (sessions == s)
+		sessions = s->next_session;
+	if (s->next_session != NULL)
+		s->next_session->prev_session = s->prev_session;
+	s->next_session = s->prev_session = NULL;
+	pthread_mutex_unlock(&sessions_mu);
+}
+
+void
+line_publish_failed(uint64_t user_id, struct wakeset *ws)
+{
+	static const char	 text[] = "NATS did not store a line of yours: "
+				    "it was not relayed";
+	struct line_session	*s;
+	struct msg		*m;
+
+	pthread_mutex_lock(&sessions_mu);
+	for (s = sessions; s != NULL; s = s->next_session) {
+		if (s->user.id != user_id)
+			continue;
+		if ((m = msg_format(REPLY_ERROR, NULL, 0, text,
+		    sizeof(text) - 1)) != NULL)
+			conn_deliver(s->conn, &m, 1, ws);
+		break;
+	}
+	pthread_mutex_unlock(&sessions_mu);
+}
+
 /* Join the chat: a nickname, the default room, the welcome. */
 static int
 line_register(struct worker *w, struct conn *c)
@@ -981,6 +1051,8 @@ line_register(struct worker *w, struct conn *c)
 	c->motd = NULL;
 	if (rc != M_OK)
 		return -1;
+	if (w->srv->cluster != NULL)
+		sessions_add(s);
 	log_info("%s connected as %s", c->addr, s->user.nick);
 	return 0;
 }
@@ -1070,6 +1142,8 @@ line_free(struct conn *c)
 
 	if (s == NULL)
 		return;
+	if (server_of(c->host)->cluster != NULL)
+		sessions_remove(s);
 	model_forget(server_of(c->host)->model, &s->user);
 	free(s->quit_reason);
 	free(s);

@@ -158,3 +158,23 @@ log_fatal(const char *component, const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+bool
+log_limit_take(struct log_limit *ll, uint64_t now_ms, unsigned *skipped)
+{
+	bool	 take;
+
+	*skipped = 0;
+	pthread_mutex_lock(&ll->mu);
+	if (now_ms - ll->since_ms >= 1000) {
+		*skipped = ll->unlogged;
+		ll->since_ms = now_ms;
+		ll->logged = ll->unlogged = 0;
+	}
+	if ((take = ll->logged < ll->per_second))
+		ll->logged++;
+	else
+		ll->unlogged++;
+	pthread_mutex_unlock(&ll->mu);
+	return take;
+}

@@ -32,6 +32,7 @@ struct room {
 	size_t			 count;
 	size_t			 cap;
 	uint64_t		 seq;
+	uint64_t		 ordered_seq;	/* model_ordered()'s last */
 	struct history		 hist;
 	char			*topic;
 	size_t			 topic_len;
@@ -55,6 +56,8 @@ struct model {
 	size_t			 default_room_len;
 	uint64_t		 seed;
 	struct histdb		*db;		/* NULL without --history-db */
+	struct model_cluster	 cluster;	/* say NULL without --cluster */
+	atomic_uint_fast64_t	 user_ids;
 	atomic_uint_fast64_t	 groups;	/* ids of nick/quit groups */
 
 	pthread_mutex_t		 rooms_mu;
@@ -86,6 +89,31 @@ next_group(struct model *m)
 {
 	return atomic_fetch_add_explicit(&m->groups, 1,
 	    memory_order_relaxed) + 1;
+}
+
+void
+model_set_cluster(struct model *m, const struct model_cluster *mc)
+{
+	m->cluster = *mc;
+}
+
+/* --cluster: tell the other nodes, for one of this node's users. */
+static void
+cluster_told(struct model *m, struct user *u, struct room *r,
+    enum event_kind kind, const char *text, size_t len)
+{
+	if (m->cluster.told != NULL && u->registered)
+		m->cluster.told(m->cluster.arg, u, r, kind, text, len);
+}
+
+/* Only a chosen nick was claimed: guest names are per node. */
+static void
+cluster_release(struct model *m, struct user *u, const char *nick,
+    size_t len)
+{
+	if (m->cluster.release != NULL && u->registered && u->nick_claimed)
+		m->cluster.release(m->cluster.arg, u, nick, len);
+	u->nick_claimed = false;
 }
 
 static void
@@ -716,6 +744,7 @@ model_join(struct model *m, struct user *u, const char *name, size_t len,
     size_t replay, struct room **out, const char **why, void *ctx)
 {
 	struct room	*r;
+	int		 rc;
 
 	*why = room_name_check(name, len, LIM(m, max_room_name));
 	if (*why != NULL)
@@ -725,7 +754,10 @@ model_join(struct model *m, struct user *u, const char *name, size_t len,
 		*out = r;
 		return M_ALREADY;
 	}
-	return join_room(m, u, name, len, replay, false, out, ctx);
+	rc = join_room(m, u, name, len, replay, false, out, ctx);
+	if (rc == M_OK)
+		cluster_told(m, u, *out, EV_JOIN, "", 0);
+	return rc;
 }
 
 /* Leave r, telling the others with an event of kind (may be NULL). */
@@ -756,6 +788,9 @@ model_part(struct model *m, struct user *u, struct room *r,
 	reap_kicked(m, u);
 	if ((ms = membership_of(u, r)) == NULL)
 		return M_NOT_MEMBER;
+	/* Told first: the room may go with the part. */
+	cluster_told(m, u, r, EV_PART, reason ? reason : "",
+	    reason ? reason_len : 0);
 	/* Without memory the others miss a notice; the part still happens. */
 	ev = room_event(r, EV_PART, u, u->nick, u->nick_len, reason ? reason : "",
 	    reason ? reason_len : 0, 0);
@@ -867,11 +902,15 @@ model_connect(struct model *m, struct user *u, void *ctx)
 	if (u->fe != NULL && u->fe->users != NULL)
 		atomic_fetch_add(u->fe->users, 1);
 	pthread_mutex_unlock(&m->nicks_mu);
+	u->id = atomic_fetch_add_explicit(&m->user_ids, 1,
+	    memory_order_relaxed) + 1;
 
 	rc = join_room(m, u, m->default_room, m->default_room_len, 0, true,
 	    &r, ctx);
-	if (rc == M_OK)
+	if (rc == M_OK) {
+		cluster_told(m, u, r, EV_JOIN, "", 0);
 		return M_OK;
+	}
 	unregister(m, u);
 	return M_NOMEM;
 }
@@ -880,13 +919,24 @@ int
 model_register(struct model *m, struct user *u, const char *nick,
     size_t len, const char **why)
 {
+	int	rc;
+
 	if ((*why = nick_check(nick, len)) != NULL)
 		return M_BAD_NICK;
+	u->id = atomic_fetch_add_explicit(&m->user_ids, 1,
+	    memory_order_relaxed) + 1;
+	/* --cluster: a chosen nick is the cluster's to give first. */
+	if (m->cluster.claim != NULL &&
+	    (rc = m->cluster.claim(m->cluster.arg, u, nick, len)) != M_OK)
+		return rc;
 	pthread_mutex_lock(&m->nicks_mu);
 	if (nick_find_locked(m, nick, len) != NULL) {
 		pthread_mutex_unlock(&m->nicks_mu);
+		if (m->cluster.release != NULL)
+			m->cluster.release(m->cluster.arg, u, nick, len);
 		return M_NICK_TAKEN;
 	}
+	u->nick_claimed = m->cluster.claim != NULL;
 	memcpy(u->nick, nick, len);
 	u->nick[len] = '\0';
 	u->nick_len = len;
@@ -917,6 +967,8 @@ model_disconnect(struct model *m, struct user *u, const char *reason,
 	while (u->nrooms > 0) {
 		struct membership *ms = u->rooms[u->nrooms - 1];
 
+		cluster_told(m, u, ms->room, EV_QUIT, reason ? reason : "",
+		    reason ? reason_len : 0);
 		ev = room_event(ms->room, EV_QUIT, u, u->nick, u->nick_len,
 		    reason ? reason : "", reason ? reason_len : 0, 0);
 		/* An IRC user sharing rooms hears one QUIT. */
@@ -926,6 +978,7 @@ model_disconnect(struct model *m, struct user *u, const char *reason,
 		if (ev != NULL)
 			event_unref(ev);
 	}
+	cluster_release(m, u, u->nick, u->nick_len);
 	unregister(m, u);
 }
 
@@ -938,6 +991,28 @@ model_forget(struct model *m, struct user *u)
 	unregister(m, u);
 }
 
+/* The same nick but for ASCII case: the table's idea of one name. */
+static bool
+nick_same(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t	i;
+	int	x, y;
+
+	if (alen != blen)
+		return false;
+	for (i = 0; i < alen; i++) {
+		x = (unsigned char)a[i];
+		y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x += 'a' - 'A';
+		if (y >= 'A' && y <= 'Z')
+			y += 'a' - 'A';
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
 int
 model_nick(struct model *m, struct user *u, const char *nick, size_t len,
     const char **why, void *ctx)
@@ -947,24 +1022,42 @@ model_nick(struct model *m, struct user *u, const char *nick, size_t len,
 	struct user	*other;
 	struct event	*ev;
 	uint64_t	 group = next_group(m);
+	bool		 same;
 	int		 rc = M_OK;
 
 	if ((*why = nick_check(nick, len)) != NULL)
 		return M_BAD_NICK;
 	reap_kicked(m, u);
+	same = nick_same(u->nick, old_len, nick, len);
+	/* --cluster: the cluster's to give first, here second. */
+	if (m->cluster.claim != NULL && u->registered && !same &&
+	    (rc = m->cluster.claim(m->cluster.arg, u, nick, len)) != M_OK)
+		return rc;
 	memcpy(old, u->nick, old_len + 1);
 	pthread_mutex_lock(&m->nicks_mu);
-	other = nick_find_locked(m, nick, len);
+	/* One not in the table (another node's user) is renamed only. */
+	other = u->registered ? nick_find_locked(m, nick, len) : NULL;
 	if (other != NULL && other != u) {
 		pthread_mutex_unlock(&m->nicks_mu);
+		/* Ours for a moment: given back, the old one still held. */
+		if (!same && m->cluster.release != NULL && u->registered)
+			m->cluster.release(m->cluster.arg, u, nick, len);
 		return M_NICK_TAKEN;
 	}
-	nick_remove_locked(m, u);
+	if (u->registered)
+		nick_remove_locked(m, u);
 	memcpy(u->nick, nick, len);
 	u->nick[len] = '\0';
 	u->nick_len = len;
-	nick_insert_locked(m, u);
+	if (u->registered)
+		nick_insert_locked(m, u);
 	pthread_mutex_unlock(&m->nicks_mu);
+	if (!same && m->cluster.claim != NULL && u->registered) {
+		cluster_release(m, u, old, old_len);
+		u->nick_claimed = true;
+	}
+	if (u->nrooms > 0)
+		cluster_told(m, u, u->rooms[0]->room, EV_NICK, old, old_len);
 
 	if (u->nrooms == 0) {
 		if ((ev = event_new_full(EV_NICK, 0, event_clock_ms(), "", 0,
@@ -1077,9 +1170,33 @@ model_say(struct model *m, struct user *u, struct room *r,
 	/* u's rooms are its owner's, and the owner is the caller. */
 	if (membership_of(u, r) == NULL)
 		return M_NOT_MEMBER;
+	/* --cluster: ordered by the stream, back through model_ordered(). */
+	if (m->cluster.say != NULL && u->registered)
+		return m->cluster.say(m->cluster.arg, u, r, evs, n) ? M_OK :
+		    M_UNREACHABLE;
 	pthread_mutex_lock(&r->mu);
 	publish_locked(m, r, evs, n, NULL, ctx);
 	pthread_mutex_unlock(&r->mu);
+	return M_OK;
+}
+
+int
+model_ordered(struct model *m, struct event *ev, void *ctx)
+{
+	struct room	*r;
+
+	if ((r = room_hold(m, ev->room, ev->room_len)) == NULL)
+		return errno == ENOSPC ? M_TOO_MANY_ROOMS : M_NOMEM;
+	pthread_mutex_lock(&r->mu);
+	/* Its own count: local joins and parts number from r->seq. */
+	if (ev->seq > r->ordered_seq) {
+		r->ordered_seq = ev->seq;
+		if (ev->kind == EV_SAY || ev->kind == EV_ME)
+			(void)history_push(&r->hist, ev);
+		deliver_all_locked(r, &ev, 1, NULL, ctx);
+	}
+	pthread_mutex_unlock(&r->mu);
+	room_release(m, r);
 	return M_OK;
 }
 

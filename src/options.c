@@ -61,6 +61,8 @@ static const struct setting settings[] = {
 	NUM("history",		0,   T_SIZE,	0, 1000000, history),
 	NUM("replay",		0,   T_SIZE,	0, 1000000, replay),
 	STR("history-db",	0,   T_PATH,	history_db),
+	STR("cluster",		0,   T_STRING,	cluster),
+	STR("node-name",	0,   T_STRING,	node_name),
 	NUM("max-per-ip",	0,   T_UINT,	0, 1000000, max_per_ip),
 	NUM("connect-rate",	0,   T_UINT,	0, 1000000, connect_rate),
 	NUM("connect-burst",	0,   T_UINT,	1, 1000000, connect_burst),
@@ -152,6 +154,13 @@ usage(FILE *f)
 "      --replay N           lines of history shown on /join (default: 20)\n"
 "      --history-db FILE    keep history and topics in the SQLite database\n"
 "                           FILE across restarts (default: none)\n"
+"\n"
+"Cluster (a change needs a restart; see chatd(8) for what is shared):\n"
+"      --cluster URL        share rooms with other nodes through NATS\n"
+"                           JetStream at URL (nats://host:port); exit 1 if\n"
+"                           it is unreachable at start (default: alone)\n"
+"      --node-name NAME     this node's name, unique in the cluster: 1 to 32\n"
+"                           of A-Z a-z 0-9 _ - (needed with --cluster)\n"
 "\n"
 "Hostile and dead clients (SIGHUP applies them to new connections):\n"
 "      --max-per-ip N       connections one address may hold, 0 = unlimited;\n"
@@ -246,6 +255,8 @@ options_free(struct options *o)
 	free(o->server_name);
 	free(o->default_room);
 	free(o->history_db);
+	free(o->cluster);
+	free(o->node_name);
 	free(o->log_file);
 	free(o->pidfile);
 	free(o->user);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cluster.h"
 #include "conn.h"
 #include "histdb.h"
 #include "irc.h"
@@ -30,6 +32,7 @@
 #define LOG_COMPONENT	"server"
 #include "log.h"
 #include "model.h"
+#include "remote.h"
 #include "server.h"
 #include "tls.h"
 #include "utf8.h"
@@ -55,6 +58,7 @@ static void	server_throttle(struct server *, struct conn *, uint64_t);
 #define TICK_MS			1000	/* idle and address sweeps */
 #define REFUSALS_LOGGED		10	/* a second; the rest are counted */
 #define FLOW_TICK_MS		50	/* stalled recipients, while any */
+#define CLUSTER_REPLAY_MS	10000	/* for the history, at start */
 #define LOCAL_RUNS		8	/* woken connections a worker runs itself */
 
 static void
@@ -836,6 +840,74 @@ tick(struct server *srv, uint64_t now)
 	log_refusals_summary(srv, now);
 }
 
+/* One event off the stream, into the model (the line kinds only). */
+static void
+cluster_apply(struct server *srv, const struct cluster_item *it)
+{
+	const struct clw_msg	*cm = &it->msg;
+	struct event		*ev;
+	enum event_kind		 kind;
+
+	switch (cm->kind) {
+	case CLW_SAY:
+		kind = EV_SAY;
+		break;
+	case CLW_ME:
+		kind = EV_ME;
+		break;
+	default:
+		/* Joins, parts, quits, nicks and dead nodes: who is where. */
+		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
+		return;
+	}
+	/* The stream is shared: a name this server could not make stays out. */
+	if (room_name_check(cm->room, cm->room_len, ROOM_NAME_MAX_BYTES) !=
+	    NULL)
+		return;
+	if ((ev = event_new(kind, it->seq, cm->time_ms, cm->room,
+	    cm->room_len, cm->nick, cm->nick_len, cm->text,
+	    cm->text_len)) == NULL) {
+		log_error("out of memory: stream line %" PRIu64 " lost",
+		    it->seq);
+		return;
+	}
+	if (model_ordered(srv->model, ev, srv->cluster_ws) == M_OK)
+		atomic_fetch_add_explicit(&srv->host.stats.messages, 1,
+		    memory_order_relaxed);
+	event_unref(ev);
+}
+
+/*
+ * What the cluster's consumer queued, a batch at a time so that the
+ * acceptor goes back to its sockets between batches.
+ */
+static void
+cluster_drain(struct server *srv)
+{
+	struct cluster_item	*items[64];
+	size_t			 n, i;
+
+	n = cluster_take(srv->cluster, items, 64);
+	for (i = 0; i < n; i++) {
+		switch (items[i]->kind) {
+		case CI_EVENT:
+			cluster_apply(srv, items[i]);
+			break;
+		case CI_PUB_FAILED:
+			log_warn("NATS did not acknowledge a line: %.*s",
+			    (int)items[i]->text_len, items[i]->text);
+			line_publish_failed(items[i]->cookie,
+			    srv->cluster_ws);
+			break;
+		case CI_DISCONNECTED:
+		case CI_RECONNECTED:
+			break;		/* cluster.c logged it */
+		}
+		cluster_item_free(items[i]);
+	}
+	server_wake(srv, srv->cluster_ws);
+}
+
 static void
 dispatch(struct server *srv, struct epoll_event *ev)
 {
@@ -847,6 +919,10 @@ dispatch(struct server *srv, struct epoll_event *ev)
 	if (*kind == EP_WAKE) {
 		if (read(srv->wakefd, &drop, sizeof(drop)) < 0)
 			errno = 0;
+		return;
+	}
+	if (*kind == EP_CLUSTER) {
+		cluster_drain(srv);
 		return;
 	}
 	if (*kind == EP_LISTENER) {
@@ -1133,6 +1209,167 @@ open_history_db(struct server *srv)
 	return 0;
 }
 
+/*
+ * The model's hooks (model.h, struct model_cluster): this node's users'
+ * lines, nick claims and comings and goings, onto the stream.
+ */
+static bool
+hook_say(void *arg, struct user *u, struct room *r, struct event *const *evs,
+    size_t n)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.kind = evs[i]->kind == EV_ME ? CLW_ME : CLW_SAY;
+		m.uid = u->id;
+		m.time_ms = evs[i]->time_ms;
+		m.room = evs[i]->room;
+		m.room_len = evs[i]->room_len;
+		m.nick = evs[i]->nick;
+		m.nick_len = evs[i]->nick_len;
+		m.text = evs[i]->text;
+		m.text_len = evs[i]->text_len;
+		rc = cluster_publish(srv->cluster, &m, u->id);
+		if (rc == CL_DOWN && i == 0)
+			return false;	/* refused, all of them */
+		if (rc != CL_OK)
+			log_warn("cluster: a line could not be published");
+	}
+	return true;
+}
+
+static int
+hook_claim(void *arg, struct user *u, const char *nick, size_t len)
+{
+	struct server	*srv = arg;
+
+	switch (cluster_nick_claim(srv->cluster, nick, len, u->id)) {
+	case CL_OK:
+		return M_OK;
+	case CL_TAKEN:
+		return M_NICK_TAKEN;
+	default:
+		return M_UNREACHABLE;
+	}
+}
+
+static void
+hook_release(void *arg, struct user *u, const char *nick, size_t len)
+{
+	struct server	*srv = arg;
+
+	if (cluster_nick_release(srv->cluster, nick, len, u->id) != CL_OK)
+		log_warn("cluster: a nick's claim could not be released");
+}
+
+/* Told at most once: a node that misses it shows u where it last knew. */
+static void
+hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
+    const char *text, size_t len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+
+	memset(&m, 0, sizeof(m));
+	switch (kind) {
+	case EV_JOIN:
+		m.kind = CLW_JOIN;
+		break;
+	case EV_PART:
+		m.kind = CLW_PART;
+		break;
+	case EV_QUIT:
+		m.kind = CLW_QUIT;
+		break;
+	case EV_NICK:
+		m.kind = CLW_NICK;
+		break;
+	default:
+		return;
+	}
+	m.uid = u->id;
+	m.room = room_name(r, &m.room_len);
+	/* A rename: nick the old name, text the new one. */
+	m.nick = kind == EV_NICK ? text : u->nick;
+	m.nick_len = kind == EV_NICK ? len : u->nick_len;
+	m.text = kind == EV_NICK ? u->nick : text;
+	m.text_len = kind == EV_NICK ? u->nick_len : len;
+	if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
+		log_debug("%s of %s not told to the cluster",
+		    clw_kind_name(m.kind), u->nick);
+}
+
+/*
+ * --cluster: join it or refuse to start (exit 1), never go on alone.
+ * The consumer replays the stream into the rooms' history from here on.
+ */
+static int
+open_cluster(struct server *srv)
+{
+	struct cluster_config	 cfg;
+	struct model_cluster	 hooks;
+	struct cluster_stats	 cs;
+	struct pollfd		 pfd;
+	uint64_t		 deadline;
+	char			 err[512];
+
+	if (srv->opt.cluster == NULL)
+		return 0;
+	if (srv->opt.node_name == NULL) {
+		log_error("cluster: --cluster needs --node-name");
+		return -1;
+	}
+	if (srv->opt.history_db != NULL) {
+		log_error("cluster: --history-db cannot be used with --cluster:"
+		    " the stream is the history");
+		return -1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.url = srv->opt.cluster;
+	cfg.node = srv->opt.node_name;
+	cfg.prefix = "chatd";
+	cfg.history = srv->opt.history > 0 ? srv->opt.history : 1;
+	if ((srv->remotes = remotes_new(srv->opt.node_name)) == NULL ||
+	    (srv->cluster_ws = calloc(1, sizeof(*srv->cluster_ws))) == NULL ||
+	    wakeset_init(srv->cluster_ws, srv->capacity + 1) == -1) {
+		log_error("cluster: out of memory");
+		return -1;
+	}
+	if ((srv->cluster = cluster_open(&cfg, err, sizeof(err))) == NULL ||
+	    cluster_start(srv->cluster, err, sizeof(err)) == -1) {
+		log_error("cluster: %s", err);
+		return -1;
+	}
+	/*
+	 * The stream's history into the rooms before the first client, so
+	 * that a new node's /history already holds what was said.
+	 */
+	deadline = now_ms() + CLUSTER_REPLAY_MS;
+	do {
+		pfd.fd = cluster_fd(srv->cluster);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 100) > 0)
+			cluster_drain(srv);
+		cluster_stats(srv->cluster, &cs);
+	} while (!(cluster_caught_up(srv->cluster) && cs.lag == 0) &&
+	    now_ms() < deadline);
+	if (!cluster_caught_up(srv->cluster))
+		log_warn("cluster: the history is still being read after %d s;"
+		    " going on", CLUSTER_REPLAY_MS / 1000);
+	hooks.arg = srv;
+	hooks.say = hook_say;
+	hooks.claim = hook_claim;
+	hooks.release = hook_release;
+	hooks.told = hook_told;
+	model_set_cluster(srv->model, &hooks);
+	srv->cluster_kind = EP_CLUSTER;
+	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);
+}
+
 void
 motd_unref(struct motd *m)
 {
@@ -1308,7 +1545,7 @@ server_run(struct server *srv)
 		    == -1)
 			return -1;
 	flow_budget_init(&srv->hold_budget, LIMIT(&srv->host, slow_timeout), now_ms());
-	if (open_history_db(srv) == -1)
+	if (open_history_db(srv) == -1 || open_cluster(srv) == -1)
 		return -1;
 	if (start_threads(srv) == -1)
 		return -1;
@@ -1389,24 +1626,11 @@ server_password_ok(struct server *srv, const char *given, size_t len)
 void
 server_password_refused(struct conn *c)
 {
-	static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
-	static uint64_t		 since_ms;
-	static unsigned		 logged, unlogged;
-	uint64_t		 now = now_ms();
-	unsigned		 skipped = 0;
+	static struct log_limit	 limit = LOG_LIMIT_INITIALIZER(AUTH_LOGGED);
+	unsigned		 skipped;
 	bool			 log_it;
 
-	pthread_mutex_lock(&mu);
-	if (now - since_ms >= 1000) {
-		skipped = unlogged;
-		since_ms = now;
-		logged = unlogged = 0;
-	}
-	if ((log_it = logged < AUTH_LOGGED))
-		logged++;
-	else
-		unlogged++;
-	pthread_mutex_unlock(&mu);
+	log_it = log_limit_take(&limit, now_ms(), &skipped);
 	if (skipped > 0)
 		log_info("%u more wrong passwords in the last second", skipped);
 	if (log_it)
@@ -1489,6 +1713,9 @@ server_reload(struct server *srv, const struct options *o)
 	    o->stats_interval != srv->opt.stats_interval)
 		log_warn("log-file, syslog, daemon, pidfile, user and "
 		    "stats-interval change only on a restart");
+	if (!same_string(o->cluster, srv->opt.cluster) ||
+	    !same_string(o->node_name, srv->opt.node_name))
+		log_warn("cluster and node-name change only on a restart");
 	log_info("reloaded: max-clients %zu, max-line %zu, sendq %zu, "
 	    "slow-timeout %u, rate %u, burst %u, announce-max %zu, max-per-ip %u, "
 	    "connect-rate %u, connect-burst %u, limit-loopback %s, "
@@ -1520,6 +1747,18 @@ server_stats_line(struct server *srv, char *buf, size_t len)
 	    (uint64_t)atomic_load(&st->too_slow),
 	    (uint64_t)atomic_load(&st->connections), workq_depth(srv->wq),
 	    (uint64_t)atomic_load(&st->refused), line_users(), irc_users());
+	if (srv->cluster != NULL) {
+		struct cluster_stats	cs;
+		size_t			used = strlen(buf);
+
+		cluster_stats(srv->cluster, &cs);
+		snprintf(buf + used, len - used, ", cluster node %s %s, "
+		    "stream seq %" PRIu64 ", lag %" PRIu64 ", %" PRIu64
+		    " lines refused or unacknowledged",
+		    cluster_node(srv->cluster),
+		    cs.connected ? "connected" : "DISCONNECTED",
+		    cs.delivered_seq, cs.lag, cs.failed);
+	}
 }
 
 /* Give the shutdown notice to everyone and wait for it to leave. */
@@ -1597,6 +1836,15 @@ server_stop(struct server *srv)
 	workq_free(srv->wq);
 	/* Last: the writer stores what the rooms said until the end. */
 	histdb_close(srv->histdb);
+	remotes_free(srv->remotes, srv->model);
+	if (srv->cluster != NULL) {
+		cluster_close(srv->cluster);
+		cluster_library_close();
+	}
+	if (srv->cluster_ws != NULL) {
+		wakeset_free(srv->cluster_ws);
+		free(srv->cluster_ws);
+	}
 	model_free(srv->model);
 	iplimit_free(srv->iplimit);
 	motd_swap(srv, NULL);

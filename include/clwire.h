@@ -1,0 +1,87 @@
+/*
+ * clwire.h - what travels on the cluster's JetStream stream (--cluster),
+ * and the subject-safe and key-safe names derived from rooms and nicks.
+ * Pure: no sockets, no NATS.
+ *
+ * One message is one event of a node's user, or a notice about a node:
+ *
+ *	chatd1 KIND NODE UID TIME\nROOM\nNICK\nTEXT
+ *
+ * KIND is a word (say, me, join, part, quit, nick, topic, nodedown),
+ * NODE the sending node's name, UID the user's id on that node (decimal;
+ * with NODE it tells users apart across the cluster), TIME wall-clock ms.
+ * ROOM and NICK hold no newline; TEXT is last so it may hold anything
+ * valid in UTF-8.  What comes off the stream is untrusted: decoding
+ * checks every field and refuses what does not fit.
+ *
+ * Room names are case-insensitive in ASCII, as nicks are, and hold code
+ * points a NATS subject cannot (".", "*", ">", any byte past ASCII), so
+ * a room's subject is PREFIX "." and the hex of its ASCII-folded name;
+ * a nick's key in the KV bucket is the hex of its folded bytes.
+ */
+#ifndef CHATD_CLWIRE_H
+#define CHATD_CLWIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLW_NODE_MAX		32	/* bytes of a node name */
+#define CLW_MAGIC		"chatd1"
+
+enum clw_kind {
+	CLW_SAY,
+	CLW_ME,
+	CLW_JOIN,
+	CLW_PART,	/* text: the reason */
+	CLW_QUIT,	/* text: the reason */
+	CLW_NICK,	/* nick: the old name, text: the new one */
+	CLW_TOPIC,	/* text: the topic, empty if cleared */
+	CLW_NODEDOWN,	/* text: the dead node's name; room and nick empty */
+	CLW_KIND_COUNT
+};
+
+struct clw_msg {
+	enum clw_kind	 kind;
+	uint64_t	 uid;
+	uint64_t	 time_ms;
+	const char	*node;
+	size_t		 node_len;
+	const char	*room;
+	size_t		 room_len;
+	const char	*nick;
+	size_t		 nick_len;
+	const char	*text;
+	size_t		 text_len;
+};
+
+/* "say", "nodedown"...; NULL if kind is out of range. */
+const char	*clw_kind_name(enum clw_kind kind);
+
+/* 1 to CLW_NODE_MAX of [A-Za-z0-9_-]: safe in a subject and a KV key. */
+bool		 clw_node_name_ok(const char *name, size_t len);
+
+/*
+ * The bytes of m into buf, or 0 if m is not valid (what clw_decode()
+ * would refuse) or does not fit in cap.
+ */
+size_t		 clw_encode(const struct clw_msg *m, char *buf, size_t cap);
+
+/*
+ * Parse buf[0..len) into m, whose strings point into buf (not
+ * NUL-terminated).  0, or -1 if anything is malformed.
+ */
+int		 clw_decode(const char *buf, size_t len, struct clw_msg *m);
+
+/*
+ * PREFIX "." hex(fold(room)) into buf, NUL-terminated; its length, or 0
+ * if it does not fit.  Two spellings of one room give one subject.
+ */
+size_t		 clw_room_subject(const char *prefix, const char *room,
+		    size_t len, char *buf, size_t cap);
+
+/* hex(fold(nick)) into buf, NUL-terminated; its length, or 0. */
+size_t		 clw_nick_key(const char *nick, size_t len, char *buf,
+		    size_t cap);
+
+#endif /* CHATD_CLWIRE_H */

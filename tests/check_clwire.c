@@ -1,0 +1,253 @@
+/*
+ * check_clwire.c - the cluster's stream messages: every kind round-trips
+ * byte for byte, text may hold newlines, every malformed or hostile
+ * field is refused, and room subjects and nick keys are NATS-safe and
+ * case-insensitive.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clwire.h"
+#include "proto.h"
+#include "check_run.h"
+
+static struct clw_msg
+mk(enum clw_kind kind, const char *node, uint64_t uid, const char *room,
+    const char *nick, const char *text)
+{
+	struct clw_msg	m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = kind;
+	m.uid = uid;
+	m.time_ms = 1764633600123ULL;
+	m.node = node;
+	m.node_len = strlen(node);
+	m.room = room;
+	m.room_len = strlen(room);
+	m.nick = nick;
+	m.nick_len = strlen(nick);
+	m.text = text;
+	m.text_len = strlen(text);
+	return m;
+}
+
+static void
+round_trip(const struct clw_msg *m)
+{
+	char		buf[2048];
+	size_t		len;
+	struct clw_msg	d;
+
+	len = clw_encode(m, buf, sizeof(buf));
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(clw_decode(buf, len, &d), 0);
+	ck_assert_int_eq(d.kind, m->kind);
+	ck_assert_uint_eq(d.uid, m->uid);
+	ck_assert_uint_eq(d.time_ms, m->time_ms);
+	ck_assert_uint_eq(d.node_len, m->node_len);
+	ck_assert(memcmp(d.node, m->node, d.node_len) == 0);
+	ck_assert_uint_eq(d.room_len, m->room_len);
+	ck_assert(memcmp(d.room, m->room, d.room_len) == 0);
+	ck_assert_uint_eq(d.nick_len, m->nick_len);
+	ck_assert(memcmp(d.nick, m->nick, d.nick_len) == 0);
+	ck_assert_uint_eq(d.text_len, m->text_len);
+	ck_assert(memcmp(d.text, m->text, d.text_len) == 0);
+}
+
+START_TEST(test_exact_bytes)
+{
+	struct clw_msg	m = mk(CLW_SAY, "node-a", 42, "#lobby", "alice",
+			    "hello there");
+	char		buf[256];
+	size_t		len;
+	const char	want[] = "chatd1 say node-a 42 1764633600123\n"
+			    "#lobby\nalice\nhello there";
+
+	len = clw_encode(&m, buf, sizeof(buf));
+	ck_assert_uint_eq(len, sizeof(want) - 1);
+	ck_assert(memcmp(buf, want, len) == 0);
+}
+END_TEST
+
+START_TEST(test_every_kind)
+{
+	struct clw_msg	m;
+
+	m = mk(CLW_SAY, "a", 1, "#lobby", "alice", "hi");
+	round_trip(&m);
+	m = mk(CLW_ME, "b_2", 18446744073709551615ULL, "#x", "bob", "waves");
+	round_trip(&m);
+	m = mk(CLW_JOIN, "c", 3, "#caf\xc3\xa9", "\xc3\xa9mile", "");
+	round_trip(&m);
+	m = mk(CLW_PART, "c", 3, "#r", "carol", "bye, all");
+	round_trip(&m);
+	m = mk(CLW_QUIT, "c", 3, "#r", "carol", "");
+	round_trip(&m);
+	m = mk(CLW_NICK, "c", 3, "#r", "carol", "caroline");
+	round_trip(&m);
+	m = mk(CLW_TOPIC, "c", 3, "#r", "carol", "");
+	round_trip(&m);
+	m = mk(CLW_NODEDOWN, "b", 0, "", "", "node-c");
+	round_trip(&m);
+	ck_assert_str_eq(clw_kind_name(CLW_NODEDOWN), "nodedown");
+	ck_assert_ptr_null(clw_kind_name(CLW_KIND_COUNT));
+}
+END_TEST
+
+/* Text is last, so a newline in it cannot shift the other fields. */
+START_TEST(test_text_with_newlines)
+{
+	struct clw_msg	m = mk(CLW_SAY, "a", 1, "#lobby", "alice",
+			    "one\ntwo\n#evil\nmallory");
+
+	round_trip(&m);
+}
+END_TEST
+
+START_TEST(test_encode_refuses)
+{
+	struct clw_msg	m;
+	char		buf[512];
+
+	m = mk(CLW_SAY, "a.b", 1, "#lobby", "alice", "x");	/* subject dot */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_SAY, "", 1, "#lobby", "alice", "x");
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_SAY, "a", 1, "#lob\nby", "alice", "x");
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_SAY, "a", 1, "lobby", "alice", "x");		/* no '#' */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_SAY, "a", 1, "#lobby", "", "x");		/* no nick */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_SAY, "a", 1, "#lobby", "alice", "\xc3(");	/* bad UTF-8 */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_NICK, "a", 1, "#lobby", "alice", "");	/* no new nick */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_NODEDOWN, "a", 0, "#lobby", "", "b");	/* has a room */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_NODEDOWN, "a", 0, "", "", "b c");		/* bad node */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m.kind = CLW_KIND_COUNT;
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	/* Too small a buffer, at every size short of the whole. */
+	m = mk(CLW_SAY, "a", 1, "#lobby", "alice", "hello");
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 47);
+	for (size_t cap = 0; cap < 47; cap++)
+		ck_assert_uint_eq(clw_encode(&m, buf, cap), 0);
+}
+END_TEST
+
+static int
+decode_str(const char *s)
+{
+	struct clw_msg	m;
+
+	return clw_decode(s, strlen(s), &m);
+}
+
+START_TEST(test_decode_refuses)
+{
+	ck_assert_int_eq(decode_str("chatd1 say a 1 2\n#r\nn\nt"), 0);
+	ck_assert_int_eq(decode_str(""), -1);
+	ck_assert_int_eq(decode_str("chatd2 say a 1 2\n#r\nn\nt"), -1);
+	ck_assert_int_eq(decode_str("chatd1 shout a 1 2\n#r\nn\nt"), -1);
+	ck_assert_int_eq(decode_str("chatd1 say a -1 2\n#r\nn\nt"), -1);
+	ck_assert_int_eq(decode_str("chatd1 say a 1 x\n#r\nn\nt"), -1);
+	ck_assert_int_eq(decode_str(
+	    "chatd1 say a 18446744073709551616 2\n#r\nn\nt"), -1);
+	ck_assert_int_eq(decode_str("chatd1 say a 1 2\n#r\nn"), -1);
+	ck_assert_int_eq(decode_str("chatd1 say a 1 2\n#r"), -1);
+	ck_assert_int_eq(decode_str("chatd1 say a 1 2"), -1);
+	ck_assert_int_eq(decode_str("chatd1 say a*b 1 2\n#r\nn\nt"), -1);
+	ck_assert_int_eq(decode_str("chatd1 say a 1 2\nr\nn\nt"), -1);
+	ck_assert_int_eq(decode_str("chatd1 say a 1 2\n#r\nn\n\xff"), -1);
+	ck_assert_int_eq(decode_str("chatd1 nodedown a 0 2\n\n\nb"), 0);
+	ck_assert_int_eq(decode_str("chatd1 nodedown a 0 2\n\n\n"), -1);
+}
+END_TEST
+
+/* Every prefix of a valid message is refused or decodes to less. */
+START_TEST(test_truncations)
+{
+	const char	full[] = "chatd1 part node-a 7 99\n#room\nbob\nbye";
+	struct clw_msg	m;
+	size_t		len;
+
+	for (len = 0; len < sizeof(full) - 1; len++) {
+		if (clw_decode(full, len, &m) == 0)
+			ck_assert_uint_lt(m.text_len, 3);
+	}
+}
+END_TEST
+
+START_TEST(test_subjects_and_keys)
+{
+	char	a[512], b[512];
+	size_t	len, i;
+
+	len = clw_room_subject("chatd.room", "#Lobby", 6, a, sizeof(a));
+	ck_assert_uint_gt(len, 0);
+	ck_assert_str_eq(a, "chatd.room.236c6f626279");
+	ck_assert_uint_gt(clw_room_subject("chatd.room", "#lobby", 6, b,
+	    sizeof(b)), 0);
+	ck_assert_str_eq(a, b);
+	/* A dot, a wildcard, a space-free but non-ASCII name: all hex. */
+	len = clw_room_subject("p", "#a.b*>\xc3\xa9", 9, a, sizeof(a));
+	ck_assert_uint_eq(len, 2 + 18);
+	for (i = 2; i < len; i++)
+		ck_assert(strchr("0123456789abcdef", a[i]) != NULL);
+	/* Too small, and empty. */
+	ck_assert_uint_eq(clw_room_subject("p", "#ab", 3, a, 8), 0);
+	ck_assert_uint_eq(clw_room_subject("p", "#ab", 3, a, 9), 8);
+	ck_assert_uint_eq(clw_room_subject("p", "", 0, a, sizeof(a)), 0);
+
+	ck_assert_uint_gt(clw_nick_key("Alice", 5, a, sizeof(a)), 0);
+	ck_assert_uint_gt(clw_nick_key("aLICE", 5, b, sizeof(b)), 0);
+	ck_assert_str_eq(a, b);
+	ck_assert_str_eq(a, "616c696365");
+	ck_assert_uint_gt(clw_nick_key("alicf", 5, b, sizeof(b)), 0);
+	ck_assert_str_ne(a, b);
+}
+END_TEST
+
+START_TEST(test_node_names)
+{
+	char	longest[CLW_NODE_MAX + 2];
+
+	ck_assert(clw_node_name_ok("a", 1));
+	ck_assert(clw_node_name_ok("node_B-3", 8));
+	ck_assert(!clw_node_name_ok("", 0));
+	ck_assert(!clw_node_name_ok("a.b", 3));
+	ck_assert(!clw_node_name_ok("a b", 3));
+	ck_assert(!clw_node_name_ok("a>", 2));
+	memset(longest, 'x', sizeof(longest));
+	ck_assert(clw_node_name_ok(longest, CLW_NODE_MAX));
+	ck_assert(!clw_node_name_ok(longest, CLW_NODE_MAX + 1));
+}
+END_TEST
+
+static Suite *
+clwire_suite(void)
+{
+	Suite	*s = suite_create("clwire");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_test(tc, test_exact_bytes);
+	tcase_add_test(tc, test_every_kind);
+	tcase_add_test(tc, test_text_with_newlines);
+	tcase_add_test(tc, test_encode_refuses);
+	tcase_add_test(tc, test_decode_refuses);
+	tcase_add_test(tc, test_truncations);
+	tcase_add_test(tc, test_subjects_and_keys);
+	tcase_add_test(tc, test_node_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(clwire_suite());
+}
