@@ -36,6 +36,19 @@
  * other room as misrouted, neither a delivery nor a loss.  One room is
  * the plain case: every receiver owes every sender.
  *
+ * Own lines.  chatd's line protocol echoes a sender's line back to it,
+ * so there sender s is owed its own messages like everyone in its room.
+ * An IRC server sends a sender nothing of its own (unless echo-message
+ * is negotiated, which chat-bench does not do): bench_rx_no_echo() tells
+ * the tracker so, and then its own messages are neither expected nor
+ * lost, and one that comes back anyway is counted apart, not delivered.
+ *
+ * IRC lines.  bench_irc_parse() splits one line, without its CR LF,
+ * into the source's nick, the command (a numeric's value too) and the
+ * parameters, pointing into the line: what chat-bench needs to answer
+ * PING, to see its registration and JOIN through, and to take the
+ * payload out of "PRIVMSG #room :payload".  Message tags are skipped.
+ *
  * Histogram.  Log-linear buckets over nanoseconds: exact below 128 ns,
  * then 128 buckets per power of two, so a bucket is at most 1/128 of
  * its value wide and a reported percentile (the bucket's midpoint) is
@@ -99,7 +112,8 @@ enum bench_arrival {
 	BENCH_DUPLICATE,
 	BENCH_BAD_SENDER,	/* sender id outside [0, nsenders) */
 	BENCH_MISROUTED,	/* a sender of another room: not counted */
-	BENCH_NOMEM		/* could not grow the bitmap: not counted */
+	BENCH_NOMEM,		/* could not grow the bitmap: not counted */
+	BENCH_OWN_ECHO		/* no_echo, and our own line: not counted */
 };
 
 /*
@@ -112,12 +126,14 @@ struct bench_rx {
 	uint32_t		 nsenders;	/* senders in all rooms */
 	uint32_t		 nrooms;
 	uint32_t		 room;
+	int64_t			 self;		/* bench_rx_no_echo(), or -1 */
 	uint64_t		 arrivals;	/* duplicates too */
 	uint64_t		 distinct;
 	uint64_t		 reordered;
 	uint64_t		 duplicated;
 	uint64_t		 bad_sender;
 	uint64_t		 misrouted;
+	uint64_t		 own_echo;
 };
 
 /* A receiver in the one room: it owes every sender. */
@@ -126,19 +142,45 @@ int		 bench_rx_init(struct bench_rx *rx, uint32_t nsenders);
 int		 bench_rx_init_room(struct bench_rx *rx, uint32_t nsenders,
 		    uint32_t nrooms, uint32_t room);
 void		 bench_rx_free(struct bench_rx *rx);
+/* rx is sender self too, and is not sent its own messages (IRC). */
+void		 bench_rx_no_echo(struct bench_rx *rx, uint32_t self);
 enum bench_arrival bench_rx_add(struct bench_rx *rx, uint32_t sender,
 		    uint64_t seq);
 /* Distinct sequence numbers that arrived from sender (0: other room). */
 uint64_t	 bench_rx_received(const struct bench_rx *rx, uint32_t sender);
 /*
  * sent[] is indexed by sender number, over all rooms.  Expected: the
- * sum of sent[s] over the senders s of the receiver's room.  Lost: the
+ * sum of sent[s] over the senders s of the receiver's room (but itself
+ * after bench_rx_no_echo()).  Lost: the
  * messages of those senders it should have had but did not, the sum of
  * sent[s] minus the distinct arrivals from s (never below 0).
  */
 uint64_t	 bench_rx_expected(const struct bench_rx *rx,
 		    const uint64_t *sent);
 uint64_t	 bench_rx_lost(const struct bench_rx *rx, const uint64_t *sent);
+
+#define BENCH_IRC_PARAMS	15	/* RFC 1459: at most 15 parameters */
+
+struct bench_irc_str {
+	const char	*p;
+	size_t		 len;
+};
+
+struct bench_irc {
+	struct bench_irc_str	nick;	/* of the source; len 0 if none */
+	struct bench_irc_str	cmd;
+	unsigned		numeric;	/* 1 to 999, or 0: a word */
+	uint32_t		nparams;
+	struct bench_irc_str	params[BENCH_IRC_PARAMS];
+};
+
+/*
+ * Split an IRC line of len bytes (no CR LF).  0, or -1 if it has no
+ * command or a source or tags with nothing after them.
+ */
+int	bench_irc_parse(const char *p, size_t len, struct bench_irc *m);
+/* Is the command cmd (ASCII-case-insensitively)? */
+bool	bench_irc_is(const struct bench_irc *m, const char *cmd);
 
 #define BENCH_HIST_SUB_BITS	7
 #define BENCH_HIST_SUB		(1u << BENCH_HIST_SUB_BITS)
@@ -167,7 +209,8 @@ void		bench_hist_range(size_t idx, uint64_t *lo, uint64_t *hi);
 
 /* Everything a run reports.  Unknown values are negative. */
 struct bench_summary {
-	const char		*proto;		/* "chatd" or "redis" */
+	const char		*proto;		/* "chatd", "irc" or "redis" */
+	bool			 tls;
 	const char		*target;	/* host:port or unix:path */
 	uint32_t		 clients;
 	uint32_t		 senders;
@@ -194,6 +237,7 @@ struct bench_summary {
 	uint64_t		 reordered;
 	uint64_t		 duplicated;
 	uint64_t		 misrouted;	/* from another room */
+	uint64_t		 own_echo;	/* IRC: our own line back */
 	uint64_t		 malformed;
 	uint64_t		 server_errors;
 	bool			 drained;

@@ -25,6 +25,23 @@
 #                     Redis, on the rooms scenario unless --only says
 #                     otherwise: alternating, the ratio -w 2 / -w 1 of
 #                     deliveries/s and of the server's CPU use
+#   --proto irc       compare chatd's IRC front-end (--irc-port) with
+#                     Debian's ngircd instead of Redis, with chat-bench
+#                     --proto irc, on fanout, bigroom and c10k (the ratio
+#                     chatd/ngircd)
+#   --announce-all    with --proto irc: chatd announces every join, as
+#                     ngircd does (--announce-max 1000000), instead of
+#                     only in rooms of at most 200 members, its default
+#   --tls             compare chatd over TLS (--tls-port, on a
+#                     certificate made for the run) with chatd in plain
+#                     text instead of Redis, on fanout, bigroom and c10k:
+#                     the ratio TLS/plain, and at c10k the server's bytes
+#                     per idle TLS connection beyond plain text's
+#   --time-limit S    with --proto irc or --tls: a run that has not
+#                     connected every client and finished in S seconds
+#                     (default 150) is reported as "did not finish in S
+#                     s", its figures left out, and that scenario is not
+#                     run again on that server
 #   -h, --help        print this help
 #
 # The loads are the full scenarios of scripts/stress.sh, and rooms:
@@ -45,6 +62,18 @@
 # during the run and taken over the measure phase (after chat-bench's
 # connect time and the warm-up), in % of one CPU: 200 is two busy cores.
 #
+# --proto irc: both servers get the same chat-bench options, with
+# --connect-concurrency 8, because ngircd listens with a backlog of 10:
+# 200 connects at once overflow it and the kernel's SYN retries (1, 3,
+# 7 s...) would be measured, not ngircd.  ngircd runs with
+# scripts/ngircd-bench.conf (no penalty time, no per-address or channel
+# limits, no DNS or IDENT lookups).  In IRC a sender is not sent its own
+# line, so a message is owed to N - 1 clients, on both servers.  chatd
+# announces joins only in rooms of at most --announce-max (200) members
+# and ngircd in every channel, so at c10k ngircd sends O(N^2) JOIN lines
+# and chatd does not: that is chatd's design, and what the connect
+# times compare; --announce-all gives chatd the same work as ngircd.
+#
 # Installs redis-server with apt-get if it is missing.  Everything it
 # starts it stops by PID.  Exit status: 0 if every run completed, 1 if
 # one could not be done, 2 on a usage error.
@@ -64,6 +93,9 @@ quick=no
 runs=3
 peer=redis
 baseline_bin=
+proto=
+announce=()
+time_limit=150
 only=
 out=
 chatd_bin=$(find_binary "${CHATD:-}" chatd)
@@ -79,6 +111,17 @@ while [ $# -gt 0 ]; do
 	--only) [ $# -ge 2 ] || die_usage "--only needs scenario names"
 		only=$2; shift ;;
 	--scale) peer=scale ;;
+	--proto) [ $# -ge 2 ] || die_usage "--proto needs irc"
+		[ "$2" = irc ] || die_usage "--proto: only irc, not '$2'"
+		[ "${proto:-irc}" = irc ] ||
+		    die_usage "--proto irc and --tls exclude each other"
+		proto=irc; shift ;;
+	--announce-all) announce=(--announce-max 1000000) ;;
+	--tls) [ "${proto:-tls}" = tls ] ||
+		    die_usage "--proto irc and --tls exclude each other"
+		proto=tls ;;
+	--time-limit) [ $# -ge 2 ] || die_usage "--time-limit needs seconds"
+		time_limit=$2; shift ;;
 	--chatd) [ $# -ge 2 ] || die_usage "--chatd needs a path"
 		chatd_bin=$2; shift ;;
 	--chat-bench) [ $# -ge 2 ] || die_usage "--chat-bench needs a path"
@@ -91,10 +134,20 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die_usage "bad --runs '$runs'"
+[[ $time_limit =~ ^[1-9][0-9]*$ ]] ||
+    die_usage "bad --time-limit '$time_limit'"
 if [ -n "$baseline_bin" ]; then
 	[ "$peer" = redis ] ||
 	    die_usage "--baseline and --scale exclude each other"
 	peer=baseline
+fi
+[ ${#announce[@]} -eq 0 ] || [ "$proto" = irc ] ||
+    die_usage "--announce-all goes with --proto irc"
+if [ -n "$proto" ]; then
+	[ "$peer" = redis ] ||
+	    die_usage "--proto irc and --tls exclude --baseline, --scale and each other"
+	peer=$proto
+	[ "$peer" = irc ] && peer=ngircd
 fi
 [ -x "$chatd_bin" ] || die "no chatd at $chatd_bin (build it, or use --chatd)"
 [ "$peer" != baseline ] || [ -x "$baseline_bin" ] ||
@@ -124,8 +177,21 @@ else
 	    "rooms|-n 1000 -s 20 --rooms 100 -w 64"
 	)
 fi
-# --scale measures the rooms scenario unless told otherwise.
+# --scale measures the rooms scenario unless told otherwise; IRC and
+# TLS the three their issues name, and no other.
 [ -z "$only" ] && [ "$peer" = scale ] && only=rooms
+case $peer in
+ngircd|tls)
+	[ -n "$only" ] || only=fanout,bigroom,c10k
+	IFS=, read -r -a wanted <<<"$only"
+	for w in "${wanted[@]}"; do
+		case $w in
+		fanout|bigroom|c10k) ;;
+		*) die_usage "--only: $w is not measured with --proto irc or --tls" ;;
+		esac
+	done
+	;;
+esac
 scenarios=()
 if [ -z "$only" ]; then
 	scenarios=("${all_scenarios[@]}")
@@ -157,6 +223,14 @@ scale)
 	kinds=(chatd-w1 chatd-w2)
 	col_a=chatd-w1 col_b=chatd-w2 num=chatd-w2 den=chatd-w1
 	;;
+ngircd)
+	kinds=(chatd-irc ngircd)
+	col_a=chatd-irc col_b=ngircd num=chatd-irc den=ngircd
+	;;
+tls)
+	kinds=(chatd-tls chatd)
+	col_a=chatd-tls col_b=chatd num=chatd-tls den=chatd
+	;;
 *)
 	kinds=(chatd "$peer")
 	col_a=chatd col_b=$peer num=chatd den=$peer
@@ -167,6 +241,23 @@ DRAIN=5
 CONNECT_TIMEOUT=60
 BENCH_COMMON="-d $DUR --warmup $WARMUP --drain-timeout $DRAIN --connect-timeout $CONNECT_TIMEOUT --json -q"
 WORKERS=$(nproc)
+# --proto irc and --tls: each run within --time-limit, connect included.
+BOUNDED_CONNECT=$((time_limit - WARMUP - DUR - DRAIN - 10))
+if [ "$peer" = ngircd ] || [ "$peer" = tls ]; then
+	[ "$BOUNDED_CONNECT" -ge 10 ] ||
+	    die_usage "--time-limit $time_limit leaves less than 10 s to connect"
+fi
+NGIRCD=${NGIRCD:-/usr/sbin/ngircd}
+# What chat-bench adds per server, after the scenario's own options.
+declare -A bench_opts=(
+    [redis]="--proto redis"
+    [chatd-irc]="--proto irc --connect-concurrency 8 --connect-timeout $BOUNDED_CONNECT"
+    [ngircd]="--proto irc --connect-concurrency 8 --connect-timeout $BOUNDED_CONNECT"
+    [chatd-tls]="--tls --connect-timeout $BOUNDED_CONNECT"
+)
+[ "$peer" = tls ] && bench_opts[chatd]="--connect-timeout $BOUNDED_CONNECT"
+# Scenarios a server did not finish: "SCENARIO.KIND" -> why.
+declare -A dnf=()
 
 tmp=
 server_pid=
@@ -191,25 +282,27 @@ fi
 
 # ---------------------------------------------------------------- redis
 
-install_redis() {
+# install_package COMMAND PACKAGE: apt-get install PACKAGE unless
+# COMMAND (a name or a path) is there.
+install_package() {
 	local sudo=
-	command -v redis-server >/dev/null 2>&1 && return 0
-	echo "redis-server is missing: installing it with apt-get"
+	command -v "$1" >/dev/null 2>&1 && return 0
+	echo "$1 is missing: installing $2 with apt-get"
 	if [ "$(id -u)" -ne 0 ]; then
 		command -v sudo >/dev/null 2>&1 ||
-		    die "not root and no sudo: install redis-server by hand"
+		    die "not root and no sudo: install $2 by hand"
 		sudo=sudo
 	fi
 	command -v apt-get >/dev/null 2>&1 ||
-	    die "no apt-get: install redis-server by hand"
+	    die "no apt-get: install $2 by hand"
 	$sudo apt-get update -q >/dev/null ||
 	    die "apt-get update failed"
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
-	    redis-server >/dev/null || die "apt-get install redis-server failed"
-	# The package may start a system instance on 6379; we use our own
-	# and leave that one alone.
-	command -v redis-server >/dev/null 2>&1 ||
-	    die "redis-server still missing after apt-get"
+	    "$2" >/dev/null || die "apt-get install $2 failed"
+	# The package may start a system instance on its usual port; we
+	# use our own on a free port and leave that one alone.
+	command -v "$1" >/dev/null 2>&1 ||
+	    die "$1 still missing after apt-get install $2"
 }
 
 # A TCP port on 127.0.0.1 that nothing listens on, below the ephemeral
@@ -243,18 +336,79 @@ chatd_port() {
 	[ -n "$port" ] || gone "$server_pid"
 }
 
+# The server logs that it listens on 127.0.0.1:$port (chatd says so for
+# every listener, ngircd as "Now listening on [127.0.0.1]:PORT").
+listens_on_port() {
+	grep -Eq "listening.* \[?127\.0\.0\.1\]?:$port( |\$)" \
+	    "$tmp/server.log" 2>/dev/null
+}
+
+# ngircd_exec PORT: become ngircd on PORT, with its relaxed
+# configuration (start_on_port runs it in the background, so the PID is
+# ngircd's).
+ngircd_exec() {
+	sed "s/@PORT@/$1/" "$root/scripts/ngircd-bench.conf" \
+	    >"$tmp/ngircd.conf" || exit 1
+	exec "$NGIRCD" -n -f "$tmp/ngircd.conf"
+}
+
+# A server on a port of our choosing: its IRC or TLS listener, or
+# ngircd.  start_on_port KIND COMMAND...: COMMAND with @PORT@ replaced.
+start_on_port() {
+	local kind=$1 tries a argv
+	shift
+	for tries in 1 2 3 4 5; do
+		port=$(free_port) || break
+		argv=()
+		for a in "$@"; do
+			argv+=("${a//@PORT@/$port}")
+		done
+		"${argv[@]}" </dev/null >"$tmp/server.log" 2>&1 &
+		server_pid=$!
+		wait_for 50 listens_on_port && return 0
+		# Taken, or it failed: say why if it is not a taken port.
+		stop_server >/dev/null 2>&1
+		port=
+		: "$tries"
+	done
+	echo "$kind did not start:" "$(tail -n 3 "$tmp/server.log")" >&2
+	return 1
+}
+
 # start_server chatd|chatd-wN|baseline|redis SCENARIO: a fresh server;
 # sets server_pid and port.  chatd-wN is chatd with N workers.
 start_server() {
 	local kind=$1 scenario=$2 tries extra bin workers=$WORKERS
 	server_kind=$kind
 	port=
+	extra=()
+	[ "$scenario" = c10k ] && extra=(--max-clients "$C10K_N")
 	case $kind in
+	chatd-irc)
+		start_on_port "$kind" "$chatd_bin" "${chatd_args[@]}" \
+		    -w "$workers" "${extra[@]}" --irc-port @PORT@ \
+		    --server-name bench.chatd.invalid "${announce[@]}"
+		return
+		;;
+	chatd-tls)
+		start_on_port "$kind" "$chatd_bin" "${chatd_args[@]}" \
+		    -w "$workers" "${extra[@]}" "${irc_off[@]}" \
+		    --tls-port @PORT@ --tls-cert "$tmp/cert.pem" \
+		    --tls-key "$tmp/key.pem"
+		return
+		;;
+	ngircd)
+		start_on_port "$kind" ngircd_exec @PORT@
+		return
+		;;
 	chatd|chatd-w*|baseline)
-		extra=()
-		[ "$scenario" = c10k ] && extra=(--max-clients "$C10K_N")
 		bin=$chatd_bin
 		[ "$kind" = baseline ] && bin=$baseline_bin
+		if [ "$kind" = baseline ]; then
+			extra+=("${baseline_irc_off[@]}")
+		else
+			extra+=("${irc_off[@]}")
+		fi
 		case $kind in
 		chatd-w*) workers=${kind#chatd-w} ;;
 		esac
@@ -288,13 +442,17 @@ start_server() {
 	esac
 }
 
-# Stop the server by its PID: SIGTERM, then SIGKILL after 5 s.
+# Stop the server by its PID: SIGTERM, then SIGKILL after 5 s (30 s
+# for ngircd).
 stop_server() {
-	local rc=0
+	local rc=0 tenths=50
 	[ -n "$server_pid" ] || return 0
+	# ngircd says goodbye to each client in turn: 2,000 take over 5 s.
+	[ "$server_kind" = ngircd ] && tenths=300
 	kill -TERM "$server_pid" 2>/dev/null
-	if ! wait_for 50 gone "$server_pid"; then
-		echo "$server_kind did not stop within 5 s of SIGTERM" >&2
+	if ! wait_for "$tenths" gone "$server_pid"; then
+		echo "$server_kind did not stop within $((tenths / 10)) s" \
+		    "of SIGTERM" >&2
 		kill -KILL "$server_pid" 2>/dev/null
 	fi
 	wait "$server_pid" 2>/dev/null || rc=$?
@@ -359,12 +517,16 @@ median() {
 # server's CPU % in the measure phase to $tmp/SCENARIO.SERVER.RUN.cpu.
 run_one() {
 	local scenario=$1 kind=$2 run=$3 opts=$4 json limit rc cpu0 cpu1
-	local proto=() TIMEFORMAT='%U %S' samples t_start t_end pct
+	local TIMEFORMAT='%U %S' samples t_start t_end pct bounded=no
+	local connected failures
 	json=$tmp/$scenario.$kind.$run.json
 	samples=$tmp/samples
 	start_server "$kind" "$scenario" || return 1
-	[ "$kind" = redis ] && proto=(--proto redis)
 	limit=$((CONNECT_TIMEOUT + WARMUP + DUR + DRAIN + 30))
+	if [ "$peer" = ngircd ] || [ "$peer" = tls ]; then
+		bounded=yes
+		limit=$time_limit
+	fi
 	# chat-bench's CPU time (user + system, from bash's time) and the
 	# server's (from /proc): on one machine the two compete.
 	cpu0=$(cpu_s "$server_pid")
@@ -375,14 +537,33 @@ run_one() {
 	# $opts and $BENCH_COMMON are lists of options: split them.
 	# shellcheck disable=SC2086
 	{
-		time timeout "$limit" "$bench_bin" "${proto[@]}" -p "$port" \
-		    $opts $BENCH_COMMON --server-pid "$server_pid" \
-		    >"$json" 2>"$tmp/bench.err"
+		time timeout "$limit" "$bench_bin" -p "$port" $opts \
+		    $BENCH_COMMON ${bench_opts[$kind]:-} \
+		    --server-pid "$server_pid" >"$json" 2>"$tmp/bench.err"
 	} 2>"$tmp/time"
 	rc=$?
 	cpu1=$(cpu_s "$server_pid")
 	stop_sampler
 	stop_server
+	# Bounded: every client connected and the run over within the
+	# limit, or the figures would be of another load.
+	connected=$(jf "$json" connected 2>/dev/null)
+	failures=$(jf "$json" connect_failures 2>/dev/null)
+	if [ "$bounded" = yes ] && { [ "$rc" -eq 124 ] ||
+	    { [ "$rc" -eq 0 ] && [ "${failures:-0}" != 0 ]; } ||
+	    grep -q 'connections ready after' "$tmp/bench.err"; }; then
+		if [ "$rc" -eq 124 ]; then
+			dnf[$scenario.$kind]="did not finish in $limit s"
+		else
+			dnf[$scenario.$kind]="did not finish in $limit s:"
+			dnf[$scenario.$kind]+=" $(sed -n 's/^chat-bench: \([0-9]* of [0-9]* connections ready after [0-9.]* s\)$/\1/p' \
+			    "$tmp/bench.err" | head -n 1)"
+			dnf[$scenario.$kind]+="${connected:+ ($connected connected)}"
+		fi
+		echo "  $scenario $kind run $run: ${dnf[$scenario.$kind]}"
+		mv -f "$json" "${json%.json}.dnf" 2>/dev/null
+		return 2
+	fi
 	if [ "$rc" -ne 0 ] || [ ! -s "$json" ]; then
 		echo "  $scenario $kind run $run: chat-bench failed (status" \
 		    "$rc): $(head -c 300 "$tmp/bench.err" | tr '\n' ' ')" >&2
@@ -449,10 +630,35 @@ total() {
 
 # ---------------------------------------------------------------- main
 
-[ "$peer" = redis ] && install_redis
+case $peer in
+redis) install_package redis-server redis-server ;;
+ngircd) install_package "$NGIRCD" ngircd ;;
+tls) install_package openssl openssl ;;
+esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-compare.XXXXXX") || die "mktemp"
 chatd_args=(--port 0 --bind 127.0.0.1 --rate 0)
+# A chatd with IRC listens on 6667 unless told not to: only chatd-irc
+# runs need it, and 6667 may be taken (a system ngircd).
+irc_off=() baseline_irc_off=()
+"$chatd_bin" --help 2>&1 | grep -q -- --irc-port && irc_off=(--irc-port 0)
+[ "$peer" = baseline ] && "$baseline_bin" --help 2>&1 |
+    grep -q -- --irc-port && baseline_irc_off=(--irc-port 0)
+case $peer in
+ngircd)
+	"$chatd_bin" --help 2>&1 | grep -q -- --irc-port ||
+	    die "$chatd_bin has no --irc-port: build a chatd with IRC" ;;
+tls)
+	"$chatd_bin" --help 2>&1 | grep -q -- --tls-port ||
+	    die "$chatd_bin has no --tls-port: build a chatd with TLS"
+	"$bench_bin" --tls -p 1 2>&1 | grep -q 'built without TLS' &&
+	    die "$bench_bin was built without TLS"
+	# P-256, as a server would have; made for this run only.
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -days 1 -subj /CN=localhost -keyout "$tmp/key.pem" \
+	    -out "$tmp/cert.pem" 2>"$tmp/openssl.err" ||
+	    die "openssl req failed: $(cat "$tmp/openssl.err")" ;;
+esac
 redis_args=(--bind 127.0.0.1 --save '' --appendonly no --daemonize no
     --maxclients 20000)
 
@@ -483,6 +689,15 @@ scale)
 	peer_desc="the same chatd with -w 2 instead of -w 1"
 	title="chatd -w 1 and -w 2"
 	workers_desc="\`-w 1\` and \`-w 2\`" ;;
+ngircd)
+	peer_desc="$NGIRCD ($("$NGIRCD" --version 2>&1 | head -n 1))," \
+	peer_desc+=" with scripts/ngircd-bench.conf"
+	title="chatd and ngircd over IRC"
+	workers_desc="\`-w $WORKERS\`" ;;
+tls)
+	peer_desc="the same chatd in plain text; TLS by $(openssl version)"
+	title="chatd over TLS and in plain text"
+	workers_desc="\`-w $WORKERS\`" ;;
 esac
 
 echo "date:     $started"
@@ -497,21 +712,37 @@ c10k_note=
 has_scenario c10k && c10k_note="   (c10k: --max-clients $C10K_N)"
 case $peer in
 scale)
-	cmds+=("$chatd_bin ${chatd_args[*]} -w 1, and -w 2$c10k_note") ;;
+	cmds+=("$chatd_bin ${chatd_args[*]} ${irc_off[*]} -w 1, and -w 2$c10k_note") ;;
 redis)
-	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS$c10k_note")
+	cmds+=("$chatd_bin ${chatd_args[*]} ${irc_off[*]} -w $WORKERS$c10k_note")
 	# %q shows --save '' as typed.
 	cmds+=("redis-server --port PORT$(printf ' %q' "${redis_args[@]}")") ;;
 baseline)
-	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS$c10k_note")
-	cmds+=("$baseline_bin ${chatd_args[*]} -w $WORKERS$c10k_note") ;;
+	cmds+=("$chatd_bin ${chatd_args[*]} ${irc_off[*]} -w $WORKERS$c10k_note")
+	cmds+=("$baseline_bin ${chatd_args[*]} ${baseline_irc_off[*]} -w $WORKERS$c10k_note") ;;
+ngircd)
+	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS --irc-port PORT --server-name bench.chatd.invalid${announce[*]:+ ${announce[*]}}$c10k_note")
+	cmds+=("$NGIRCD -n -f CONF   (CONF: scripts/ngircd-bench.conf, @PORT@ replaced)") ;;
+tls)
+	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS ${irc_off[*]} --tls-port PORT --tls-cert cert.pem --tls-key key.pem$c10k_note")
+	cmds+=("$chatd_bin ${chatd_args[*]} -w $WORKERS ${irc_off[*]}$c10k_note")
+	cmds+=("cert.pem, key.pem: openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost") ;;
 esac
 proto_opt=
-[ "$peer" = redis ] && proto_opt=" [--proto redis]"
+case $peer in
+redis) proto_opt=" [--proto redis]" ;;
+ngircd) proto_opt=" ${bench_opts[ngircd]}" ;;
+tls) proto_opt=" [--tls]" ;;
+esac
 for s in "${scenarios[@]}"; do
-	cmd="${s%%|*}: $bench_bin$proto_opt -p PORT ${s#*|} $BENCH_COMMON"
+	cmd="${s%%|*}: $bench_bin -p PORT ${s#*|} $BENCH_COMMON$proto_opt"
+	[ "$peer" = tls ] && cmd+=" --connect-timeout $BOUNDED_CONNECT"
 	cmds+=("$cmd --server-pid PID")
 done
+if [ "$peer" = ngircd ] || [ "$peer" = tls ]; then
+	cmds+=("(a run that has not connected every client and ended in" \
+	    "$time_limit s did not finish)")
+fi
 for c in "${cmds[@]}"; do
 	echo "  $c"
 done
@@ -524,8 +755,16 @@ for s in "${scenarios[@]}"; do
 	opts=${s#*|}
 	for ((r = 1; r <= runs; r++)); do
 		for kind in "${kinds[@]}"; do
-			run_one "$name" "$kind" "$r" "$opts" ||
-			    incomplete=$((incomplete + 1))
+			# One that did not finish is not run again.
+			[ -z "${dnf[$name.$kind]:-}" ] || continue
+			run_one "$name" "$kind" "$r" "$opts"
+			case $?:$kind in
+			0:*) ;;
+			# chatd must finish; a peer that did not is a finding.
+			2:chatd*) incomplete=$((incomplete + 1)) ;;
+			2:*) ;;
+			*) incomplete=$((incomplete + 1)) ;;
+			esac
 		done
 	done
 done
@@ -548,7 +787,20 @@ add_row() {
 	    else printf "%.2f", n / d }')
 	[ "$a" = - ] || a=$(awk -v v="$a" -v f="$fmt" 'BEGIN { printf f, v }')
 	[ "$b" = - ] || b=$(awk -v v="$b" -v f="$fmt" 'BEGIN { printf f, v }')
+	[ -n "${dnf[$scenario.$col_a]:-}" ] && a="did not finish"
+	[ -n "${dnf[$scenario.$col_b]:-}" ] && b="did not finish"
 	rows+=("$scenario|$metric|$a|$b|$ratio")
+}
+
+# The value of a row's column: row_value SCENARIO METRIC-START 3|4|5.
+row_value() {
+	local row
+	for row in "${rows[@]}"; do
+		case $row in
+		"$1|$2"*) echo "$row" | cut -d'|' -f"$3"; return ;;
+		esac
+	done
+	echo -
 }
 for s in "${scenarios[@]}"; do
 	name=${s%%|*}
@@ -562,6 +814,16 @@ for s in "${scenarios[@]}"; do
 		    "%.3f"
 		add_row "$name" "server RSS per connection, kB (lower is better)" \
 		    rss_per_conn "%.2f"
+		# What TLS costs an idle connection: the difference of the
+		# medians, in bytes.
+		if [ "$peer" = tls ]; then
+			tls_bytes=$(awk \
+			    -v a="$(row_value c10k "server RSS" 3)" \
+			    -v b="$(row_value c10k "server RSS" 4)" 'BEGIN {
+			    if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/) print "-";
+			    else printf "%.0f", (a - b) * 1024 }')
+			rows+=("c10k|server bytes per idle TLS connection, beyond plain|$tls_bytes|-|-")
+		fi
 	fi
 	if [ "$name" = rooms ] || [ "$peer" = scale ]; then
 		add_row "$name" "server CPU, % of one CPU, measured" \
@@ -624,6 +886,35 @@ else
 	printf '%s\n' "${notes[@]}"
 fi
 [ "$incomplete" -eq 0 ] || echo "$incomplete runs could not be done."
+# Bounded runs: what did not finish, and the issues' goals.
+unfinished=()
+for key in "${!dnf[@]}"; do
+	unfinished+=("${key%%.*} on $(label "${key#*.}"): ${dnf[$key]}")
+done
+goals=()
+case $peer in
+ngircd)
+	# c10k is an open loop at a fixed rate: its goal is to finish.
+	for s in "${scenarios[@]}"; do
+		case ${s%%|*} in
+		c10k)
+			if [ -n "${dnf[c10k.chatd-irc]:-}" ]; then
+				goals+=("c10k: chatd did not finish (goal: finish)")
+			else
+				took=$(row_value c10k "connect time" 3)
+				goals+=("c10k: chatd finished, connect $took s (goal: finish)")
+			fi ;;
+		*)
+			goals+=("${s%%|*}: chatd/ngircd deliveries/s $(row_value \
+			    "${s%%|*}" deliveries/s 5) (goal: at least 3)") ;;
+		esac
+	done ;;
+tls)
+	has_scenario fanout && goals+=("fanout: TLS/plain deliveries/s $(
+	    row_value fanout deliveries/s 5) (goal: at least 0.50)") ;;
+esac
+[ ${#unfinished[@]} -eq 0 ] || printf '%s\n' "${unfinished[@]}"
+[ ${#goals[@]} -eq 0 ] || printf '%s\n' "${goals[@]}"
 
 if [ -n "$out" ]; then
 	{
@@ -658,6 +949,9 @@ if [ -n "$out" ]; then
 		fi
 		[ "$incomplete" -eq 0 ] ||
 		    echo "$incomplete runs could not be done."
+		[ ${#unfinished[@]} -eq 0 ] ||
+		    printf -- '- %s\n' "${unfinished[@]}"
+		[ ${#goals[@]} -eq 0 ] || printf -- '- %s\n' "${goals[@]}"
 	} >"$out" || die "cannot write $out"
 	echo "markdown written to $out"
 fi

@@ -55,7 +55,7 @@ listening_port() {
 
 # The comment block at the top of the calling script, as its --help.
 usage() {
-	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" | sed '$d'
+	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" | sed '${/^$/d;}'
 }
 
 # A usage error: say what was wrong, point at --help, exit 2.

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bench.h"
 
@@ -15,6 +16,9 @@
 static int64_t	 digits8(const char *);
 static int	 parse_u64(const char **, const char *, uint64_t *);
 static bool	 all_x(const char *, size_t);
+static bool	 is_self(const struct bench_rx *, uint32_t);
+static const char *skip_spaces(const char *, const char *);
+static const char *word_end(const char *, const char *);
 static int	 seq_test(const struct bench_seq *, uint64_t);
 static int	 seq_grow(struct bench_seq *, uint64_t);
 static void	 seq_advance(struct bench_seq *);
@@ -180,6 +184,7 @@ bench_rx_init_room(struct bench_rx *rx, uint32_t nsenders, uint32_t nrooms,
 	rx->nsenders = nsenders;
 	rx->nrooms = nrooms;
 	rx->room = room;
+	rx->self = -1;
 	rx->nseqs = bench_room_senders(nsenders, nrooms, room);
 	if (rx->nseqs == 0)
 		return 0;
@@ -201,6 +206,19 @@ bench_rx_free(struct bench_rx *rx)
 	}
 	free(rx->seqs);
 	memset(rx, 0, sizeof *rx);
+}
+
+void
+bench_rx_no_echo(struct bench_rx *rx, uint32_t self)
+{
+	rx->self = self;
+}
+
+/* Is sender number s, tracked by rx, rx itself without an echo? */
+static bool
+is_self(const struct bench_rx *rx, uint32_t s)
+{
+	return rx->self >= 0 && (uint64_t)rx->self == s;
 }
 
 /* Has seq (at or above next) arrived? */
@@ -317,6 +335,10 @@ bench_rx_add(struct bench_rx *rx, uint32_t sender, uint64_t seq)
 		rx->misrouted++;
 		return BENCH_MISROUTED;
 	}
+	if (is_self(rx, sender)) {
+		rx->own_echo++;
+		return BENCH_OWN_ECHO;
+	}
 	a = seq_add(&rx->seqs[sender / rx->nrooms], seq);
 	switch (a) {
 	case BENCH_REORDERED:
@@ -352,10 +374,13 @@ uint64_t
 bench_rx_expected(const struct bench_rx *rx, const uint64_t *sent)
 {
 	uint64_t	owed = 0;
-	uint32_t	j;
+	uint32_t	j, s;
 
-	for (j = 0; j < rx->nseqs; j++)
-		owed += sent[rx->room + j * rx->nrooms];
+	for (j = 0; j < rx->nseqs; j++) {
+		s = rx->room + j * rx->nrooms;
+		if (!is_self(rx, s))
+			owed += sent[s];
+	}
 	return owed;
 }
 
@@ -364,16 +389,92 @@ bench_rx_lost(const struct bench_rx *rx, const uint64_t *sent)
 {
 	const struct bench_seq	*q;
 	uint64_t		 lost = 0, got, owed;
-	uint32_t		 j;
+	uint32_t		 j, s;
 
 	for (j = 0; j < rx->nseqs; j++) {
+		s = rx->room + j * rx->nrooms;
+		if (is_self(rx, s))
+			continue;
 		q = &rx->seqs[j];
 		got = q->next + q->ahead;
-		owed = sent[rx->room + j * rx->nrooms];
+		owed = sent[s];
 		if (got < owed)
 			lost += owed - got;
 	}
 	return lost;
+}
+
+static const char *
+skip_spaces(const char *p, const char *end)
+{
+	while (p < end && *p == ' ')
+		p++;
+	return p;
+}
+
+static const char *
+word_end(const char *p, const char *end)
+{
+	const char	*sp;
+
+	sp = memchr(p, ' ', (size_t)(end - p));
+	return sp != NULL ? sp : end;
+}
+
+int
+bench_irc_parse(const char *p, size_t len, struct bench_irc *m)
+{
+	const char	*end = p + len, *w, *nick_end;
+	size_t		 n;
+
+	m->nick.p = NULL;
+	m->nick.len = 0;
+	m->numeric = 0;
+	m->nparams = 0;
+	if (p < end && *p == '@')
+		p = skip_spaces(word_end(p, end), end);
+	if (p < end && *p == ':') {
+		w = word_end(p, end);
+		/* nick!user@host, or a server's name. */
+		for (nick_end = p + 1; nick_end < w && *nick_end != '!' &&
+		    *nick_end != '@'; nick_end++)
+			;
+		m->nick.p = p + 1;
+		m->nick.len = (size_t)(nick_end - (p + 1));
+		p = skip_spaces(w, end);
+	}
+	if (p == end)
+		return -1;
+	w = word_end(p, end);
+	m->cmd.p = p;
+	m->cmd.len = (size_t)(w - p);
+	if (m->cmd.len == 3 && p[0] >= '0' && p[0] <= '9' && p[1] >= '0' &&
+	    p[1] <= '9' && p[2] >= '0' && p[2] <= '9')
+		m->numeric = (unsigned)((p[0] - '0') * 100 + (p[1] - '0') * 10 +
+		    (p[2] - '0'));
+	for (p = skip_spaces(w, end); p < end; p = skip_spaces(w, end)) {
+		n = m->nparams++;
+		/* A trailing parameter, or the last there can be, is the rest. */
+		if (*p == ':' || n == BENCH_IRC_PARAMS - 1) {
+			if (*p == ':')
+				p++;
+			m->params[n].p = p;
+			m->params[n].len = (size_t)(end - p);
+			break;
+		}
+		w = word_end(p, end);
+		m->params[n].p = p;
+		m->params[n].len = (size_t)(w - p);
+	}
+	return 0;
+}
+
+bool
+bench_irc_is(const struct bench_irc *m, const char *cmd)
+{
+	size_t	n = strlen(cmd);
+
+	return m->cmd.len == n && strncasecmp(m->cmd.p, cmd, n) == 0;
 }
 
 void
@@ -553,6 +654,7 @@ bench_json_write(FILE *f, const struct bench_summary *s)
 
 	fputs("{\"proto\": ", f);
 	json_string(f, s->proto);
+	fprintf(f, ", \"tls\": %s", s->tls ? "true" : "false");
 	fputs(", \"target\": ", f);
 	json_string(f, s->target);
 	fprintf(f, ", \"clients\": %" PRIu32 ", \"senders\": %" PRIu32
@@ -579,8 +681,9 @@ bench_json_write(FILE *f, const struct bench_summary *s)
 	    s->sent, s->unsent, s->deliveries, s->expected);
 	fprintf(f, ", \"lost\": %" PRIu64 ", \"reordered\": %" PRIu64
 	    ", \"duplicated\": %" PRIu64 ", \"misrouted\": %" PRIu64
-	    ", \"malformed\": %" PRIu64 ", \"server_errors\": %" PRIu64,
-	    s->lost, s->reordered, s->duplicated, s->misrouted, s->malformed,
+	    ", \"own_echo\": %" PRIu64 ", \"malformed\": %" PRIu64
+	    ", \"server_errors\": %" PRIu64, s->lost, s->reordered,
+	    s->duplicated, s->misrouted, s->own_echo, s->malformed,
 	    s->server_errors);
 	fprintf(f, ", \"drained\": %s", s->drained ? "true" : "false");
 	json_double(f, "drain_s", s->drain_s, 3);
@@ -607,8 +710,9 @@ bench_text_write(FILE *f, const struct bench_summary *s)
 {
 	const struct bench_hist	*h = s->latency;
 
-	fprintf(f, "target:       %s %s, %" PRIu32 " clients, %" PRIu32
-	    " senders, ", s->proto, s->target, s->clients, s->senders);
+	fprintf(f, "target:       %s%s %s, %" PRIu32 " clients, %" PRIu32
+	    " senders, ", s->proto, s->tls ? " over TLS" : "", s->target,
+	    s->clients, s->senders);
 	/* One room prints as it always has. */
 	if (rooms(s) > 1)
 		fprintf(f, "%" PRIu32 " rooms, ", rooms(s));
@@ -636,6 +740,8 @@ bench_text_write(FILE *f, const struct bench_summary *s)
 	    PRIu64 " duplicated, ", s->lost, s->reordered, s->duplicated);
 	if (rooms(s) > 1)
 		fprintf(f, "%" PRIu64 " misrouted, ", s->misrouted);
+	if (s->own_echo > 0)
+		fprintf(f, "%" PRIu64 " own lines back, ", s->own_echo);
 	fprintf(f, "%" PRIu64 " malformed, %" PRIu64 " server errors, %"
 	    PRIu64 " disconnects\n", s->malformed, s->server_errors,
 	    s->disconnects);

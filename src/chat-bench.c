@@ -22,6 +22,19 @@
  * chatd confirms both.  With Redis, rooms are channels rK.  One room
  * sends no command: the load is byte for byte that of protocol v1.
  *
+ * With --proto irc, client i registers as "b<i>" (NICK, USER, then
+ * 001), joins #rK (#r0 with one room) and is ready at the end of its
+ * NAMES reply; senders send "PRIVMSG #rK :<payload>".  An IRC server
+ * sends a sender nothing of its own, so the tracker owes it nothing of
+ * its own (bench.h), and, as with Redis, a sender's window is closed by
+ * the arrivals at another receiver of its room on the same thread.
+ *
+ * --tls puts TLS under any of these: the handshake, reads and writes
+ * are non-blocking like the rest, through io_read() and io_write(), so
+ * the accounting above does not know.  OpenSSL may hold decrypted bytes
+ * that epoll cannot see: such a connection goes on its thread's "again"
+ * list and is read once more before the thread next sleeps.
+ *
  * Phases, driven by the main thread through one atomic variable:
  * CONNECT (bounded concurrency, each connection counted until ready),
  * LOAD (warm-up, then the measure window; the threads stop generating
@@ -59,13 +72,18 @@
 #include "config.h"
 #include "bench.h"
 
+#ifdef HAVE_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
+
 #define NS_PER_S	1000000000ULL
 #define NS_PER_MS	1000000ULL
 #define RBUF_SIZE	(256 * 1024)	/* one recv per event, per connection */
 #define MAX_EVENTS	512
 #define TICK_MS		10		/* longest epoll wait: phase changes */
 #define OUT_BACKLOG	(1024 * 1024)	/* open loop: queued bytes per sender */
-#define LINE_EXTRA	512		/* "<nick> " or RESP framing */
+#define LINE_EXTRA	512		/* "<nick> ", RESP or IRC framing */
 #define MAX_REPORTS	10
 #define MAX_THREADS	64
 #define MAX_CLIENTS	1000000
@@ -73,13 +91,14 @@
 #define LOBBY		"#lobby"	/* where chatd puts a new client */
 #define NAME_MAX_LEN	32		/* "#r" or "r" and a room number */
 
-enum proto { PROTO_CHATD, PROTO_REDIS };
+enum proto { PROTO_CHATD, PROTO_REDIS, PROTO_IRC };
 enum phase { PH_CONNECT, PH_LOAD, PH_DRAIN, PH_STOP };
 enum cstate {
 	CS_IDLE,
 	CS_CONNECTING,
-	CS_WELCOME,	/* chatd's welcome, or redis's SUBSCRIBE reply */
-	CS_JOINING,	/* chatd, rooms: sent /join #rK */
+	CS_HANDSHAKE,	/* --tls: until SSL_connect() succeeds */
+	CS_WELCOME,	/* chatd's welcome, redis's SUBSCRIBE reply, IRC 001 */
+	CS_JOINING,	/* chatd, rooms: sent /join #rK; IRC: sent JOIN */
 	CS_PARTING,	/* chatd, rooms: sent /part #lobby */
 	CS_READY,
 	CS_DEAD
@@ -102,6 +121,7 @@ enum counter {
 	C_DISTINCT_ALIVE,	/* distinct arrivals at ready receivers */
 	C_READY_TX,		/* ready senders */
 	C_UNSENT_LIVE,		/* messages in live senders' buffers */
+	C_WRITTEN_SELF,		/* IRC: written by ready senders, to others */
 	C_STOPPED,		/* 1 once the thread generates no more */
 	C_COUNT
 };
@@ -123,6 +143,8 @@ struct config {
 	double		 connect_timeout;
 	double		 drain_timeout;
 	enum proto	 proto;
+	bool		 tls;
+	const char	*ca_file;	/* --tls: verify against it; NULL: don't */
 	long		 server_pid;	/* 0: none */
 	bool		 json;
 	bool		 quiet;
@@ -134,14 +156,20 @@ struct bconn {
 	bool		 want_out;	/* EPOLLOUT is in the mask */
 	bool		 skipping;	/* inside an over-long line */
 	bool		 welcomed;	/* got ready once */
-	bool		 acker;		/* redis: some sender's ack_rx */
+	bool		 acker;		/* redis, IRC: some sender's ack_rx */
+	bool		 again;		/* on its thread's again list */
+	bool		 read_wants_write;	/* TLS: SSL_read() needs out */
+	bool		 write_wants_read;	/* TLS: SSL_write() needs in */
 	int32_t		 rx;		/* receiver number, or -1 */
 	int32_t		 tx;		/* sender number, or -1 */
 	uint32_t	 id;
 	uint32_t	 thread;	/* index of the owning thread */
 	uint32_t	 room;		/* bench_room_of() its number */
 	struct bench_rx	 track;
-	struct bconn	*ack_rx;	/* redis sender: closes its window */
+	struct bconn	*ack_rx;	/* redis, IRC sender: closes its window */
+#ifdef HAVE_TLS
+	SSL		*ssl;
+#endif
 
 	char		*line;		/* a line split across reads */
 	size_t		 line_len;
@@ -156,7 +184,7 @@ struct bconn {
 	size_t		 out_len;
 	size_t		 out_cap;
 
-	char		*pub_hdr;	/* redis sender: PUBLISH rK ... */
+	char		*pub_hdr;	/* PUBLISH rK ..., or PRIVMSG #rK : */
 	size_t		 pub_hdr_len;
 	size_t		 msg_len;	/* sender: one message on the wire */
 
@@ -177,6 +205,8 @@ struct bthread {
 	size_t			 nconns;
 	struct bconn		**senders;
 	size_t			 nsenders;
+	struct bconn		**again;	/* TLS: bytes held by OpenSSL */
+	size_t			 nagain;
 	size_t			 next_start;
 	size_t			 connecting;
 	size_t			 max_connecting;
@@ -211,6 +241,9 @@ struct bench {
 	atomic_uint_least64_t	*room_alive;
 	struct bthread		*threads;
 	uint32_t		 nstarted;	/* threads running */
+#ifdef HAVE_TLS
+	SSL_CTX			*tls_ctx;
+#endif
 	atomic_int		 phase;
 	/* Written before phase becomes PH_LOAD, read-only after. */
 	uint64_t		 t_load;
@@ -227,8 +260,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 "Usage: chat-bench [OPTION]...\n"
-"Load a chatd (or Redis pub/sub) server with many clients; report throughput,\n"
-"latency and exact loss, reordering and duplication.\n"
+"Load a chatd server (its line protocol or IRC), another IRC server, or Redis\n"
+"pub/sub with many clients; report throughput, latency and exact loss,\n"
+"reordering and duplication.\n"
 "\n"
 "  -n, --clients N            receiving clients (default: 100)\n"
 "  -s, --senders S            sending clients, S <= N (default: 10); with\n"
@@ -253,7 +287,15 @@ usage(FILE *f)
 "      --connect-timeout SECONDS\n"
 "                             longest connect phase (default: 30)\n"
 "  -t, --threads T            load threads (default: 2)\n"
-"      --proto chatd|redis    server protocol (default: chatd)\n"
+"      --proto chatd|irc|redis\n"
+"                             server protocol (default: chatd, the line\n"
+"                             protocol)\n"
+"      --tls                  connect over TLS (1.2 or later); the server's\n"
+"                             certificate is NOT verified unless --ca is given\n"
+"      --ca FILE              with --tls: verify the server's certificate\n"
+"                             against the CA certificates in FILE, and its\n"
+"                             name against --host\n"
+"      --insecure             with --tls: do not verify (the default; says so)\n"
 "      --server-pid PID       report the server's VmRSS before connecting and\n"
 "                             after the measure phase\n"
 "      --json                 print the summary as one JSON object\n"
@@ -268,12 +310,20 @@ usage(FILE *f)
 "same thread as its sender (the reply to PUBLISH only says Redis has queued\n"
 "it).  Either way, in one room, every message is owed to N receivers.\n"
 "\n"
+"With --proto irc client i registers as \"b<i>\" and joins \"#r0\", and the\n"
+"S senders among the N send PRIVMSG to it.  An IRC server sends a sender\n"
+"nothing of its own, so in one room a message is owed to N - 1 receivers,\n"
+"and it is in flight until it reaches a chosen receiver as with Redis.\n"
+"\n"
 "With --rooms R, receiver i and sender i are in room K = i %% R.  With chatd\n"
 "client i sends \"/join #rK\" then \"/part #lobby\", and is ready once chatd\n"
-"has confirmed both; with Redis, receiver i subscribes to channel \"rK\" and\n"
-"sender i publishes to it.  Senders 0..R-1 each open a room, so every room\n"
+"has confirmed both; with IRC it joins \"#rK\"; with Redis, receiver i\n"
+"subscribes to channel \"rK\" and sender i publishes to it.  Senders 0..R-1\n"
+"each open a room, so every room\n"
 "with a sender has receivers; a message is owed to its room's receivers\n"
 "only, and one that reaches another room counts as misrouted.\n"
+"\n"
+"--tls changes the transport only: what is sent and counted is the same.\n"
 "\n"
 "Exit status: 0 when the run completed (loss is in the figures), 1 when it\n"
 "could not run, 2 on a usage error.  See chat-bench(1).\n",
@@ -383,7 +433,10 @@ enum {
 	OPT_PROTO,
 	OPT_SERVER_PID,
 	OPT_JSON,
-	OPT_ROOMS
+	OPT_ROOMS,
+	OPT_TLS,
+	OPT_CA,
+	OPT_INSECURE
 };
 
 static const struct option long_options[] = {
@@ -408,6 +461,9 @@ static const struct option long_options[] = {
 	{ "proto",		required_argument,	NULL, OPT_PROTO },
 	{ "server-pid",		required_argument,	NULL, OPT_SERVER_PID },
 	{ "json",		no_argument,		NULL, OPT_JSON },
+	{ "tls",		no_argument,		NULL, OPT_TLS },
+	{ "ca",			required_argument,	NULL, OPT_CA },
+	{ "insecure",		no_argument,		NULL, OPT_INSECURE },
 	{ "quiet",		no_argument,		NULL, 'q' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
@@ -507,11 +563,21 @@ set_option(struct config *c, int ch, const char *arg, bool *window_set)
 			c->proto = PROTO_CHATD;
 		else if (strcmp(arg, "redis") == 0)
 			c->proto = PROTO_REDIS;
+		else if (strcmp(arg, "irc") == 0)
+			c->proto = PROTO_IRC;
 		else {
-			fprintf(stderr, "%s: --proto: '%s' is not chatd or "
-			    "redis\n", progname, arg);
+			fprintf(stderr, "%s: --proto: '%s' is not chatd, irc "
+			    "or redis\n", progname, arg);
 			return -1;
 		}
+		return 0;
+	case OPT_CA:
+		if (arg[0] == '\0') {
+			fprintf(stderr, "%s: --ca: empty file name\n",
+			    progname);
+			return -1;
+		}
+		c->ca_file = arg;
 		return 0;
 	case OPT_SERVER_PID:
 		if (parse_uint(name, arg, 1, INT32_MAX, &u) == -1)
@@ -526,7 +592,7 @@ set_option(struct config *c, int ch, const char *arg, bool *window_set)
 static int
 parse_args(struct config *c, int argc, char **argv)
 {
-	bool	window_set = false;
+	bool	window_set = false, insecure = false;
 	int	ch;
 
 	memset(c, 0, sizeof *c);
@@ -560,6 +626,12 @@ parse_args(struct config *c, int argc, char **argv)
 			break;
 		case OPT_JSON:
 			c->json = true;
+			break;
+		case OPT_TLS:
+			c->tls = true;
+			break;
+		case OPT_INSECURE:
+			insecure = true;
 			break;
 		case ':':
 			fprintf(stderr, "%s: option '%s' needs an argument\n",
@@ -603,6 +675,23 @@ parse_args(struct config *c, int argc, char **argv)
 		    "loop) exclude each other\n", progname);
 		goto usage;
 	}
+	if ((c->ca_file != NULL || insecure) && !c->tls) {
+		fprintf(stderr, "%s: --%s goes with --tls\n", progname,
+		    insecure ? "insecure" : "ca");
+		goto usage;
+	}
+	if (c->ca_file != NULL && insecure) {
+		fprintf(stderr, "%s: --ca (verify) and --insecure (do not) "
+		    "exclude each other\n", progname);
+		goto usage;
+	}
+#ifndef HAVE_TLS
+	if (c->tls) {
+		fprintf(stderr, "%s: --tls: this chat-bench was built without "
+		    "TLS (configure --without-tls)\n", progname);
+		goto usage;
+	}
+#endif
 	if (c->rate > 0)
 		c->window = 0;
 	return 0;
@@ -665,6 +754,48 @@ resolve(struct bench *b)
 		snprintf(host, sizeof host, "%s", cfg->host);
 	snprintf(b->target, sizeof b->target, b->addr.ss_family == AF_INET6 ?
 	    "[%s]:%s" : "%s:%s", host, cfg->port);
+	return 0;
+}
+
+/*
+ * The client context: TLS 1.2 or later, OpenSSL's default ciphers, and
+ * verification only if asked.  Partial writes, a buffer that moves
+ * (flush() compacts it) and buffers released when idle (c10k).
+ */
+static int
+tls_init(struct bench *b)
+{
+#ifdef HAVE_TLS
+	const struct config	*cfg = b->cfg;
+	SSL_CTX			*ctx;
+
+	if (!cfg->tls)
+		return 0;
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		fprintf(stderr, "%s: cannot set up TLS\n", progname);
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/* A server that closes without close_notify has still closed. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (cfg->ca_file != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file,
+		    NULL) != 1) {
+			fprintf(stderr, "%s: --ca: cannot load %s\n", progname,
+			    cfg->ca_file);
+			SSL_CTX_free(ctx);
+			return -1;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	} else
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	b->tls_ctx = ctx;
+#else
+	(void)b;
+#endif
 	return 0;
 }
 
@@ -744,6 +875,7 @@ conn_kill(struct bthread *t, struct bconn *c, const char *what,
 		return;
 	switch (c->state) {
 	case CS_CONNECTING:
+	case CS_HANDSHAKE:
 	case CS_WELCOME:
 	case CS_JOINING:
 	case CS_PARTING:
@@ -766,10 +898,140 @@ conn_kill(struct bthread *t, struct bconn *c, const char *what,
 	if (what != NULL)
 		report("connection %" PRIu32 ": %s%s%s", c->id, what,
 		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+#ifdef HAVE_TLS
+	/* No close_notify: the socket goes, and the server sees the end. */
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+#endif
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
 	c->state = CS_DEAD;
+}
+
+/* ---- Transport: the socket, or TLS over it. ---- */
+
+static bool
+is_tls(const struct bconn *c)
+{
+#ifdef HAVE_TLS
+	return c->ssl != NULL;
+#else
+	(void)c;
+	return false;
+#endif
+}
+
+/* Why the last io_read() or io_write() failed, for a report. */
+static const char *
+io_error(const struct bconn *c, char *buf, size_t size)
+{
+#ifdef HAVE_TLS
+	unsigned long	e;
+
+	if (is_tls(c) && (e = ERR_peek_last_error()) != 0) {
+		ERR_error_string_n(e, buf, size);
+		ERR_clear_error();
+		return buf;
+	}
+#else
+	(void)c;
+	(void)buf;
+	(void)size;
+#endif
+	return strerror(errno);
+}
+
+#ifdef HAVE_TLS
+/*
+ * An SSL_read() or SSL_write() that did not go through, as errno.  A
+ * read that must write first, or a write that must read, says so.
+ */
+static ssize_t
+tls_failed(struct bconn *c, int n, bool reading)
+{
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		if (!reading)
+			c->write_wants_read = true;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		if (reading)
+			c->read_wants_write = true;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0)
+			errno = ECONNRESET;
+		return -1;
+	default:
+		errno = EPROTO;
+		return -1;
+	}
+}
+#endif
+
+/*
+ * recv(2) through TLS if it is on: bytes, 0 at the end, or -1 with
+ * errno, EAGAIN to wait (for EPOLLOUT if c->read_wants_write).
+ */
+static ssize_t
+io_read(struct bconn *c, void *buf, size_t len)
+{
+#ifdef HAVE_TLS
+	int	n;
+
+	if (is_tls(c)) {
+		ERR_clear_error();
+		n = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+		if (n > 0)
+			return n;
+		return tls_failed(c, n, true);
+	}
+#endif
+	return recv(c->fd, buf, len, 0);
+}
+
+/*
+ * send(2) through TLS if it is on.  Partial writes are on and the
+ * buffer may move (tls_init()), so a retry with what is left, or more,
+ * is what SSL_write() asks of us.
+ */
+static ssize_t
+io_write(struct bconn *c, const void *buf, size_t len)
+{
+#ifdef HAVE_TLS
+	int	n;
+
+	if (is_tls(c)) {
+		ERR_clear_error();
+		n = SSL_write(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+		if (n > 0)
+			return n;
+		n = (int)tls_failed(c, n, false);
+		if (n == 0) {
+			errno = EPIPE;
+			n = -1;
+		}
+		return n;
+	}
+#endif
+	return send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* Decrypted bytes, or a record, that OpenSSL holds and epoll cannot see. */
+static bool
+io_pending(const struct bconn *c)
+{
+#ifdef HAVE_TLS
+	return is_tls(c) && SSL_has_pending(c->ssl);
+#else
+	(void)c;
+	return false;
+#endif
 }
 
 static int
@@ -805,9 +1067,11 @@ flush(struct bthread *t, struct bconn *c)
 {
 	ssize_t	n;
 
+	char	buf[160];
+
+	c->write_wants_read = false;
 	while (c->state != CS_DEAD && out_pending(c) > 0) {
-		n = send(c->fd, c->out + c->out_off, out_pending(c),
-		    MSG_NOSIGNAL);
+		n = io_write(c, c->out + c->out_off, out_pending(c));
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			continue;
@@ -815,14 +1079,16 @@ flush(struct bthread *t, struct bconn *c)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			set_events(t, c, true);
+			/* TLS may need to read first: read_conn() retries. */
+			set_events(t, c, !c->write_wants_read ||
+			    c->read_wants_write);
 			return;
 		}
-		conn_kill(t, c, "send", strerror(errno));
+		conn_kill(t, c, "send", io_error(c, buf, sizeof buf));
 		return;
 	}
 	if (c->state != CS_DEAD)
-		set_events(t, c, false);
+		set_events(t, c, c->read_wants_write);
 }
 
 static int
@@ -846,7 +1112,7 @@ gen_msg(struct bthread *t, struct bconn *c, uint64_t ts)
 	if (out_reserve(c, c->msg_len + 1) == -1)
 		return -1;
 	p = c->out + c->out_len;
-	if (b->cfg->proto == PROTO_REDIS) {
+	if (c->pub_hdr != NULL) {
 		memcpy(p, c->pub_hdr, c->pub_hdr_len);
 		p += c->pub_hdr_len;
 	}
@@ -857,7 +1123,7 @@ gen_msg(struct bthread *t, struct bconn *c, uint64_t ts)
 	    b->cfg->size, &m) != b->cfg->size)
 		return -1;
 	p += b->cfg->size;
-	if (b->cfg->proto == PROTO_REDIS)
+	if (b->cfg->proto != PROTO_CHATD)
 		*p++ = '\r';
 	*p = '\n';
 	c->out_len += c->msg_len;
@@ -989,6 +1255,8 @@ arrival(struct bthread *t, struct bconn *c, const char *p, size_t len,
 			    bench_room_of(m.sender, b->cfg->rooms));
 		return;
 	}
+	if (a == BENCH_OWN_ECHO)
+		return;
 	if (a == BENCH_BAD_SENDER || a == BENCH_NOMEM) {
 		t->l[C_MALFORMED]++;
 		return;
@@ -1004,7 +1272,7 @@ arrival(struct bthread *t, struct bconn *c, const char *p, size_t len,
 	/* chatd: the sender's own echo closes its window slot. */
 	if ((int64_t)m.sender == c->tx && c->acked < c->seq)
 		c->acked++;
-	/* redis: so does the arrival at the sender's chosen receiver. */
+	/* redis, IRC: so does the arrival at the sender's chosen receiver. */
 	if (c->acker && m.sender < b->cfg->senders &&
 	    (s = b->sender_conn[m.sender])->thread == t->idx &&
 	    s->ack_rx == c && s->acked < s->seq)
@@ -1022,8 +1290,8 @@ server_error(struct bthread *t, struct bconn *c, const char *p, size_t len)
 }
 
 /*
- * The name of a connection's room: "#rK" for chatd, channel "rK" for
- * Redis, or Redis's one channel when there are no rooms.
+ * The name of a connection's room: "#rK" for chatd and IRC, channel
+ * "rK" for Redis, or Redis's one channel when there are no rooms.
  */
 static size_t
 room_name(const struct bench *b, const struct bconn *c, char *buf,
@@ -1035,7 +1303,7 @@ room_name(const struct bench *b, const struct bconn *c, char *buf,
 		n = snprintf(buf, size, "%s", REDIS_CHANNEL);
 	else
 		n = snprintf(buf, size, "%sr%" PRIu32,
-		    b->cfg->proto == PROTO_CHATD ? "#" : "", c->room);
+		    b->cfg->proto != PROTO_REDIS ? "#" : "", c->room);
 	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
@@ -1261,16 +1529,160 @@ redis_line(struct bthread *t, struct bconn *c, const char *p, size_t len,
 	}
 }
 
+/* Is the channel p[0..len) "#rK" for c's room K?  Per delivery: no printf. */
+static bool
+is_my_channel(const struct bconn *c, const char *p, size_t len)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	if (len < 3 || len > 12 || p[0] != '#' || (p[1] != 'r' &&
+	    p[1] != 'R') || (p[2] == '0' && len > 3))
+		return false;
+	for (i = 2; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	return v == c->room;
+}
+
+/* Answer a PING whatever the state: a server drops the silent. */
+static void
+irc_pong(struct bthread *t, struct bconn *c, const struct bench_irc *m)
+{
+	const struct bench_irc_str	*token;
+	char				 cmd[600];
+	int				 n;
+
+	if (m->nparams == 0)
+		n = snprintf(cmd, sizeof cmd, "PONG\r\n");
+	else {
+		token = &m->params[m->nparams - 1];
+		n = snprintf(cmd, sizeof cmd, "PONG :%.*s\r\n",
+		    (int)token->len, token->p);
+	}
+	if (n > 0 && (size_t)n < sizeof cmd)
+		send_command(t, c, cmd, (size_t)n);
+}
+
+/*
+ * Does this line refuse a client that is still setting up?  ERROR
+ * does; before 001 an error numeric refuses the registration; after it,
+ * only one about our channel refuses the JOIN ("403 nick #r0 :...").
+ * 422, no MOTD, is an error numeric that every server without a MOTD
+ * sends after 001 (chatd, by default), and refuses nothing.
+ */
+static bool
+irc_refuses(const struct bconn *c, const struct bench_irc *m)
+{
+	if (bench_irc_is(m, "ERROR"))
+		return true;
+	if (m->numeric < 400 || m->numeric >= 600 || m->numeric == 422)
+		return false;
+	if (c->state == CS_WELCOME)
+		return true;
+	return m->nparams >= 2 && is_my_channel(c, m->params[1].p,
+	    m->params[1].len);
+}
+
+/*
+ * An IRC client until it is ready: 001 ends the registration, then the
+ * end of the NAMES reply to JOIN (366 for our channel) says we are in
+ * and have had what a join brings.  MOTD, NOTICEs and other JOINs are
+ * skipped.
+ */
+static void
+irc_setup_line(struct bthread *t, struct bconn *c, const struct bench_irc *m,
+    const char *p, size_t len)
+{
+	char	name[NAME_MAX_LEN], cmd[NAME_MAX_LEN + 16], buf[128];
+	int	k;
+
+	if (irc_refuses(c, m)) {
+		conn_kill(t, c, c->state == CS_WELCOME ? "the server refused "
+		    "the registration" : "the server refused JOIN",
+		    shorten(p, len, buf, sizeof buf));
+		return;
+	}
+	switch (c->state) {
+	case CS_WELCOME:
+		if (m->numeric != 1)
+			return;
+		room_name(t->b, c, name, sizeof name);
+		k = snprintf(cmd, sizeof cmd, "JOIN %s\r\n", name);
+		c->state = CS_JOINING;
+		send_command(t, c, cmd, (size_t)k);
+		return;
+	case CS_JOINING:
+		if (m->numeric == 366 && m->nparams >= 2 &&
+		    is_my_channel(c, m->params[1].p, m->params[1].len))
+			ready(t, c);
+		return;
+	default:
+		return;
+	}
+}
+
+static void
+irc_line(struct bthread *t, struct bconn *c, const char *p, size_t len,
+    uint64_t now)
+{
+	struct bench_irc	m;
+	char			buf[128];
+
+	if (bench_irc_parse(p, len, &m) == -1) {
+		if (len > 0)
+			t->l[C_MALFORMED]++;
+		return;
+	}
+	if (c->state == CS_READY && m.numeric == 0 &&
+	    bench_irc_is(&m, "PRIVMSG")) {
+		if (m.nparams != 2) {
+			t->l[C_MALFORMED]++;
+			return;
+		}
+		if (!is_my_channel(c, m.params[0].p, m.params[0].len)) {
+			/* Another channel, or a private message. */
+			if (t->l[C_MISROUTED]++ == 0)
+				report("connection %" PRIu32 ": a PRIVMSG not "
+				    "to our channel: \"%s\"", c->id,
+				    shorten(p, len, buf, sizeof buf));
+			return;
+		}
+		arrival(t, c, m.params[1].p, m.params[1].len, now);
+		return;
+	}
+	if (bench_irc_is(&m, "PING")) {
+		irc_pong(t, c, &m);
+		return;
+	}
+	if (c->state != CS_READY) {
+		irc_setup_line(t, c, &m, p, len);
+		return;
+	}
+	if ((m.numeric >= 400 && m.numeric < 600) || bench_irc_is(&m, "ERROR"))
+		server_error(t, c, p, len);
+	/* JOIN, PART, QUIT, NOTICE, MODE and other numerics are not ours. */
+}
+
 static void
 handle_line(struct bthread *t, struct bconn *c, const char *p, size_t len,
     uint64_t now)
 {
 	if (len > 0 && p[len - 1] == '\r')
 		len--;
-	if (t->b->cfg->proto == PROTO_REDIS)
+	switch (t->b->cfg->proto) {
+	case PROTO_REDIS:
 		redis_line(t, c, p, len, now);
-	else
+		break;
+	case PROTO_IRC:
+		irc_line(t, c, p, len, now);
+		break;
+	default:
 		chatd_line(t, c, p, len, now);
+		break;
+	}
 }
 
 /*
@@ -1315,15 +1727,60 @@ feed(struct bthread *t, struct bconn *c, const char *data, size_t len,
 	}
 }
 
+static void	read_conn(struct bthread *, struct bconn *);
+
+/* OpenSSL holds bytes of c: read it again before the thread sleeps. */
+static void
+again_push(struct bthread *t, struct bconn *c)
+{
+	if (c->again || c->state == CS_DEAD || !io_pending(c))
+		return;
+	c->again = true;
+	t->again[t->nagain++] = c;
+}
+
+/*
+ * Each connection on the list at most once, so a connection read here
+ * goes back at most once, and only to a slot already read.
+ */
+static void
+run_again(struct bthread *t)
+{
+	size_t	i, n = t->nagain;
+	struct bconn	*c;
+
+	t->nagain = 0;
+	for (i = 0; i < n; i++) {
+		c = t->again[i];
+		c->again = false;
+		if (c->state != CS_DEAD)
+			read_conn(t, c);
+	}
+}
+
 static void
 read_conn(struct bthread *t, struct bconn *c)
 {
 	ssize_t	n;
-	size_t	i;
+	size_t	i, got = 0;
+	char	buf[160];
 
-	n = recv(c->fd, t->rbuf, RBUF_SIZE, 0);
-	if (n > 0) {
-		feed(t, c, t->rbuf, (size_t)n, now_ns());
+	c->read_wants_write = false;
+	/* recv() takes what the kernel has; SSL_read() one record a time. */
+	do {
+		n = io_read(c, t->rbuf + got, RBUF_SIZE - got);
+		if (n > 0)
+			got += (size_t)n;
+	} while (n > 0 && is_tls(c) && got < RBUF_SIZE);
+	if (got > 0) {
+		feed(t, c, t->rbuf, got, now_ns());
+		if (c->state == CS_DEAD)
+			return;
+		if (c->write_wants_read)
+			flush(t, c);
+		if (c->read_wants_write)
+			set_events(t, c, true);
+		again_push(t, c);
 		if (t->b->cfg->rate > 0)
 			return;
 		if (is_sender(c))
@@ -1338,27 +1795,32 @@ read_conn(struct bthread *t, struct bconn *c)
 	if (n == 0)
 		conn_kill(t, c, "closed by the server", NULL);
 	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		conn_kill(t, c, "recv", strerror(errno));
+		conn_kill(t, c, "recv", io_error(c, buf, sizeof buf));
+	else if (c->read_wants_write)
+		set_events(t, c, true);
 }
 
+/*
+ * The transport is up: chatd speaks first; an IRC client registers; a
+ * redis receiver subscribes and a publisher is ready.
+ */
 static void
-connected(struct bthread *t, struct bconn *c)
+greet(struct bthread *t, struct bconn *c)
 {
-	socklen_t	len = sizeof(int);
-	int		err = 0, n;
+	int		n;
 	char		name[NAME_MAX_LEN], sub[NAME_MAX_LEN + 64];
 	size_t		namelen;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	if (err != 0) {
-		conn_kill(t, c, "connect", strerror(err));
-		return;
-	}
 	c->state = CS_WELCOME;
 	set_events(t, c, false);
 	if (t->b->cfg->proto == PROTO_CHATD)
 		return;
+	if (t->b->cfg->proto == PROTO_IRC) {
+		n = snprintf(sub, sizeof sub, "NICK b%" PRIu32 "\r\n"
+		    "USER b 0 * :chat-bench\r\n", c->id);
+		send_command(t, c, sub, (size_t)n);
+		return;
+	}
 	if (c->rx < 0) {
 		/* A publisher has no welcome. */
 		ready(t, c);
@@ -1368,6 +1830,81 @@ connected(struct bthread *t, struct bconn *c)
 	n = snprintf(sub, sizeof sub, "*2\r\n$9\r\nSUBSCRIBE\r\n"
 	    "$%zu\r\n%s\r\n", namelen, name);
 	send_command(t, c, sub, (size_t)n);
+}
+
+#ifdef HAVE_TLS
+/* One step of the handshake; greet() when it is done. */
+static void
+handshake(struct bthread *t, struct bconn *c)
+{
+	char	buf[160];
+	int	n;
+
+	ERR_clear_error();
+	if ((n = SSL_connect(c->ssl)) == 1) {
+		greet(t, c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		set_events(t, c, false);
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		set_events(t, c, true);
+		break;
+	default:
+		if (errno == 0)
+			errno = ECONNRESET;
+		conn_kill(t, c, "TLS handshake", io_error(c, buf, sizeof buf));
+		break;
+	}
+}
+
+static void
+tls_start(struct bthread *t, struct bconn *c)
+{
+	const struct config	*cfg = t->b->cfg;
+	struct in6_addr		 a6;
+	struct in_addr		 a4;
+
+	if ((c->ssl = SSL_new(t->b->tls_ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1) {
+		conn_kill(t, c, "TLS", "cannot set up a connection");
+		return;
+	}
+	/* SNI is for names; the name is checked only with --ca. */
+	if (cfg->unix_path == NULL && inet_pton(AF_INET, cfg->host, &a4) != 1 &&
+	    inet_pton(AF_INET6, cfg->host, &a6) != 1)
+		SSL_set_tlsext_host_name(c->ssl, cfg->host);
+	if (cfg->ca_file != NULL && SSL_set1_host(c->ssl, cfg->unix_path ==
+	    NULL ? cfg->host : "localhost") != 1) {
+		conn_kill(t, c, "TLS", "cannot set the name to verify");
+		return;
+	}
+	c->state = CS_HANDSHAKE;
+	handshake(t, c);
+}
+#endif
+
+static void
+connected(struct bthread *t, struct bconn *c)
+{
+	socklen_t	len = sizeof(int);
+	int		err = 0;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		conn_kill(t, c, "connect", strerror(err));
+		return;
+	}
+#ifdef HAVE_TLS
+	if (t->b->cfg->tls) {
+		tls_start(t, c);
+		return;
+	}
+#endif
+	greet(t, c);
 }
 
 static void
@@ -1412,10 +1949,11 @@ start_connects(struct bthread *t)
 }
 
 /*
- * redis: the sender's window is closed by the arrivals at the thread's
- * first ready receiver in its room, which keeps the loop thread-local.
- * Sender j shares its thread with receiver j, in its room (setup()), so
- * there is one unless those receivers failed to connect.
+ * redis, IRC: the sender's window is closed by the arrivals at the
+ * thread's first ready receiver in its room but itself, which keeps the
+ * loop thread-local.  A redis sender j shares its thread with receiver
+ * j, in its room (setup()); IRC sender j, receiver j itself, with
+ * receiver j + lcm(R, threads) if there are that many clients.
  */
 static void
 choose_acker(struct bthread *t, struct bconn *s)
@@ -1425,7 +1963,8 @@ choose_acker(struct bthread *t, struct bconn *s)
 
 	for (i = 0; i < t->nconns; i++) {
 		c = t->conns[i];
-		if (c->rx >= 0 && c->state == CS_READY && c->room == s->room) {
+		if (c->rx >= 0 && c != s && c->state == CS_READY &&
+		    c->room == s->room) {
 			s->ack_rx = c;
 			c->acker = true;
 			return;
@@ -1459,7 +1998,7 @@ start_load(struct bthread *t)
 			t->senders[n++] = t->senders[i];
 	}
 	t->nsenders = n;
-	if (b->cfg->proto == PROTO_REDIS) {
+	if (b->cfg->proto != PROTO_CHATD) {
 		for (i = 0; i < t->nsenders; i++)
 			choose_acker(t, t->senders[i]);
 	}
@@ -1501,7 +2040,15 @@ handle_event(struct bthread *t, const struct epoll_event *ev)
 		if (c->state == CS_DEAD)
 			return;
 	}
-	if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+#ifdef HAVE_TLS
+	if (c->state == CS_HANDSHAKE) {
+		handshake(t, c);
+		if (c->state != CS_WELCOME)
+			return;
+	}
+#endif
+	if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP) ||
+	    ((ev->events & EPOLLOUT) && c->read_wants_write))
 		read_conn(t, c);
 	if ((ev->events & EPOLLOUT) && c->state != CS_DEAD && c->want_out) {
 		flush(t, c);
@@ -1515,7 +2062,7 @@ publish(struct bthread *t)
 {
 	struct bench		*b = t->b;
 	struct bconn		*c;
-	uint64_t		 written, live = 0, u;
+	uint64_t		 written, live = 0, self = 0, u;
 	size_t			 i;
 	int			 k;
 
@@ -1530,8 +2077,13 @@ publish(struct bthread *t)
 		c->written_pub = written;
 		if (c->state != CS_DEAD)
 			live += u;
+		/* IRC: a ready receiver is not owed what it wrote itself. */
+		if (c->state == CS_READY && c->rx >= 0 &&
+		    c->track.self >= 0)
+			self += written;
 	}
 	t->l[C_UNSENT_LIVE] = live;
+	t->l[C_WRITTEN_SELF] = self;
 	for (k = 0; k < C_COUNT; k++)
 		atomic_store_explicit(&t->pub[k], t->l[k],
 		    memory_order_relaxed);
@@ -1553,13 +2105,15 @@ thread_main(void *arg)
 			start_connects(t);
 		else if (!t->load_started)
 			start_load(t);
-		n = epoll_wait(t->ep, evs, MAX_EVENTS, TICK_MS);
+		n = epoll_wait(t->ep, evs, MAX_EVENTS, t->nagain > 0 ? 0 :
+		    TICK_MS);
 		if (n == -1 && errno != EINTR) {
 			report("epoll_wait: %s", strerror(errno));
 			break;
 		}
 		for (i = 0; i < n; i++)
 			handle_event(t, &evs[i]);
+		run_again(t);
 		if (t->load_started && now_ns() >= b->t_end) {
 			t->loading = false;
 			t->l[C_STOPPED] = 1;
@@ -1596,7 +2150,10 @@ sleep_ns(uint64_t ns)
 		;
 }
 
-/* A sender's message framing: a line for chatd, PUBLISH for Redis. */
+/*
+ * A sender's message framing: a line for chatd, PUBLISH for Redis,
+ * PRIVMSG for IRC.
+ */
 static int
 setup_sender(struct bench *b, struct bconn *c)
 {
@@ -1609,8 +2166,11 @@ setup_sender(struct bench *b, struct bconn *c)
 		return 0;
 	}
 	namelen = room_name(b, c, name, sizeof name);
-	n = snprintf(hdr, sizeof hdr, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n"
-	    "$%zu\r\n", namelen, name, b->cfg->size);
+	if (b->cfg->proto == PROTO_IRC)
+		n = snprintf(hdr, sizeof hdr, "PRIVMSG %s :", name);
+	else
+		n = snprintf(hdr, sizeof hdr, "*3\r\n$7\r\nPUBLISH\r\n"
+		    "$%zu\r\n%s\r\n$%zu\r\n", namelen, name, b->cfg->size);
 	if (n < 0 || (size_t)n >= sizeof hdr ||
 	    (c->pub_hdr = malloc((size_t)n)) == NULL)
 		return -1;
@@ -1660,6 +2220,9 @@ setup(struct bench *b)
 		    sizeof *t->conns)) == NULL ||
 		    (t->senders = calloc(cfg->senders / cfg->threads + 1,
 		    sizeof *t->senders)) == NULL ||
+		    (t->again = calloc(cfg->clients / cfg->threads +
+		    cfg->senders / cfg->threads + 2,
+		    sizeof *t->again)) == NULL ||
 		    (t->rbuf = malloc(RBUF_SIZE)) == NULL ||
 		    (t->hist = malloc(sizeof *t->hist)) == NULL)
 			return -1;
@@ -1681,6 +2244,8 @@ setup(struct bench *b)
 		if (c->rx >= 0 && bench_rx_init_room(&c->track, cfg->senders,
 		    cfg->rooms, c->room) == -1)
 			return -1;
+		if (cfg->proto == PROTO_IRC && c->rx >= 0 && c->tx >= 0)
+			bench_rx_no_echo(&c->track, (uint32_t)c->tx);
 		if (is_sender(c) && setup_sender(b, c) == -1)
 			return -1;
 		/*
@@ -1758,6 +2323,9 @@ teardown(struct bench *b)
 
 	for (i = 0; b->conns != NULL && i < b->nconns; i++) {
 		c = &b->conns[i];
+#ifdef HAVE_TLS
+		SSL_free(c->ssl);
+#endif
 		if (c->fd != -1)
 			close(c->fd);
 		bench_rx_free(&c->track);
@@ -1777,10 +2345,14 @@ teardown(struct bench *b)
 			close(t->tfd);
 		free(t->conns);
 		free(t->senders);
+		free(t->again);
 		free(t->rbuf);
 		free(t->hist);
 	}
 	free(b->threads);
+#ifdef HAVE_TLS
+	SSL_CTX_free(b->tls_ctx);
+#endif
 }
 
 static void
@@ -1896,7 +2468,8 @@ drain_phase(struct bench *b, uint64_t *took)
 
 	deadline = t0 + (uint64_t)(b->cfg->drain_timeout * NS_PER_S);
 	for (;;) {
-		distinct = sum(b, C_DISTINCT_ALIVE);
+		/* IRC: the senders that are ready receivers owe themselves. */
+		distinct = sum(b, C_DISTINCT_ALIVE) + sum(b, C_WRITTEN_SELF);
 		ok = sum(b, C_STOPPED) == b->cfg->threads &&
 		    sum(b, C_UNSENT_LIVE) == 0 &&
 		    distinct == owed_alive(b, &written);
@@ -1956,6 +2529,7 @@ summarise(struct bench *b, struct bench_summary *s, struct bench_hist *lat)
 		s->lost += bench_rx_lost(&c->track, written);
 		s->reordered += c->track.reordered;
 		s->duplicated += c->track.duplicated;
+		s->own_echo += c->track.own_echo;
 	}
 	s->connect_failures = (uint32_t)b->nconns - s->connected;
 	s->latency = lat;
@@ -2003,7 +2577,9 @@ run(struct bench *b)
 		free(lat);
 		return 1;
 	}
-	s.proto = cfg->proto == PROTO_REDIS ? "redis" : "chatd";
+	s.proto = cfg->proto == PROTO_REDIS ? "redis" :
+	    cfg->proto == PROTO_IRC ? "irc" : "chatd";
+	s.tls = cfg->tls;
 	s.target = b->target;
 	s.clients = cfg->clients;
 	s.senders = cfg->senders;
@@ -2057,7 +2633,7 @@ main(int argc, char *argv[])
 		    cfg.clients, limit);
 		return 1;
 	}
-	if (resolve(&b) == -1)
+	if (resolve(&b) == -1 || tls_init(&b) == -1)
 		return 1;
 	if (setup(&b) == -1) {
 		fprintf(stderr, "%s: out of memory\n", progname);

@@ -8,6 +8,7 @@
  */
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -977,6 +978,192 @@ START_TEST(test_summary_rooms)
 }
 END_TEST
 
+/* ---- IRC. ---- */
+
+/* A line, and what it splits into: "|" separates the parameters. */
+static const struct irc_case {
+	const char	*line;
+	int		 rc;
+	const char	*nick;
+	const char	*cmd;
+	unsigned	 numeric;
+	const char	*params;
+} irc_cases[] = {
+	{ ":b7!~b@127.0.0.1 PRIVMSG #r0 :B 7 0 12 xxx", 0, "b7", "PRIVMSG",
+	    0, "#r0|B 7 0 12 xxx" },
+	/* chatd with message tags on; the tags go. */
+	{ "@time=2026-12-02T00:00:00.000Z;msgid=5 :b1!b@h PRIVMSG #r1 :hi", 0,
+	    "b1", "PRIVMSG", 0, "#r1|hi" },
+	{ "PING :irc.example", 0, "", "PING", 0, "irc.example" },
+	{ "PING irc.example", 0, "", "PING", 0, "irc.example" },
+	{ ":srv 001 b0 :Welcome to the network", 0, "srv", "001", 1,
+	    "b0|Welcome to the network" },
+	{ ":srv 366 b0 #r0 :End of NAMES list", 0, "srv", "366", 366,
+	    "b0|#r0|End of NAMES list" },
+	{ ":srv 433 * b0 :Nickname already in use", 0, "srv", "433", 433,
+	    "*|b0|Nickname already in use" },
+	/* ngircd puts the channel of a JOIN in the trailing parameter. */
+	{ ":b0!~b@localhost JOIN :#r0", 0, "b0", "JOIN", 0, "#r0" },
+	{ ":b0@host JOIN #r0", 0, "b0", "JOIN", 0, "#r0" },
+	/* Runs of spaces between words, an empty trailing parameter. */
+	{ ":a!b@c   PRIVMSG   #x   :", 0, "a", "PRIVMSG", 0, "#x|" },
+	{ ":a PRIVMSG #x :a :colon and  spaces ", 0, "a", "PRIVMSG", 0,
+	    "#x|a :colon and  spaces " },
+	{ "ERROR :Closing link", 0, "", "ERROR", 0, "Closing link" },
+	{ "NOTICE", 0, "", "NOTICE", 0, "" },
+	/* Only three digits make a numeric. */
+	{ ":s 0001 x", 0, "s", "0001", 0, "x" },
+	{ ":s 12a x", 0, "s", "12a", 0, "x" },
+	/* Fifteen parameters at most: the fifteenth is the rest. */
+	{ "X 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16", 0, "", "X", 0,
+	    "1|2|3|4|5|6|7|8|9|10|11|12|13|14|15 16" },
+	{ "", -1, NULL, NULL, 0, NULL },
+	{ ":nick!u@h", -1, NULL, NULL, 0, NULL },
+	{ ":nick!u@h   ", -1, NULL, NULL, 0, NULL },
+	{ "@a=b", -1, NULL, NULL, 0, NULL },
+	{ "@a=b :src", -1, NULL, NULL, 0, NULL },
+};
+
+static bool
+str_is(struct bench_irc_str s, const char *want)
+{
+	/* No source is { NULL, 0 }: memcmp() must not see the NULL. */
+	return s.len == strlen(want) && (s.len == 0 ||
+	    memcmp(s.p, want, s.len) == 0);
+}
+
+START_TEST(test_irc_parse)
+{
+	const struct irc_case	*c = &irc_cases[_i];
+	struct bench_irc	 m;
+	char			 params[512];
+	size_t			 len = 0;
+	uint32_t		 i;
+
+	ck_assert_int_eq(bench_irc_parse(c->line, strlen(c->line), &m),
+	    c->rc);
+	if (c->rc == -1)
+		return;
+	ck_assert_msg(str_is(m.nick, c->nick), "%s: nick %.*s", c->line,
+	    (int)m.nick.len, m.nick.p);
+	ck_assert_msg(str_is(m.cmd, c->cmd), "%s: command", c->line);
+	ck_assert_uint_eq(m.numeric, c->numeric);
+	ck_assert(bench_irc_is(&m, c->cmd));
+	params[0] = '\0';
+	for (i = 0; i < m.nparams; i++)
+		len += (size_t)snprintf(params + len, sizeof params - len,
+		    "%s%.*s", i > 0 ? "|" : "", (int)m.params[i].len,
+		    m.params[i].p);
+	ck_assert_str_eq(params, c->params);
+}
+END_TEST
+
+/* Pointers into the line itself, and a length that is obeyed. */
+START_TEST(test_irc_parse_bounds)
+{
+	static const char	 line[] = ":b3!x@y PRIVMSG #r0 :payload\r\nJUNK";
+	struct bench_irc	 m;
+
+	ck_assert_int_eq(bench_irc_parse(line, sizeof line - 1 - 6, &m), 0);
+	ck_assert(bench_irc_is(&m, "privmsg"));
+	ck_assert(!bench_irc_is(&m, "PRIVMS"));
+	ck_assert(!bench_irc_is(&m, "PRIVMSGX"));
+	ck_assert_uint_eq(m.nparams, 2);
+	ck_assert_ptr_eq(m.params[1].p, line + 21);
+	ck_assert_uint_eq(m.params[1].len, 7);
+	ck_assert_ptr_eq(m.nick.p, line + 1);
+}
+END_TEST
+
+/*
+ * IRC sends a sender nothing of its own: receiver 1 is sender 1 of the
+ * one room, and owes only what senders 0 and 2 wrote.
+ */
+START_TEST(test_no_echo)
+{
+	struct bench_rx	rx;
+	uint64_t	sent[3] = { 5, 7, 4 };
+	uint64_t	seq;
+
+	ck_assert_int_eq(bench_rx_init(&rx, 3), 0);
+	bench_rx_no_echo(&rx, 1);
+	ck_assert_uint_eq(bench_rx_expected(&rx, sent), 9);
+	ck_assert_uint_eq(bench_rx_lost(&rx, sent), 9);
+	for (seq = 0; seq < 5; seq++)
+		ck_assert_int_eq(bench_rx_add(&rx, 0, seq), BENCH_IN_ORDER);
+	for (seq = 0; seq < 3; seq++)
+		ck_assert_int_eq(bench_rx_add(&rx, 2, seq), BENCH_IN_ORDER);
+	/* Our own line, if a server sent it anyway: apart, not delivered. */
+	ck_assert_int_eq(bench_rx_add(&rx, 1, 0), BENCH_OWN_ECHO);
+	ck_assert_uint_eq(rx.own_echo, 1);
+	ck_assert_uint_eq(rx.arrivals, 8);
+	ck_assert_uint_eq(rx.distinct, 8);
+	ck_assert_uint_eq(bench_rx_received(&rx, 1), 0);
+	/* One of sender 2's is missing; nothing of our own is. */
+	ck_assert_uint_eq(bench_rx_lost(&rx, sent), 1);
+	ck_assert_uint_eq(bench_rx_expected(&rx, sent), 9);
+	bench_rx_free(&rx);
+
+	/* Without no_echo the same receiver owes itself too. */
+	ck_assert_int_eq(bench_rx_init(&rx, 3), 0);
+	ck_assert_uint_eq(bench_rx_expected(&rx, sent), 16);
+	ck_assert_int_eq(bench_rx_add(&rx, 1, 0), BENCH_IN_ORDER);
+	ck_assert_uint_eq(bench_rx_lost(&rx, sent), 15);
+	bench_rx_free(&rx);
+}
+END_TEST
+
+/* Rooms: self only matters in its own room's arithmetic. */
+START_TEST(test_no_echo_rooms)
+{
+	struct bench_rx	rx;
+	uint64_t	sent[6] = { 1, 10, 100, 1000, 10000, 100000 };
+
+	/* 3 rooms; receiver 4 is in room 1 with senders 1 and 4. */
+	ck_assert_int_eq(bench_rx_init_room(&rx, 6, 3, 1), 0);
+	bench_rx_no_echo(&rx, 4);
+	ck_assert_uint_eq(bench_rx_expected(&rx, sent), 10);
+	ck_assert_int_eq(bench_rx_add(&rx, 4, 0), BENCH_OWN_ECHO);
+	ck_assert_int_eq(bench_rx_add(&rx, 3, 0), BENCH_MISROUTED);
+	ck_assert_int_eq(bench_rx_add(&rx, 1, 0), BENCH_IN_ORDER);
+	ck_assert_uint_eq(bench_rx_lost(&rx, sent), 9);
+	bench_rx_free(&rx);
+}
+END_TEST
+
+START_TEST(test_summary_irc_tls)
+{
+	struct bench_hist	*h = new_hist();
+	struct bench_summary	 s;
+	char			*out;
+
+	fill_summary(&s, h);
+	out = write_summary(1, &s);
+	ck_assert_ptr_nonnull(strstr(out, "\"proto\": \"chatd\", "
+	    "\"tls\": false,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"own_echo\": 0,"));
+	free(out);
+	out = write_summary(0, &s);
+	ck_assert_ptr_null(strstr(out, "TLS"));
+	ck_assert_ptr_null(strstr(out, "own lines"));
+	free(out);
+
+	s.proto = "irc";
+	s.tls = true;
+	s.own_echo = 3;
+	out = write_summary(1, &s);
+	ck_assert_ptr_nonnull(strstr(out, "\"proto\": \"irc\", "
+	    "\"tls\": true,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"own_echo\": 3,"));
+	free(out);
+	out = write_summary(0, &s);
+	ck_assert_ptr_nonnull(strstr(out, "target:       irc over TLS "));
+	ck_assert_ptr_nonnull(strstr(out, "3 own lines back, "));
+	free(out);
+	free(h);
+}
+END_TEST
+
 static Suite *
 bench_suite(void)
 {
@@ -1026,6 +1213,15 @@ bench_suite(void)
 	tcase_add_test(tc, test_json_empty);
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_summary_rooms);
+	tcase_add_test(tc, test_summary_irc_tls);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("irc");
+	tcase_add_loop_test(tc, test_irc_parse, 0,
+	    sizeof irc_cases / sizeof irc_cases[0]);
+	tcase_add_test(tc, test_irc_parse_bounds);
+	tcase_add_test(tc, test_no_echo);
+	tcase_add_test(tc, test_no_echo_rooms);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -51,8 +51,8 @@ run_setup() {
 # break the test: what configure and the tests need is checked by name.
 run_setup 0
 for p in build-essential check libsqlite3-dev libreadline-dev libssl-dev \
-    openssl python3-pytest tmux libnats-dev nats-server socat irssi \
-    weechat-headless; do
+    openssl python3-pytest socat ngircd tmux libnats-dev nats-server \
+    irssi weechat-headless; do
 	grep -q "^install .* $p\( \|$\)" "$tmp/apt.log" ||
 	    fail "root: apt-get was not asked for $p:" \
 	    "$(cat "$tmp/apt.log" 2>/dev/null)"
