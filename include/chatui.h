@@ -31,6 +31,7 @@
 
 #define CHATUI_DEFAULT_HOST	"127.0.0.1"
 #define CHATUI_DEFAULT_PORT	"7777"
+#define CHATUI_DEFAULT_TLS_PORT	"7443"	/* with --tls */
 #define CHATUI_NICK_MAX		128	/* bytes: 32 code points of 4 bytes */
 
 struct chat_args {
@@ -41,6 +42,10 @@ struct chat_args {
 	const char	*history;	/* NULL: the default file */
 	bool		 no_color;
 	bool		 no_reconnect;
+	bool		 tls;		/* --tls */
+	const char	*ca_file;	/* --ca: NULL, the system's CAs */
+	bool		 insecure;	/* --insecure: verify nothing */
+	const char	*password_file;	/* NULL: send no /pass */
 };
 
 enum chat_args_result {
@@ -52,7 +57,11 @@ enum chat_args_result {
 
 /*
  * Parse argv (getopt_long, reset first, so it may be called again).
- * argv's strings are referred to, not copied.
+ * argv's strings are referred to, not copied.  With --tls the port
+ * defaults to CHATUI_DEFAULT_TLS_PORT; --ca and --insecure need --tls
+ * and exclude each other (one trusts a CA, the other nothing), and
+ * --tls is for TCP, never with --unix.  Whether TLS was built is not
+ * this function's business.
  */
 enum chat_args_result	chatui_parse_args(struct chat_args *, int, char **,
 			    char *err, size_t errlen);
@@ -64,6 +73,36 @@ enum chat_args_result	chatui_parse_args(struct chat_args *, int, char **,
  */
 bool	chatui_want_colour(bool tty, const struct chat_args *,
 	    const char *no_color_env);
+
+/*
+ * The password of a --password-file: its first line, without the
+ * newline (LF or CRLF) that ends it, into out (outsize bytes, NUL
+ * terminated).  False with err set when that line is empty, holds a
+ * control character (it goes out as one protocol line) or does not fit.
+ */
+#define CHATUI_PASSWORD_MAX	512	/* bytes of a password, at most */
+
+bool	chatui_password(const char *data, size_t len, char *out,
+	    size_t outsize, char *err, size_t errlen);
+
+/*
+ * What a server with a password says before its welcome (PROTOCOL.md
+ * 6.16): that it wants one, or that the one sent was wrong (and it
+ * closes the connection).
+ */
+enum chat_pass_event {
+	CHAT_PASS_NONE,
+	CHAT_PASS_REQUIRED,	/* "-- password required: ..." */
+	CHAT_PASS_WRONG		/* "!! wrong password" */
+};
+
+enum chat_pass_event	chatui_track_pass(const char *line, size_t len);
+
+/*
+ * Whether an input line is a /pass command: it is sent even before the
+ * welcome, and kept out of the history.
+ */
+bool	chatui_is_pass(const char *line);
 
 /* The text of chat --help. */
 extern const char	chatui_usage[];

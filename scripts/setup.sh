@@ -19,12 +19,14 @@ shift
 # libsqlite3-dev keeps chatd's history, libreadline-dev builds chat,
 # libssl-dev gives TLS and openssl makes the tests' certificates, tmux
 # runs the terminal tests, python3-pytest runs irctest (scripts/irctest.sh),
-# socat is a TLS front and ngircd an IRC peer for chat-bench's tests,
-# libnats-dev is the NATS client of --cluster and nats-server runs under
-# the cluster tests.
+# socat is a TLS front for chat-bench's and chat's tests and the line
+# user of the IRC client tests, ngircd an IRC peer for chat-bench's
+# tests, libnats-dev is the NATS client of --cluster and nats-server runs
+# under the cluster tests, irssi and weechat-headless are the IRC
+# clients tested.
 packages=(build-essential autoconf automake libtool pkg-config check
 	libsqlite3-dev libreadline-dev libssl-dev openssl python3-pytest
-	socat ngircd tmux libnats-dev nats-server)
+	socat ngircd tmux libnats-dev nats-server irssi weechat-headless)
 read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()

@@ -24,6 +24,12 @@
  * waits (briefly) until the server has answered everything before it,
  * so a script sees the echoes of its own lines.
  *
+ * With --tls the connection is TLS (tlsclient.c): the handshake runs
+ * right after connect(), bounded like it, and then every read and write
+ * goes through the TLS session, which may want the socket readable for
+ * a write or writable for a read; poll() asks for what it wants.  With
+ * --password-file, "/pass SECRET" is the first line of each connection.
+ *
  * What is shown, and how, is decided in chatui.c, which is unit tested;
  * this file does the I/O.
  */
@@ -55,12 +61,13 @@
 
 #include "config.h"
 #include "chatui.h"
+#include "tlsclient.h"
 
 #define INBUF_MAX	65536		/* longest received line shown whole */
 #define OUTBUF_HIGH	65536		/* pipe mode: stop reading stdin above */
 #define QUEUE_MAX	100		/* lines typed while disconnected */
 #define HISTORY_MAX	1000		/* lines kept in the history file */
-#define CONNECT_MS	5000		/* longest connect() */
+#define CONNECT_MS	5000		/* longest connect(), TLS handshake */
 #define DRAIN_IDLE_MS	2000		/* pipe mode: wait for echoes after EOF */
 #define QUIT_FLUSH_MS	1000		/* longest wait to send /quit */
 
@@ -71,6 +78,9 @@ struct chat {
 	char			 target[PATH_MAX + 64];	/* for messages */
 
 	int			 fd;		/* -1 while disconnected */
+	struct tlsclient	*tls;		/* with --tls, once connected */
+	char			 password[CHATUI_PASSWORD_MAX + 1];
+							/* "": none */
 	char			*in;		/* received, not yet a line */
 	size_t			 in_len;
 	char			*out;		/* to send */
@@ -82,6 +92,7 @@ struct chat {
 	char			 room[CHATUI_ROOM_MAX + 1];	/* ours; "": */
 							/* none known */
 	bool			 nick_pending;	/* /nick sent, no answer yet */
+	bool			 pass_refused;	/* "!! wrong password" */
 	bool			 ready;		/* queued lines may go */
 
 	char			*queue[QUEUE_MAX];
@@ -106,7 +117,7 @@ struct chat {
 	bool			 prompt_dirty;	/* to be set at the next line */
 	bool			 leaving;
 	int			 status;	/* exit status when leaving */
-	char			 farewell[PATH_MAX + 320];	/* to stderr */
+	char			 farewell[PATH_MAX + 640];	/* to stderr */
 };
 
 static struct chat		*chat;		/* for the readline handler */
@@ -114,6 +125,7 @@ static volatile sig_atomic_t	 got_quit;	/* SIGINT, SIGTERM, SIGHUP */
 static volatile sig_atomic_t	 got_winch;
 
 static void	show(struct chat *, const char *, size_t);
+static int	out_append(struct chat *, const char *, size_t);
 static void	note(struct chat *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -133,6 +145,81 @@ on_signal(int sig)
 		got_winch = 1;
 	else
 		got_quit = 1;
+}
+
+/* ---- The socket, plain or TLS. ---- */
+
+static ssize_t
+sock_read(struct chat *c, void *buf, size_t len)
+{
+#ifdef HAVE_TLS
+	if (c->tls != NULL)
+		return tlsclient_read(c->tls, buf, len);
+#endif
+	return read(c->fd, buf, len);
+}
+
+static ssize_t
+sock_write(struct chat *c, const void *buf, size_t len)
+{
+#ifdef HAVE_TLS
+	if (c->tls != NULL)
+		return tlsclient_write(c->tls, buf, len);
+#endif
+	return send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* Why the last sock_read() or sock_write() failed. */
+static const char *
+sock_error(const struct chat *c)
+{
+#ifdef HAVE_TLS
+	if (c->tls != NULL && errno == EPROTO)
+		return tlsclient_error(c->tls);
+#endif
+	return strerror(errno);
+}
+
+/*
+ * What poll() waits for: input, and room for output when some waits.
+ * A TLS session may want the other one to go on with a read or a write.
+ */
+static short
+sock_events(const struct chat *c)
+{
+	short	ev = POLLIN;
+
+#ifdef HAVE_TLS
+	if (c->tls != NULL) {
+		ev = tlsclient_read_events(c->tls);
+		if (c->out_len > 0 && tlsclient_write_events(c->tls) != 0)
+			return ev | tlsclient_write_events(c->tls);
+	}
+#endif
+	return ev | (c->out_len > 0 ? POLLOUT : 0);
+}
+
+/* Decrypted input that poll() cannot see. */
+static bool
+sock_pending(const struct chat *c)
+{
+#ifdef HAVE_TLS
+	if (c->tls != NULL)
+		return tlsclient_pending(c->tls);
+#endif
+	return false;
+}
+
+static void
+sock_close(struct chat *c)
+{
+#ifdef HAVE_TLS
+	tlsclient_free(c->tls);
+#endif
+	c->tls = NULL;
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
 }
 
 /* ---- Connecting. ---- */
@@ -219,6 +306,39 @@ connect_tcp(const char *host, const char *port, char *err, size_t errlen)
 	return fd;
 }
 
+#ifdef HAVE_TLS
+/* The handshake on the new connection, bounded like connect(). */
+static int
+tls_start(struct chat *c, char *err, size_t errlen)
+{
+	struct tlsclient_config	 cfg = {
+		.host = c->a.host,
+		.ca_file = c->a.ca_file,
+		.insecure = c->a.insecure
+	};
+	struct pollfd		 pfd = { .fd = c->fd };
+	long long		 end = now_ms() + CONNECT_MS;
+	int			 rc;
+
+	if ((c->tls = tlsclient_new(c->fd, &cfg, err, errlen)) == NULL)
+		return -1;
+	while ((rc = tlsclient_handshake(c->tls, err, errlen)) == 0) {
+		if (now_ms() >= end) {
+			snprintf(err, errlen, "TLS handshake: no answer in "
+			    "%d s (is it a TLS port?)", CONNECT_MS / 1000);
+			return -1;
+		}
+		pfd.events = tlsclient_read_events(c->tls);
+		if (poll(&pfd, 1, (int)(end - now_ms())) == -1 &&
+		    errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return rc == 1 ? 0 : -1;
+}
+#endif
+
 static int
 server_connect(struct chat *c, char *err, size_t errlen)
 {
@@ -229,8 +349,31 @@ server_connect(struct chat *c, char *err, size_t errlen)
 	c->in_len = 0;
 	c->out_len = 0;
 	c->nick_pending = false;
+	c->pass_refused = false;
 	c->ready = false;
-	return c->fd == -1 ? -1 : 0;
+	if (c->fd == -1)
+		return -1;
+#ifdef HAVE_TLS
+	if (c->a.tls && tls_start(c, err, errlen) == -1) {
+		sock_close(c);
+		return -1;
+	}
+#endif
+	/* The server asks for it before anything else (PROTOCOL.md). */
+	if (c->password[0] != '\0') {
+		char	pass[CHATUI_PASSWORD_MAX + 8];
+		int	n;
+
+		n = snprintf(pass, sizeof pass, "/pass %s", c->password);
+		if (n < 0 || out_append(c, pass, (size_t)n) == -1) {
+			snprintf(err, errlen, "out of memory");
+			explicit_bzero(pass, sizeof pass);
+			sock_close(c);
+			return -1;
+		}
+		explicit_bzero(pass, sizeof pass);
+	}
+	return 0;
 }
 
 /* ---- Sending. ---- */
@@ -263,7 +406,7 @@ out_flush(struct chat *c)
 	ssize_t	n;
 
 	while (c->out_len > 0) {
-		n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+		n = sock_write(c, c->out, c->out_len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -283,7 +426,8 @@ send_line(struct chat *c, const char *line)
 	char	*copy;
 	size_t	 slot;
 
-	if (c->fd != -1 && c->ready) {
+	/* A password typed at the server's request goes before the welcome. */
+	if (c->fd != -1 && (c->ready || chatui_is_pass(line))) {
 		if (out_append(c, line, strlen(line)) == -1)
 			note(c, "!! out of memory: line not sent");
 		return;
@@ -451,6 +595,23 @@ become_ready(struct chat *c)
 static void
 track(struct chat *c, const char *line, size_t len)
 {
+	switch (chatui_track_pass(line, len)) {
+	case CHAT_PASS_REQUIRED:
+		/* On a terminal the user may type /pass; a script cannot. */
+		if (c->password[0] == '\0' && !c->tty) {
+			snprintf(c->farewell, sizeof c->farewell, "chat: %s "
+			    "asks for a password: give it with "
+			    "--password-file FILE", c->target);
+			c->leaving = true;
+			c->status = 1;
+		}
+		return;
+	case CHAT_PASS_WRONG:
+		c->pass_refused = true;
+		return;
+	case CHAT_PASS_NONE:
+		break;
+	}
 	if (chatui_track_room(line, len, c->room) != CHAT_ROOM_NONE)
 		set_prompt(c);
 	switch (chatui_track_nick(line, len, c->nick)) {
@@ -502,14 +663,14 @@ read_server(struct chat *c, const char **reason)
 			received(c, c->in, c->in_len);	/* shown cut */
 			c->in_len = 0;
 		}
-		n = read(c->fd, c->in + c->in_len, INBUF_MAX - c->in_len);
+		n = sock_read(c, c->in + c->in_len, INBUF_MAX - c->in_len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n <= 0) {
 			*reason = n == 0 ? "closed by the server" :
-			    strerror(errno);
+			    sock_error(c);
 			return -1;
 		}
 		c->drain_until = now_ms() + DRAIN_IDLE_MS;
@@ -532,13 +693,25 @@ read_server(struct chat *c, const char **reason)
 static void
 lost(struct chat *c, const char *reason)
 {
-	close(c->fd);
-	c->fd = -1;
+	char	why[512];
+
+	/* The reason may be the TLS session's, which goes now. */
+	snprintf(why, sizeof why, "%s", reason);
+	reason = why;
+	sock_close(c);
 	c->ready = false;
 	/* A new connection starts in the default room, which is not named. */
 	if (c->room[0] != '\0') {
 		c->room[0] = '\0';
 		set_prompt(c);
+	}
+	/* The file's password will not do better on the next connection. */
+	if (c->pass_refused && c->a.password_file != NULL) {
+		snprintf(c->farewell, sizeof c->farewell, "chat: %s refused "
+		    "the password in %s", c->target, c->a.password_file);
+		c->leaving = true;
+		c->status = 1;
+		return;
 	}
 	if (c->leaving)
 		return;
@@ -633,7 +806,8 @@ on_line(char *line)
 	}
 	c->in_handler = true;
 	erase_accepted(line);
-	if (line[0] != '\0') {
+	/* A password is not kept in the history file. */
+	if (line[0] != '\0' && !chatui_is_pass(line)) {
 		add_history(line);
 		c->history_new++;
 	}
@@ -798,12 +972,11 @@ say_goodbye(struct chat *c)
 	while (now_ms() < end) {
 		if (out_flush(c) == -1)
 			return;
-		pfd.events = POLLIN | (c->out_len > 0 ? POLLOUT : 0);
-		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+		pfd.events = sock_events(c);
+		if (!sock_pending(c) &&
+		    poll(&pfd, 1, (int)(end - now_ms())) <= 0)
 			return;
-		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
-			continue;
-		while ((n = read(c->fd, buf, sizeof buf)) > 0)
+		while ((n = sock_read(c, buf, sizeof buf)) > 0)
 			;	/* "-- bye" and the rest: nobody looks now */
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			return;
@@ -852,6 +1025,8 @@ poll_timeout(struct chat *c)
 {
 	long long	due = -1, t;
 
+	if (c->fd != -1 && sock_pending(c))
+		return 0;
 	if (c->fd == -1 && !c->leaving)
 		due = c->retry_at;
 	else if (!c->tty && c->quit_sent)
@@ -881,7 +1056,7 @@ step(struct chat *c, const sigset_t *mask)
 	}
 	if (c->fd != -1) {
 		pfd[n].fd = c->fd;
-		pfd[n].events = POLLIN | (c->out_len > 0 ? POLLOUT : 0);
+		pfd[n].events = sock_events(c);
 		sock = (int)n++;
 	}
 	if ((t = poll_timeout(c)) >= 0) {
@@ -892,11 +1067,11 @@ step(struct chat *c, const sigset_t *mask)
 	if (ppoll(pfd, n, tsp, mask) == -1)
 		return;		/* EINTR: the caller looks at the flags */
 
-	if (sock != -1 && pfd[sock].revents != 0) {
+	if (sock != -1 && (pfd[sock].revents != 0 || sock_pending(c))) {
 		if (read_server(c, &reason) == -1 ||
 		    ((pfd[sock].revents & POLLOUT) && out_flush(c) == -1)) {
 			if (reason == NULL)
-				reason = strerror(errno);
+				reason = sock_error(c);
 			if (!c->tty && c->quit_sent)
 				c->leaving = true;	/* the server said bye */
 			lost(c, reason);
@@ -926,7 +1101,7 @@ run(struct chat *c)
 	while (!c->leaving) {
 		pipe_finish(c);
 		if (c->fd != -1 && c->out_len > 0 && out_flush(c) == -1) {
-			lost(c, strerror(errno));
+			lost(c, sock_error(c));
 			continue;
 		}
 		step(c, &mask);
@@ -954,12 +1129,55 @@ chat_free(struct chat *c)
 		c->q_head = (c->q_head + 1) % QUEUE_MAX;
 		c->q_len--;
 	}
-	if (c->fd != -1)
-		close(c->fd);
+	sock_close(c);
+	explicit_bzero(c->password, sizeof c->password);
 	free(c->in);
 	free(c->out);
 	free(c->stdin_buf);
 	free(c->history);
+}
+
+/* The first line of --password-file; a file this big is not one. */
+static int
+password_load(struct chat *c, const char *path)
+{
+	char	buf[CHATUI_PASSWORD_MAX + 3], err[128];
+	ssize_t	n;
+	size_t	len = 0;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "chat: cannot open the password file %s: %s\n",
+		    path, strerror(errno));
+		return -1;
+	}
+	while (len < sizeof buf && (n = read(fd, buf + len,
+	    sizeof buf - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			fprintf(stderr, "chat: cannot read the password file "
+			    "%s: %s\n", path, strerror(errno));
+			close(fd);
+			explicit_bzero(buf, sizeof buf);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	n = chatui_password(buf, len, c->password, sizeof c->password, err,
+	    sizeof err) ? 0 : -1;
+	explicit_bzero(buf, sizeof buf);
+	if (n == -1)
+		fprintf(stderr, "chat: the password file %s: %s\n", path, err);
+	return (int)n;
+}
+
+static bool
+is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
+	    strncmp(host, "127.", 4) == 0;
 }
 
 static int
@@ -983,14 +1201,32 @@ chat_init(struct chat *c, int argc, char **argv)
 	case CHAT_ARGS_RUN:
 		break;
 	}
+#ifndef HAVE_TLS
+	if (c->a.tls) {
+		fputs("chat: --tls: this chat was built without TLS "
+		    "(configure --without-tls)\n", stderr);
+		return 2;
+	}
+#endif
+	if (c->a.password_file != NULL &&
+	    password_load(c, c->a.password_file) == -1)
+		return 1;
+	if (c->a.insecure)
+		fputs("chat: --insecure: the server's certificate is not "
+		    "verified; whoever is in between can read and change "
+		    "what you say\n", stderr);
+	else if (c->password[0] != '\0' && c->a.unix_path == NULL &&
+	    !c->a.tls && !is_loopback(c->a.host))
+		fputs("chat: the password goes out in clear text: "
+		    "use --tls\n", stderr);
 	c->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	c->colour = chatui_want_colour(c->tty, &c->a, getenv("NO_COLOR"));
 	if (c->a.unix_path != NULL)
 		snprintf(c->target, sizeof c->target, "unix socket %s",
 		    c->a.unix_path);
 	else
-		snprintf(c->target, sizeof c->target, "%s port %s", c->a.host,
-		    c->a.port);
+		snprintf(c->target, sizeof c->target, "%s port %s%s",
+		    c->a.host, c->a.port, c->a.tls ? " (TLS)" : "");
 	if (c->a.nick != NULL)
 		snprintf(c->want, sizeof c->want, "%s", c->a.nick);
 	c->in = malloc(INBUF_MAX);

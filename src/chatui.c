@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "chatui.h"
 #include "utf8.h"
@@ -28,6 +29,7 @@
 
 const char chatui_usage[] =
 "Usage: chat [OPTION]... [HOST [PORT]]\n"
+"       chat [OPTION]... --tls [--ca FILE | --insecure] [HOST [PORT]]\n"
 "       chat [OPTION]... --unix PATH\n"
 "Talk in chatd's rooms.  On a terminal: line editing, history, colours,\n"
 "incoming lines shown above the line being typed, the room in the prompt.\n"
@@ -41,20 +43,33 @@ const char chatui_usage[] =
 "                         ~/.local/state/chat/history)\n"
 "      --no-color         no colours (also when NO_COLOR is set)\n"
 "      --no-reconnect     exit when the server goes away\n"
+"      --tls              connect with TLS (1.2 or later), verify the\n"
+"                         server's certificate and host name\n"
+"      --ca FILE          trust only the CA certificates in FILE (PEM)\n"
+"                         instead of the system's\n"
+"      --insecure         with --tls: do not verify the server at all\n"
+"      --password-file FILE\n"
+"                         first on each connection, send /pass and the\n"
+"                         first line of FILE (a server's password)\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n"
 "\n"
-"HOST defaults to 127.0.0.1 and PORT to 7777.  Lines starting with / are\n"
-"commands for the server (/help lists them; /join #room and /part change\n"
-"rooms); /quit, Ctrl-D or Ctrl-C leave.\n"
+"HOST defaults to 127.0.0.1 and PORT to 7777, or 7443 with --tls.  Lines\n"
+"starting with / are commands for the server (/help lists them; /join #room\n"
+"and /part change rooms); /quit, Ctrl-D or Ctrl-C leave.\n"
 "\n"
-"Exit status: 0 on leaving, 1 when the server cannot be reached or is lost\n"
-"(without reconnecting), 2 on a usage error.  See chat(1).\n";
+"Exit status: 0 on leaving, 1 when the server cannot be reached, fails TLS\n"
+"verification or is lost (without reconnecting), 2 on a usage error.  See\n"
+"chat(1).\n";
 
 enum {
 	OPT_NO_COLOR = 256,
 	OPT_NO_RECONNECT,
-	OPT_HISTORY
+	OPT_HISTORY,
+	OPT_TLS,
+	OPT_CA,
+	OPT_INSECURE,
+	OPT_PASSWORD_FILE
 };
 
 static const struct option long_options[] = {
@@ -63,6 +78,10 @@ static const struct option long_options[] = {
 	{ "history",		required_argument,	NULL, OPT_HISTORY },
 	{ "no-color",		no_argument,		NULL, OPT_NO_COLOR },
 	{ "no-reconnect",	no_argument,		NULL, OPT_NO_RECONNECT },
+	{ "tls",		no_argument,		NULL, OPT_TLS },
+	{ "ca",			required_argument,	NULL, OPT_CA },
+	{ "insecure",		no_argument,		NULL, OPT_INSECURE },
+	{ "password-file",	required_argument,	NULL, OPT_PASSWORD_FILE },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
@@ -101,6 +120,18 @@ parse_operands(struct chat_args *a, int argc, char **argv, char *err,
 {
 	int	left = argc - optind;
 
+	if (a->tls && a->unix_path != NULL)
+		return usage_error(err, errlen,
+		    "--tls is for TCP, not for --unix");
+	if (a->ca_file != NULL && !a->tls)
+		return usage_error(err, errlen, "--ca needs --tls");
+	if (a->insecure && !a->tls)
+		return usage_error(err, errlen, "--insecure needs --tls");
+	if (a->insecure && a->ca_file != NULL)
+		return usage_error(err, errlen, "--insecure and --ca "
+		    "contradict each other: --insecure verifies nothing");
+	if (a->tls)
+		a->port = CHATUI_DEFAULT_TLS_PORT;
 	if (left > 0 && a->unix_path != NULL)
 		return usage_error(err, errlen,
 		    "--unix takes no HOST or PORT ('%s')", argv[optind]);
@@ -160,6 +191,24 @@ chatui_parse_args(struct chat_args *a, int argc, char **argv, char *err,
 		case OPT_NO_RECONNECT:
 			a->no_reconnect = true;
 			break;
+		case OPT_TLS:
+			a->tls = true;
+			break;
+		case OPT_CA:
+			if (optarg[0] == '\0')
+				return usage_error(err, errlen,
+				    "--ca needs a FILE");
+			a->ca_file = optarg;
+			break;
+		case OPT_INSECURE:
+			a->insecure = true;
+			break;
+		case OPT_PASSWORD_FILE:
+			if (optarg[0] == '\0')
+				return usage_error(err, errlen,
+				    "--password-file needs a FILE");
+			a->password_file = optarg;
+			break;
 		case 'h':
 			return CHAT_ARGS_HELP;
 		case 'V':
@@ -173,6 +222,63 @@ chatui_parse_args(struct chat_args *a, int argc, char **argv, char *err,
 		}
 	}
 	return parse_operands(a, argc, argv, err, errlen);
+}
+
+bool
+chatui_password(const char *data, size_t len, char *out, size_t outsize,
+    char *err, size_t errlen)
+{
+	const char	*nl;
+	size_t		 n, i;
+
+	if ((nl = memchr(data, '\n', len)) != NULL)
+		len = (size_t)(nl - data);
+	if (len > 0 && data[len - 1] == '\r')
+		len--;
+	if (len == 0) {
+		snprintf(err, errlen, "the first line is empty");
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)data[i] < 0x20 || data[i] == 0x7f) {
+			snprintf(err, errlen, "the first line holds a control "
+			    "character (byte %zu)", i + 1);
+			return false;
+		}
+	}
+	n = CHATUI_PASSWORD_MAX + 1;
+	if (outsize < n)
+		n = outsize;
+	if (len >= n) {
+		snprintf(err, errlen, "the password is longer than %zu bytes",
+		    n - 1);
+		return false;
+	}
+	memcpy(out, data, len);
+	out[len] = '\0';
+	return true;
+}
+
+enum chat_pass_event
+chatui_track_pass(const char *s, size_t len)
+{
+	static const char	required[] = "-- password required";
+	static const char	wrong[] = "!! wrong password";
+
+	if (len >= sizeof required - 1 &&
+	    memcmp(s, required, sizeof required - 1) == 0 &&
+	    (len == sizeof required - 1 || s[sizeof required - 1] == ':'))
+		return CHAT_PASS_REQUIRED;
+	if (len == sizeof wrong - 1 && memcmp(s, wrong, len) == 0)
+		return CHAT_PASS_WRONG;
+	return CHAT_PASS_NONE;
+}
+
+bool
+chatui_is_pass(const char *line)
+{
+	return strncasecmp(line, "/pass", 5) == 0 &&
+	    (line[5] == '\0' || line[5] == ' ');
 }
 
 bool

@@ -57,7 +57,45 @@ START_TEST(test_args_defaults)
 	ck_assert_ptr_null(a.history);
 	ck_assert(!a.no_color);
 	ck_assert(!a.no_reconnect);
+	ck_assert(!a.tls);
+	ck_assert_ptr_null(a.ca_file);
+	ck_assert(!a.insecure);
+	ck_assert_ptr_null(a.password_file);
 	ck_assert_str_eq(err, "");
+}
+END_TEST
+
+START_TEST(test_args_tls)
+{
+	struct chat_args	a;
+	char			err[256];
+
+	/* --tls alone: the TLS port by default, the system's CAs. */
+	ck_assert_int_eq(parse(&a, err, "--tls", NULL), CHAT_ARGS_RUN);
+	ck_assert(a.tls);
+	ck_assert_str_eq(a.port, "7443");
+	ck_assert_ptr_null(a.ca_file);
+	ck_assert(!a.insecure);
+
+	/* A PORT given wins over the TLS default, wherever --tls is. */
+	ck_assert_int_eq(parse(&a, err, "example.org", "6697", "--tls",
+	    "--ca", "/etc/ca.pem", NULL), CHAT_ARGS_RUN);
+	ck_assert(a.tls);
+	ck_assert_str_eq(a.host, "example.org");
+	ck_assert_str_eq(a.port, "6697");
+	ck_assert_str_eq(a.ca_file, "/etc/ca.pem");
+
+	ck_assert_int_eq(parse(&a, err, "--tls", "--insecure", "h", NULL),
+	    CHAT_ARGS_RUN);
+	ck_assert(a.insecure);
+	ck_assert_ptr_null(a.ca_file);
+
+	/* A password needs no TLS (a loopback or UNIX-socket server). */
+	ck_assert_int_eq(parse(&a, err, "--password-file=/run/pw", "-u", "s",
+	    NULL), CHAT_ARGS_RUN);
+	ck_assert_str_eq(a.password_file, "/run/pw");
+	ck_assert(!a.tls);
+	ck_assert_str_eq(a.port, "7777");
 }
 END_TEST
 
@@ -113,6 +151,8 @@ START_TEST(test_args_help_version)
 	    CHAT_ARGS_VERSION);
 	ck_assert_int_eq(parse(&a, err, "-V", NULL), CHAT_ARGS_VERSION);
 	ck_assert_ptr_nonnull(strstr(chatui_usage, "--no-reconnect"));
+	ck_assert_ptr_nonnull(strstr(chatui_usage, "--insecure"));
+	ck_assert_ptr_nonnull(strstr(chatui_usage, "--password-file FILE"));
 }
 END_TEST
 
@@ -149,8 +189,121 @@ START_TEST(test_args_bad)
 	bad("bad nickname 'a b'", "-n", "a b", NULL, NULL);
 	bad("empty HOST", "", NULL, NULL, NULL);
 	bad("--unix needs a PATH", "--unix", "", NULL, NULL);
+	bad("--ca needs --tls", "--ca", "f", NULL, NULL);
+	bad("--insecure needs --tls", "--insecure", NULL, NULL, NULL);
+	bad("--insecure and --ca contradict each other: --insecure verifies "
+	    "nothing", "--tls", "--insecure", "--ca", "f");
+	bad("--tls is for TCP, not for --unix", "--tls", "-u", "s", NULL);
+	bad("--ca needs a FILE", "--tls", "--ca", "", NULL);
+	bad("option '--ca' needs an argument", "--tls", "--ca", NULL, NULL);
+	bad("--password-file needs a FILE", "--password-file", "", NULL,
+	    NULL);
+	bad("option '--password-file' needs an argument", "--password-file",
+	    NULL, NULL, NULL);
 	/* An error after a good parse: the state is reset each time. */
 	bad("unknown option '--bogus'", "-n", "x", "--bogus", NULL);
+}
+END_TEST
+
+static void
+password_ok(const char *data, size_t len, const char *want)
+{
+	char	out[CHATUI_PASSWORD_MAX + 1], err[128];
+
+	ck_assert_msg(chatui_password(data, len, out, sizeof out, err,
+	    sizeof err), "'%s' refused: %s", want, err);
+	ck_assert_str_eq(out, want);
+}
+
+static void
+password_bad(const char *data, size_t len, const char *want)
+{
+	char	out[CHATUI_PASSWORD_MAX + 1], err[128];
+
+	ck_assert(!chatui_password(data, len, out, sizeof out, err,
+	    sizeof err));
+	ck_assert_str_eq(err, want);
+}
+
+START_TEST(test_password)
+{
+	char	big[CHATUI_PASSWORD_MAX + 2], out[8], err[128];
+	char	longest[CHATUI_PASSWORD_MAX + 1];
+
+	password_ok("s3cret\n", 7, "s3cret");
+	password_ok("s3cret", 6, "s3cret");
+	password_ok("s3cret\r\n", 8, "s3cret");
+	password_ok("two words\nsecond line\n", 22, "two words");
+	/* Only the newline goes: other blanks are the password's. */
+	password_ok(" pad \n", 6, " pad ");
+	password_ok("caf\xc3\xa9\n", 6, "caf\xc3\xa9");
+
+	password_bad("", 0, "the first line is empty");
+	password_bad("\n", 1, "the first line is empty");
+	password_bad("\r\nx\n", 4, "the first line is empty");
+	password_bad("a\tb\n", 4,
+	    "the first line holds a control character (byte 2)");
+	password_bad("ab\0c\n", 5,
+	    "the first line holds a control character (byte 3)");
+	password_bad("a\rb\n", 4,
+	    "the first line holds a control character (byte 2)");
+
+	/* The longest that fits, one more, and a smaller out. */
+	memset(big, 'x', sizeof big);
+	big[CHATUI_PASSWORD_MAX] = '\0';
+	password_ok(big, CHATUI_PASSWORD_MAX, big);
+	big[CHATUI_PASSWORD_MAX] = 'x';
+	ck_assert(!chatui_password(big, CHATUI_PASSWORD_MAX + 1, longest,
+	    sizeof longest, err, sizeof err));
+	ck_assert_int_eq(strncmp(err, "the password is longer than ", 28), 0);
+	ck_assert_int_eq(atoi(err + 28), CHATUI_PASSWORD_MAX);
+	ck_assert(chatui_password("1234567\n", 8, out, sizeof out, err,
+	    sizeof err));
+	ck_assert_str_eq(out, "1234567");
+	ck_assert(!chatui_password("12345678\n", 9, out, sizeof out, err,
+	    sizeof err));
+	ck_assert_str_eq(err, "the password is longer than 7 bytes");
+}
+END_TEST
+
+START_TEST(test_track_pass)
+{
+	static const char	*none[] = {
+		"-- password requiredx",
+		"<bob> -- password required: send /pass PASSWORD",
+		"#lobby -- password required: send /pass PASSWORD",
+		"!! wrong password!",
+		"!! wrong passwords",
+		"-- wrong password",
+		"!! you are in already: no password needed now",
+		""
+	};
+	size_t			 i;
+
+	ck_assert_int_eq(chatui_track_pass("-- password required: send "
+	    "/pass PASSWORD", 41), CHAT_PASS_REQUIRED);
+	ck_assert_int_eq(chatui_track_pass("-- password required", 20),
+	    CHAT_PASS_REQUIRED);
+	ck_assert_int_eq(chatui_track_pass("!! wrong password", 17),
+	    CHAT_PASS_WRONG);
+	/* The length rules, not a NUL: the same bytes cut short. */
+	ck_assert_int_eq(chatui_track_pass("!! wrong password", 16),
+	    CHAT_PASS_NONE);
+	for (i = 0; i < sizeof none / sizeof none[0]; i++)
+		ck_assert_msg(chatui_track_pass(none[i], strlen(none[i])) ==
+		    CHAT_PASS_NONE, "'%s' taken for a password line", none[i]);
+}
+END_TEST
+
+START_TEST(test_is_pass)
+{
+	ck_assert(chatui_is_pass("/pass open sesame"));
+	ck_assert(chatui_is_pass("/PASS x"));
+	ck_assert(chatui_is_pass("/pass"));
+	ck_assert(!chatui_is_pass("/passw x"));
+	ck_assert(!chatui_is_pass("pass x"));
+	ck_assert(!chatui_is_pass(" /pass x"));
+	ck_assert(!chatui_is_pass("//pass x"));
 }
 END_TEST
 
@@ -1168,6 +1321,10 @@ chat_suite(void)
 	tcase_add_test(tc, test_args_good);
 	tcase_add_test(tc, test_args_help_version);
 	tcase_add_test(tc, test_args_bad);
+	tcase_add_test(tc, test_args_tls);
+	tcase_add_test(tc, test_password);
+	tcase_add_test(tc, test_track_pass);
+	tcase_add_test(tc, test_is_pass);
 	tcase_add_test(tc, test_colour_wanted);
 	suite_add_tcase(s, tc);
 
