@@ -642,6 +642,9 @@ chatd_args=(--port 0 --bind 127.0.0.1 --rate 0)
 # runs need it, and 6667 may be taken (a system ngircd).
 irc_off=() baseline_irc_off=()
 "$chatd_bin" --help 2>&1 | grep -q -- --irc-port && irc_off=(--irc-port 0)
+# And on 6697 with a certificate.
+"$chatd_bin" --help 2>&1 | grep -q -- --irc-tls-port &&
+    irc_off+=(--irc-tls-port 0)
 [ "$peer" = baseline ] && "$baseline_bin" --help 2>&1 |
     grep -q -- --irc-port && baseline_irc_off=(--irc-port 0)
 case $peer in

@@ -264,7 +264,7 @@ if [ "$tls" = yes ]; then
 	    ! "$CHATD" --help 2>&1 | grep -q 'built without TLS'; then
 		# shellcheck disable=SC2086
 		start_chatd_on --tls-port --tls-cert "$tmp/cert.pem" \
-		    --tls-key "$tmp/key.pem" $irc_off
+		    --tls-key "$tmp/key.pem" $irc_off --irc-tls-port 0
 		bench tls-chatd-own --tls --ca "$tmp/cert.pem" -H localhost \
 		    -p "$port2"
 		exact tls-chatd-own chatd true

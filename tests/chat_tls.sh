@@ -251,7 +251,8 @@ ok "--tls to chatd's plain-text port: $(cat "$tmp/err")"
 
 # 6. chatd's own TLS listener, with a password.
 printf 'open sesame\n' >"$tmp/server.pw"
-"$CHATD" --port 0 --irc-port 0 --tls-port 0 --bind 127.0.0.1 \
+"$CHATD" --port 0 --irc-port 0 --irc-tls-port 0 --tls-port 0 \
+    --bind 127.0.0.1 \
     --tls-cert "$tmp/good.pem" --tls-key "$tmp/good.key" \
     --password-file "$tmp/server.pw" >"$tmp/pchatd.log" 2>&1 &
 pchatd_pid=$!
