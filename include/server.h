@@ -30,7 +30,9 @@ struct histdb;
 struct model;
 struct remotes;
 struct tls_ctx;
+struct user;
 struct wakeset;
+struct worker;
 
 /* EP_CONN is host.h's. */
 enum { EP_LISTENER = 1, EP_WAKE = 3, EP_CLUSTER = 4 };
@@ -144,6 +146,13 @@ void	server_stop(struct server *srv);
  * MOTD could not be read (everything old stays then).
  */
 int	server_reload(struct server *srv, const struct options *opt);
+
+/*
+ * Publish the chat lines w has batched for u (w->batch, all to
+ * w->batch_room) and empty the batch; *n is how many there were.
+ * model_say()'s result: M_UNREACHABLE means none was sent (--cluster).
+ */
+int	server_say_batch(struct worker *w, struct user *u, size_t *n);
 
 /* One line of figures for /stats and the log. */
 void	server_stats_line(struct server *srv, char *buf, size_t len);

@@ -314,30 +314,16 @@ static const struct frontend irc_frontend = {
 static void
 irc_flush(struct worker *w, struct conn *c)
 {
-	struct server	*srv = w->srv;
 	const char	*name;
 	char		 room[ROOM_NAME_MAX_BYTES + 1];
-	size_t		 i, n, len;
-	int		 rc;
+	size_t		 n, len;
 
 	if (w->nbatch == 0)
 		return;
-	n = w->nbatch;
-	rc = model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
-	    n, &w->wake);
-	/* --cluster: the stream orders them, and counts them as relayed. */
-	if (srv->cluster == NULL)
-		atomic_fetch_add_explicit(&srv->host.stats.messages, n,
-		    memory_order_relaxed);
 	name = room_name(w->batch_room, &len);
 	snprintf(room, sizeof(room), "%.*s", (int)len, name);
-	for (i = 0; i < n; i++)
-		event_unref(w->batch[i]);
-	w->nbatch = 0;
-	w->batch_bytes = 0;
-	w->batch_room = NULL;
-	/* After the reset: numeric() flushes first. */
-	if (rc == M_UNREACHABLE)
+	/* After the batch is empty: numeric() flushes first. */
+	if (server_say_batch(w, &session(c)->user, &n) == M_UNREACHABLE)
 		numeric(w, c, "404", "%s :Cannot send to channel (the cluster "
 		    "is unreachable: %zu line%s not sent)", room, n,
 		    n == 1 ? "" : "s");

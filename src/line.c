@@ -271,26 +271,12 @@ static const struct frontend line_frontend = {
 static void
 line_flush(struct worker *w, struct conn *c)
 {
-	struct server	*srv = w->srv;
-	size_t		 i, n;
-	char		 text[128];
-	int		 rc;
+	char	 text[128];
+	size_t	 n;
 
 	if (w->nbatch == 0)
 		return;
-	n = w->nbatch;
-	/* --cluster: the stream orders them, and counts them as relayed. */
-	rc = model_say(srv->model, &session(c)->user, w->batch_room, w->batch,
-	    n, &w->wake);
-	if (srv->cluster == NULL)
-		atomic_fetch_add_explicit(&srv->host.stats.messages, n,
-		    memory_order_relaxed);
-	for (i = 0; i < n; i++)
-		event_unref(w->batch[i]);
-	w->nbatch = 0;
-	w->batch_bytes = 0;
-	w->batch_room = NULL;
-	if (rc == M_UNREACHABLE) {
+	if (server_say_batch(w, &session(c)->user, &n) == M_UNREACHABLE) {
 		snprintf(text, sizeof(text), "the cluster is unreachable: "
 		    "%zu line%s not sent", n, n == 1 ? "" : "s");
 		reply(w, c, REPLY_ERROR, text);

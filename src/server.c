@@ -1730,6 +1730,27 @@ server_reload(struct server *srv, const struct options *o)
 	return 0;
 }
 
+int
+server_say_batch(struct worker *w, struct user *u, size_t *n)
+{
+	struct server	*srv = w->srv;
+	size_t		 i;
+	int		 rc;
+
+	*n = w->nbatch;
+	rc = model_say(srv->model, u, w->batch_room, w->batch, *n, &w->wake);
+	/* --cluster: the stream orders them, and counts them as relayed. */
+	if (srv->cluster == NULL)
+		atomic_fetch_add_explicit(&srv->host.stats.messages, *n,
+		    memory_order_relaxed);
+	for (i = 0; i < *n; i++)
+		event_unref(w->batch[i]);
+	w->nbatch = 0;
+	w->batch_bytes = 0;
+	w->batch_room = NULL;
+	return rc;
+}
+
 void
 server_stats_line(struct server *srv, char *buf, size_t len)
 {
