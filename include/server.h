@@ -154,6 +154,14 @@ int	server_reload(struct server *srv, const struct options *opt);
  */
 int	server_say_batch(struct worker *w, struct user *u, size_t *n);
 
+/*
+ * u, c's user, leaves every room, the others told why: the kill reason,
+ * else the client's own quit text (which goes to the rooms, never to
+ * the log), else what the transport said (c->leave_reason).
+ */
+void	server_leave(struct worker *w, struct conn *c, struct user *u,
+	    const char *kill_reason, const char *quit, size_t quit_len);
+
 /* One line of figures for /stats and the log. */
 void	server_stats_line(struct server *srv, char *buf, size_t len);
 

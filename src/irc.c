@@ -1854,27 +1854,16 @@ irc_nick(struct conn *c)
 	return s != NULL && s->user.registered ? s->user.nick : "-";
 }
 
-/* Leave every room, telling the others why, as line.c does. */
+/* Leave every room, telling the others why (server_leave()). */
 static void
 irc_leave(struct worker *w, struct conn *c, const char *kill_reason)
 {
 	struct irc_session	*s = session(c);
-	const char		*reason = kill_reason;
-	size_t			 reason_len = reason ? strlen(reason) : 0;
 
 	if (s == NULL || !s->user.registered)
 		return;
 	irc_flush(w, c);
-	if (reason == NULL) {
-		reason = s->quit_reason;
-		reason_len = s->quit_len;
-		if (reason == NULL && c->leave_reason != NULL) {
-			reason = c->leave_reason;
-			reason_len = strlen(reason);
-		}
-	}
-	model_disconnect(w->srv->model, &s->user, reason, reason_len,
-	    &w->wake);
+	server_leave(w, c, &s->user, kill_reason, s->quit_reason, s->quit_len);
 }
 
 static void

@@ -1752,6 +1752,24 @@ server_say_batch(struct worker *w, struct user *u, size_t *n)
 }
 
 void
+server_leave(struct worker *w, struct conn *c, struct user *u,
+    const char *kill_reason, const char *quit, size_t quit_len)
+{
+	const char	*reason = kill_reason;
+	size_t		 reason_len = reason != NULL ? strlen(reason) : 0;
+
+	if (reason == NULL) {
+		reason = quit;
+		reason_len = quit_len;
+		if (reason == NULL && c->leave_reason != NULL) {
+			reason = c->leave_reason;
+			reason_len = strlen(reason);
+		}
+	}
+	model_disconnect(w->srv->model, u, reason, reason_len, &w->wake);
+}
+
+void
 server_stats_line(struct server *srv, char *buf, size_t len)
 {
 	struct stats	*st = &srv->host.stats;
