@@ -133,7 +133,7 @@ fi
 # The release tarball must build and pass on its own: make distcheck.
 if [ "$quick" = no ]; then
 	echo "=== distcheck"
-	if CHATD_TEST_LOOPS=2 make -C "$top/build-plain" distcheck \
+	if CHATD_TEST_LOOPS=2 make -C "$top/build-plain" -j"$(nproc)" distcheck \
 	    >"$top/build-plain/distcheck.log" 2>&1; then
 		echo "=== distcheck: passed"
 		passed=$((passed + 1))

@@ -98,13 +98,17 @@ clw_encode(const struct clw_msg *m, char *buf, size_t cap)
 	len = (size_t)n;
 	if (cap - len < m->room_len + 1 + m->nick_len + 1 + m->text_len)
 		return 0;
-	memcpy(buf + len, m->room, m->room_len);
+	/* A field may be empty and NULL (a node's end has no room). */
+	if (m->room_len > 0)
+		memcpy(buf + len, m->room, m->room_len);
 	len += m->room_len;
 	buf[len++] = '\n';
-	memcpy(buf + len, m->nick, m->nick_len);
+	if (m->nick_len > 0)
+		memcpy(buf + len, m->nick, m->nick_len);
 	len += m->nick_len;
 	buf[len++] = '\n';
-	memcpy(buf + len, m->text, m->text_len);
+	if (m->text_len > 0)
+		memcpy(buf + len, m->text, m->text_len);
 	len += m->text_len;
 	return len;
 }

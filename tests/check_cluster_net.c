@@ -466,6 +466,8 @@ START_TEST(test_who_and_death)
 	ck_assert_str_eq(line, "last words");
 	ck_assert_int_eq(tn_signal(a, SIGKILL), 0);
 	killed = tn_now_ms();
+	ck_assert_int_eq(tn_wait(a, TN_STOP_TIMEOUT), 128 + SIGKILL);
+	tn_stop(a);	/* reaped: frees it */
 	for (;;) {
 		n = tn_readline(cb, line, sizeof(line), 10000);
 		ck_assert_msg(n >= 0, "no leave of alice: %s", tn_error());
@@ -501,7 +503,6 @@ START_TEST(test_who_and_death)
 	}
 	tn_close(ca);
 	tn_close(cb);
-	tn_wait(a, 5000);
 	stop(b);
 }
 END_TEST

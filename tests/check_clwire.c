@@ -96,6 +96,32 @@ START_TEST(test_every_kind)
 }
 END_TEST
 
+/* A node's end has no room and no nick: NULL and empty, as cluster.c
+ * leaves them (memcpy from NULL, even of 0 bytes, is undefined). */
+START_TEST(test_null_empty_fields)
+{
+	struct clw_msg	m, d;
+	char		buf[256];
+	size_t		len;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = CLW_NODEDOWN;
+	m.node = "a";
+	m.node_len = 1;
+	m.time_ms = 7;
+	m.text = "b";
+	m.text_len = 1;
+	len = clw_encode(&m, buf, sizeof(buf));
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(clw_decode(buf, len, &d), 0);
+	ck_assert_int_eq(d.kind, CLW_NODEDOWN);
+	ck_assert_uint_eq(d.room_len, 0);
+	ck_assert_uint_eq(d.nick_len, 0);
+	ck_assert_uint_eq(d.text_len, 1);
+	ck_assert_int_eq(d.text[0], 'b');
+}
+END_TEST
+
 /* Text is last, so a newline in it cannot shift the other fields. */
 START_TEST(test_text_with_newlines)
 {
@@ -236,6 +262,7 @@ clwire_suite(void)
 
 	tcase_add_test(tc, test_exact_bytes);
 	tcase_add_test(tc, test_every_kind);
+	tcase_add_test(tc, test_null_empty_fields);
 	tcase_add_test(tc, test_text_with_newlines);
 	tcase_add_test(tc, test_encode_refuses);
 	tcase_add_test(tc, test_decode_refuses);
