@@ -118,7 +118,7 @@ if [ "$quick" = yes ]; then
 	LAT_N=500	LAT_S=10	LAT_R=1000
 	C10K_N=2000	C10K_S=10	C10K_R=100
 	CHURN_N=50	CHURN_S=5	CHURN_R=25	CHURN_LOOPS=2
-	CHURN_MAX=600	CHURN_MIN=300
+	CHURN_MAX=600	CHURN_MIN=150
 	SLOW_NR=50	SLOW_N=50	SLOW_S=4	SLOW_R=2000
 	FLOOD_N=20	FLOOD_S=2	FLOOD_R=20	FLOOD_LINES=2000
 	BAD_N=50	BAD_S=4		BAD_W=8		BAD_RANDOM_MB=1
@@ -131,7 +131,7 @@ else
 	LAT_N=1000	LAT_S=10	LAT_R=2000
 	C10K_N=10000	C10K_S=10	C10K_R=100
 	CHURN_N=100	CHURN_S=5	CHURN_R=50	CHURN_LOOPS=4
-	CHURN_MAX=4000	CHURN_MIN=2000
+	CHURN_MAX=4000	CHURN_MIN=1000
 	SLOW_NR=100	SLOW_N=100	SLOW_S=4	SLOW_R=2000
 	FLOOD_N=20	FLOOD_S=2	FLOOD_R=20	FLOOD_LINES=2000
 	BAD_N=50	BAD_S=4		BAD_W=8		BAD_RANDOM_MB=4
@@ -573,6 +573,9 @@ sc_churn() {
 			prob "churn loop $i did not report"
 		fi
 	done
+	# The loops are paced bash (a fork of sleep between connects), so
+	# their rate is the shell's: the floor shows that churn happened
+	# beside the chat, not how fast chatd accepts (chat-bench's c10k).
 	[ "$connects" -ge "$CHURN_MIN" ] ||
 	    prob "only $connects churn connects (want $CHURN_MIN)"
 	[ "$failures" -eq 0 ] ||
