@@ -25,36 +25,13 @@
 #include <nats/nats.h>
 
 #include "cluster.h"
-#include "natsrv.h"
 #include "check_run.h"
 #include "check_tmp.h"
+#include "natsfix.h"
 
 #define WAIT_MS		15000	/* the bound of any one wait */
 #define HB_MS		200
 #define MISSED		3
-
-static struct natsrv	 srv;
-static char		 store[300];
-
-static void
-server_up(void)
-{
-	tmpdir_make("check_cluster");
-	snprintf(store, sizeof(store), "%s", tmpdir);
-	ck_assert_int_eq(natsrv_start(&srv, store, 0), 0);
-}
-
-static void
-server_down(void)
-{
-	struct natsrv	ns;
-
-	/* The test may have restarted it: its pid file says which. */
-	if (natsrv_adopt(&ns, store) == 0)
-		natsrv_stop(&ns);
-	natsrv_stop(&srv);
-	tmpdir_remove();
-}
 
 static int64_t
 now_ms(void)
@@ -73,7 +50,7 @@ node_open(const char *name, size_t history)
 	char			 err[512];
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.url = srv.url;
+	cfg.url = nats.url;
 	cfg.node = name;
 	cfg.prefix = "chatd";
 	cfg.history = history;
@@ -178,7 +155,7 @@ START_TEST(test_unreachable)
 	    strstr(err, url) != NULL, "error: %s", err);
 
 	/* A bad node name is refused before any connection. */
-	cfg.url = srv.url;
+	cfg.url = nats.url;
 	cfg.node = "a.b";
 	ck_assert_ptr_null(cluster_open(&cfg, err, sizeof(err)));
 }
@@ -350,8 +327,7 @@ START_TEST(test_nats_restart)
 	struct cluster		*a = node_open("a", 10);
 	struct cluster_item	*it;
 	struct cluster_stats	 st;
-	struct natsrv		 old;
-	uint16_t		 port = srv.port;
+	uint16_t		 port;
 	uint64_t		 first;
 
 	ck_assert_int_eq(say(a, "#lobby", "x", "before", 1), CL_OK);
@@ -361,9 +337,7 @@ START_TEST(test_nats_restart)
 	first = it->seq;
 	cluster_item_free(it);
 
-	ck_assert_int_eq(natsrv_adopt(&old, store), 0);
-	ck_assert_int_eq(natsrv_stop(&old), 0);
-	srv.pid = -1;
+	port = nats_kill();
 	it = next_kind(a, CI_DISCONNECTED, WAIT_MS);
 	ck_assert_ptr_nonnull(it);
 	cluster_item_free(it);
@@ -372,7 +346,7 @@ START_TEST(test_nats_restart)
 	ck_assert_uint_eq(st.disconnects, 1);
 	ck_assert_int_eq(say(a, "#lobby", "x", "during", 2), CL_DOWN);
 
-	ck_assert_int_eq(natsrv_start(&srv, store, port), 0);
+	nats_restart(port);
 	it = next_kind(a, CI_RECONNECTED, WAIT_MS);
 	ck_assert_ptr_nonnull(it);
 	cluster_item_free(it);
@@ -443,7 +417,7 @@ START_TEST(test_publish_failed)
 	jsCtx			*js = NULL;
 
 	/* Someone deletes the stream under the node's feet. */
-	ck_assert_int_eq(natsConnection_ConnectTo(&nc, srv.url), NATS_OK);
+	ck_assert_int_eq(natsConnection_ConnectTo(&nc, nats.url), NATS_OK);
 	ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
 	ck_assert_int_eq(js_DeleteStream(js, "chatd", NULL, NULL), NATS_OK);
 	ck_assert_int_eq(say(a, "#lobby", "x", "lost", 4242), CL_OK);
@@ -465,7 +439,7 @@ add(Suite *s, const char *name, const TTest *test, int timeout)
 {
 	TCase	*tc = tcase_create(name);
 
-	tcase_add_unchecked_fixture(tc, server_up, server_down);
+	tcase_add_unchecked_fixture(tc, nats_up, nats_down);
 	tcase_set_timeout(tc, timeout);
 	tcase_add_test(tc, test);
 	suite_add_tcase(s, tc);

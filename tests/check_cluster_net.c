@@ -19,39 +19,17 @@
 
 #include "check_net.h"
 #include "check_tmp.h"
-#include "natsrv.h"
+#include "natsfix.h"
 
 #define NODES		3
 #define SENDERS		5
 #define LINES		30
 #define TOTAL		(SENDERS * LINES)
 
-static struct natsrv	 srv;
-static char		 store[300];
-
-static void
-server_up(void)
-{
-	tmpdir_make("check_cluster_net");
-	snprintf(store, sizeof(store), "%s", tmpdir);
-	ck_assert_int_eq(natsrv_start(&srv, store, 0), 0);
-}
-
-static void
-server_down(void)
-{
-	struct natsrv	ns;
-
-	if (natsrv_adopt(&ns, store) == 0)
-		natsrv_stop(&ns);
-	natsrv_stop(&srv);
-	tmpdir_remove();
-}
-
 static struct tn_daemon *
 node(const char *name)
 {
-	const char *const extra[] = { "--cluster", srv.url, "--node-name",
+	const char *const extra[] = { "--cluster", nats.url, "--node-name",
 	    name, "--rate", "0", "--history", "1000", NULL };
 
 	return start(extra);
@@ -261,8 +239,7 @@ START_TEST(test_nats_restart)
 {
 	struct tn_daemon	*a = node("a"), *b = node("b");
 	struct tn_client	*ca = join(a), *cb = join(b);
-	struct natsrv		 old;
-	uint16_t		 port = srv.port;
+	uint16_t		 port;
 	char			 text[64];
 
 	SEND(ca, "before\r\n");
@@ -271,15 +248,13 @@ START_TEST(test_nats_restart)
 	ck_assert(next_chat(ca, text, sizeof(text)));
 	ck_assert_str_eq(text, "before");
 
-	ck_assert_int_eq(natsrv_adopt(&old, store), 0);
-	ck_assert_int_eq(natsrv_stop(&old), 0);
-	srv.pid = -1;
+	port = nats_kill();
 	ck_assert_msg(tn_wait_log(a, "lost NATS at", TN_LINE_TIMEOUT),
 	    "%s", tn_error());
 	SEND(ca, "during\r\n");
 	expect_past_notices(ca, "!! the cluster is unreachable: 1 line not sent");
 
-	ck_assert_int_eq(natsrv_start(&srv, store, port), 0);
+	nats_restart(port);
 	ck_assert_msg(tn_wait_log(a, "NATS is back", 15000), "%s",
 	    tn_error());
 	ck_assert_msg(tn_wait_log(b, "NATS is back", 15000), "%s",
@@ -344,7 +319,7 @@ START_TEST(test_unstored_line)
 	SEND(ca, "stored\r\n");
 	ck_assert(next_chat(ca, text, sizeof(text)));
 	ck_assert_str_eq(text, "stored");
-	ck_assert_int_eq(natsConnection_ConnectTo(&nc, srv.url), NATS_OK);
+	ck_assert_int_eq(natsConnection_ConnectTo(&nc, nats.url), NATS_OK);
 	ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
 	ck_assert_int_eq(js_DeleteStream(js, "chatd", NULL, NULL), NATS_OK);
 	SEND(ca, "not stored\r\n");
@@ -368,7 +343,7 @@ node_irc(const char *name, uint16_t *irc_port)
 	ck_assert_msg(*irc_port != 0, "no free port: %s", tn_error());
 	snprintf(port, sizeof(port), "%u", *irc_port);
 	{
-		const char *const extra[] = { "--cluster", srv.url,
+		const char *const extra[] = { "--cluster", nats.url,
 		    "--node-name", name, "--rate", "0", "--irc-port", port,
 		    NULL };
 
@@ -520,6 +495,7 @@ main(void)
 		{ "irc", test_irc, 0 },
 	};
 
-	return net_main(NET_SUITE("cluster_net", tests, server_up,
-	    server_down));
+	nats_fixture_name = "check_cluster_net";
+	return net_main(NET_SUITE("cluster_net", tests, nats_up,
+	    nats_down));
 }
