@@ -8,7 +8,10 @@
  *   - cluster_open() connects, or fails with a message that names the
  *     URL: chatd then exits 1 rather than going on alone.  It creates
  *     (or finds) the stream PREFIX, subjects PREFIX.>, max_msgs_per_subject
- *     the history length, so the stream is the rooms' history; and the
+ *     the history length but at least cfg.retain, so the stream is
+ *     the rooms' history, with room for lines no node has read yet (the
+ *     caller keeps fewer than CLUSTER_INFLIGHT_HIGH of its own in
+ *     flight); and the
  *     buckets PREFIX_nicks (nick -> "node uid") and PREFIX_nodes (node ->
  *     heartbeat).
  *   - One ordered consumer reads the whole stream from its first message,
@@ -53,6 +56,10 @@
 #define CLUSTER_TIMEOUT_MS	1000	/* bound of a claim, a KV call */
 #define CLUSTER_ACK_MS		2000	/* bound of a publish's ack */
 #define CLUSTER_QUEUE_MAX	4096
+#define CLUSTER_RETAIN		4096	/* lines a room, at least */
+/* A node's own lines in flight: 8 nodes at the mark fit CLUSTER_RETAIN. */
+#define CLUSTER_INFLIGHT_HIGH	512
+#define CLUSTER_INFLIGHT_LOW	256
 
 struct cluster;
 
@@ -66,6 +73,8 @@ struct cluster_config {
 	unsigned	 timeout_ms;	/* 0: CLUSTER_TIMEOUT_MS */
 	unsigned	 ack_ms;	/* 0: CLUSTER_ACK_MS */
 	size_t		 queue_max;	/* 0: CLUSTER_QUEUE_MAX */
+	size_t		 retain;	/* a room's lines, at least; 0:
+					   CLUSTER_RETAIN */
 };
 
 enum cluster_item_kind {
@@ -101,6 +110,7 @@ struct cluster_stats {
 	uint64_t	 published;	/* acknowledged */
 	uint64_t	 failed;	/* refused or not acknowledged */
 	uint64_t	 disconnects;
+	uint64_t	 lost;		/* dropped by the stream unread */
 };
 
 /*

@@ -80,6 +80,14 @@ struct server {
 	int			 cluster_kind;	/* EP_CLUSTER */
 	struct wakeset		*cluster_ws;	/* the acceptor's */
 	struct remotes		*remotes;	/* the acceptor's */
+	/*
+	 * This node's lines published and not yet back off the stream (or
+	 * failed).  Past CLUSTER_INFLIGHT_HIGH the cluster counts as one
+	 * recipient behind, so the senders wait instead of racing the
+	 * stream's per-room limit, which would drop what no node read yet.
+	 */
+	atomic_size_t		 cluster_inflight;
+	atomic_bool		 cluster_behind;
 	struct workq		*wq;
 	int			 wakefd;	/* eventfd: wakes the acceptor */
 	int			 wake_kind;	/* EP_WAKE, epoll data for wakefd */

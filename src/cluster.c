@@ -71,6 +71,7 @@ struct cluster {
 	atomic_uint_fast64_t	 published;
 	atomic_uint_fast64_t	 failed;
 	atomic_uint_fast64_t	 disconnects;
+	atomic_uint_fast64_t	 lost;		/* note_gap() */
 	atomic_uint		 bad;
 
 	struct peer		 peers[NODES_MAX];	/* the heartbeat's */
@@ -173,6 +174,35 @@ push_event(struct cluster *cl, struct cluster_item *it)
 	pthread_mutex_unlock(&cl->lock);
 }
 
+/*
+ * Live, sequences follow one another; in the replay, gaps are old lines
+ * the per-room limit dropped long ago.  A live gap is lines lost to this
+ * node: the stream dropped them before its consumer got there.
+ */
+static void
+note_gap(struct cluster *cl, uint64_t prev, uint64_t seq)
+{
+	static struct log_limit	 limit = LOG_LIMIT_INITIALIZER(5);
+	uint64_t		 missed;
+	unsigned		 skipped;
+
+	if (prev == 0 || prev < cl->start_seq || seq <= prev + 1)
+		return;
+	missed = seq - prev - 1;
+	atomic_fetch_add(&cl->lost, missed);
+	if (!log_limit_take(&limit, mono_ms(), &skipped))
+		return;
+	if (skipped > 0)
+		log_error("%u more gaps in the stream went unlogged",
+		    skipped);
+	log_error("the stream dropped %" PRIu64 " line%s (seq %"
+	    PRIu64 " to %" PRIu64 ") before node %s read %s: it was more "
+	    "than %zu lines a room behind", missed, missed == 1 ? "" : "s",
+	    prev + 1, seq - 1, cl->node, missed == 1 ? "it" : "them",
+	    cl->cfg.retain > cl->cfg.history ? cl->cfg.retain :
+	    cl->cfg.history);
+}
+
 static void
 on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
     void *arg)
@@ -186,7 +216,8 @@ on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	atomic_fetch_add(&cl->in_callback, 1);
 	if (natsMsg_GetMetaData(&meta, msg) != NATS_OK)
 		goto out;	/* a status message, not one of the stream's */
-	atomic_store(&cl->received_seq, meta->Sequence.Stream);
+	note_gap(cl, atomic_exchange(&cl->received_seq,
+	    meta->Sequence.Stream), meta->Sequence.Stream);
 	data = natsMsg_GetData(msg);
 	len = natsMsg_GetDataLength(msg);
 	if ((it = item_new(CI_EVENT, data, (size_t)len)) == NULL) {
@@ -340,7 +371,8 @@ make_stream(struct cluster *cl, jsErrCode *jerr)
 	sc.Subjects = subjects;
 	sc.SubjectsLen = 1;
 	sc.Storage = js_FileStorage;
-	sc.MaxMsgsPerSubject = (int64_t)cl->cfg.history;
+	sc.MaxMsgsPerSubject = (int64_t)(cl->cfg.history > cl->cfg.retain ?
+	    cl->cfg.history : cl->cfg.retain);
 	s = js_AddStream(&si, cl->js, &sc, NULL, jerr);
 	if (s != NATS_OK && *jerr == JSStreamNameExistErr)
 		s = js_UpdateStream(&si, cl->js, &sc, NULL, jerr);
@@ -379,6 +411,8 @@ cluster_open(const struct cluster_config *cfg, char *err, size_t errlen)
 		cl->cfg.ack_ms = CLUSTER_ACK_MS;
 	if (cl->cfg.queue_max == 0)
 		cl->cfg.queue_max = CLUSTER_QUEUE_MAX;
+	if (cl->cfg.retain == 0)
+		cl->cfg.retain = CLUSTER_RETAIN;
 	if (cl->cfg.history == 0)
 		cl->cfg.history = 1;
 	snprintf(cl->url, sizeof(cl->url), "%s", cfg->url);
@@ -403,6 +437,7 @@ cluster_open(const struct cluster_config *cfg, char *err, size_t errlen)
 	    (s = natsOptions_SetReconnectWait(opts, 250)) != NATS_OK ||
 	    (s = natsOptions_SetPingInterval(opts, 1000)) != NATS_OK ||
 	    (s = natsOptions_SetMaxPingsOut(opts, 2)) != NATS_OK ||
+	    (s = natsOptions_SetSendAsap(opts, true)) != NATS_OK ||
 	    (s = natsOptions_SetDisconnectedCB(opts, on_disconnected,
 	    cl)) != NATS_OK ||
 	    (s = natsOptions_SetReconnectedCB(opts, on_reconnected,
@@ -860,6 +895,7 @@ cluster_stats(struct cluster *cl, struct cluster_stats *st)
 	st->published = atomic_load(&cl->published);
 	st->failed = atomic_load(&cl->failed);
 	st->disconnects = atomic_load(&cl->disconnects);
+	st->lost = atomic_load(&cl->lost);
 }
 
 /*

@@ -48,6 +48,8 @@ static void	server_wake(struct server *, struct wakeset *);
 static bool	server_hold(struct server *, struct conn *);
 static void	server_release_held(struct server *, struct wakeset *);
 static void	server_bury(struct server *, struct conn *);
+static void	cluster_flow_back(struct server *);
+static void	cluster_flow_check(struct server *, struct wakeset *);
 static void	server_throttle(struct server *, struct conn *, uint64_t);
 
 #define ACCEPTS_PER_EVENT	64
@@ -845,6 +847,7 @@ static void
 cluster_apply(struct server *srv, const struct cluster_item *it)
 {
 	const struct clw_msg	*cm = &it->msg;
+	const char		*self = cluster_node(srv->cluster);
 	struct event		*ev;
 	enum event_kind		 kind;
 
@@ -860,6 +863,9 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
 		return;
 	}
+	if (cm->node_len == strlen(self) &&
+	    memcmp(cm->node, self, cm->node_len) == 0)
+		cluster_flow_back(srv);
 	/* The stream is shared: a name this server could not make stays out. */
 	if (room_name_check(cm->room, cm->room_len, ROOM_NAME_MAX_BYTES) !=
 	    NULL)
@@ -898,13 +904,19 @@ cluster_drain(struct server *srv)
 			    (int)items[i]->text_len, items[i]->text);
 			line_publish_failed(items[i]->cookie,
 			    srv->cluster_ws);
+			if (items[i]->cookie != 0)
+				cluster_flow_back(srv);
 			break;
 		case CI_DISCONNECTED:
+			/* What was in flight fails (acks time out), or is lost. */
+			atomic_store(&srv->cluster_inflight, 0);
+			break;
 		case CI_RECONNECTED:
 			break;		/* cluster.c logged it */
 		}
 		cluster_item_free(items[i]);
 	}
+	cluster_flow_check(srv, srv->cluster_ws);
 	server_wake(srv, srv->cluster_ws);
 }
 
@@ -968,6 +980,10 @@ acceptor_main(void *arg)
 				listeners_enable(srv, true);
 		}
 		throttling = resume_throttled(srv, now);
+		if (srv->cluster != NULL) {
+			cluster_flow_check(srv, srv->cluster_ws);
+			server_wake(srv, srv->cluster_ws);
+		}
 		sweep_stalled(srv, now);
 		if (!atomic_load(&srv->host.stopping))
 			tick(srv, now);
@@ -1210,6 +1226,48 @@ open_history_db(struct server *srv)
 }
 
 /*
+ * --cluster back-pressure.  The stream keeps CLUSTER_RETAIN lines a
+ * room and drops the oldest past that, read or not: a node whose lines
+ * ran that far ahead of every node's consumer would lose them.  So past
+ * CLUSTER_INFLIGHT_HIGH lines in flight the cluster counts as one
+ * recipient behind (host.h's nbehind): the senders are not read, as
+ * when a client is behind, until the stream has given back all but
+ * CLUSTER_INFLIGHT_LOW of them.  A worker raises it; the acceptor, which
+ * sees the lines come back, lowers it, and looks at every turn, so a
+ * raise that races the last line back waits one tick at most.
+ */
+static void
+cluster_flow_sent(struct server *srv)
+{
+	if (atomic_fetch_add(&srv->cluster_inflight, 1) + 1 >=
+	    CLUSTER_INFLIGHT_HIGH &&
+	    !atomic_exchange(&srv->cluster_behind, true))
+		atomic_fetch_add(&srv->host.nbehind, 1);
+}
+
+/* One line back off the stream, or failed: the acceptor's. */
+static void
+cluster_flow_back(struct server *srv)
+{
+	size_t	n = atomic_load(&srv->cluster_inflight);
+
+	/* A line of an earlier life of this node, replayed: not counted. */
+	while (n > 0 && !atomic_compare_exchange_weak(&srv->cluster_inflight,
+	    &n, n - 1))
+		;
+}
+
+static void
+cluster_flow_check(struct server *srv, struct wakeset *ws)
+{
+	if (atomic_load(&srv->cluster_behind) &&
+	    atomic_load(&srv->cluster_inflight) <= CLUSTER_INFLIGHT_LOW &&
+	    atomic_exchange(&srv->cluster_behind, false) &&
+	    atomic_fetch_sub(&srv->host.nbehind, 1) == 1)
+		server_release_held(srv, ws);
+}
+
+/*
  * The model's hooks (model.h, struct model_cluster): this node's users'
  * lines, nick claims and comings and goings, onto the stream.
  */
@@ -1238,6 +1296,8 @@ hook_say(void *arg, struct user *u, struct room *r, struct event *const *evs,
 			return false;	/* refused, all of them */
 		if (rc != CL_OK)
 			log_warn("cluster: a line could not be published");
+		else
+			cluster_flow_sent(srv);
 	}
 	return true;
 }
@@ -1793,10 +1853,12 @@ server_stats_line(struct server *srv, char *buf, size_t len)
 		cluster_stats(srv->cluster, &cs);
 		snprintf(buf + used, len - used, ", cluster node %s %s, "
 		    "stream seq %" PRIu64 ", lag %" PRIu64 ", %" PRIu64
-		    " lines refused or unacknowledged",
+		    " lines refused or unacknowledged, %" PRIu64 " lost "
+		    "unread, %zu in flight",
 		    cluster_node(srv->cluster),
 		    cs.connected ? "connected" : "DISCONNECTED",
-		    cs.delivered_seq, cs.lag, cs.failed);
+		    cs.delivered_seq, cs.lag, cs.failed, cs.lost,
+		    atomic_load(&srv->cluster_inflight));
 	}
 }
 

@@ -54,6 +54,7 @@ node_open(const char *name, size_t history)
 	cfg.node = name;
 	cfg.prefix = "chatd";
 	cfg.history = history;
+	cfg.retain = 1;		/* the stream keeps the history, no more */
 	cfg.heartbeat_ms = HB_MS;
 	cfg.missed_beats = MISSED;
 	cl = cluster_open(&cfg, err, sizeof(err));

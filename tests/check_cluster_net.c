@@ -482,6 +482,50 @@ START_TEST(test_who_and_death)
 }
 END_TEST
 
+/* Four times CLUSTER_INFLIGHT_HIGH: the sender is held and let go. */
+#define BURST		2000
+
+/*
+ * A burst past what a node keeps in flight: the sender is not read while
+ * the stream catches up, then read again; every line reaches both nodes
+ * in order, and the stream dropped none unread.
+ */
+START_TEST(test_burst)
+{
+	struct tn_daemon	*a = node("a"), *b = node("b");
+	struct tn_client	*ca = join(a), *cb = join(b);
+	struct tn_client	*readers[2] = { cb, ca };
+	static char		 buf[BURST * 16];
+	char			 text[64], line[1024];
+	size_t			 len = 0;
+	int			 i, k, r;
+
+	for (i = 0; i < BURST; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		    "b%d\r\n", i);
+	ck_assert_int_eq(tn_send(ca, buf, len), 0);
+	for (r = 0; r < 2; r++)
+		for (i = 0; i < BURST; i++) {
+			ck_assert_msg(next_chat(readers[r], text,
+			    sizeof(text)), "reader %d got %d of %d: %s", r, i,
+			    BURST, tn_error());
+			ck_assert_int_eq(sscanf(text, "b%d", &k), 1);
+			ck_assert_int_eq(k, i);
+		}
+	for (r = 0; r < 2; r++) {
+		SEND(readers[r], "/stats\r\n");
+		ck_assert_msg(tn_expect_prefix(readers[r], "-- uptime ", line,
+		    sizeof(line)) == 0, "%s", tn_error());
+		ck_assert_msg(strstr(line, ", 0 lost unread, ") != NULL,
+		    "%s", line);
+	}
+	tn_close(ca);
+	tn_close(cb);
+	stop(a);
+	stop(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -493,6 +537,7 @@ main(void)
 		{ "who_and_death", test_who_and_death, 120 },
 		{ "unstored_line", test_unstored_line, 0 },
 		{ "irc", test_irc, 0 },
+		{ "burst", test_burst, 60 },
 	};
 
 	nats_fixture_name = "check_cluster_net";
