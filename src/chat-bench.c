@@ -221,10 +221,14 @@ struct bthread {
 	atomic_uint_least64_t	 pub[C_COUNT];
 };
 
+/* --port P1,P2,...: the nodes of a cluster, clients dealt round them. */
+#define PORTS_MAX	16
+
 struct bench {
 	const struct config	*cfg;
-	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
+	struct sockaddr_storage	 addr[PORTS_MAX];
+	socklen_t		 addrlen[PORTS_MAX];
+	size_t			 naddr;
 	char			 target[300];
 	size_t			 line_max;
 	struct bconn		*conns;
@@ -270,7 +274,9 @@ usage(FILE *f)
 "      --rooms R              spread clients and senders over R rooms, R <= N\n"
 "                             (default: 1, the room every client starts in)\n"
 "  -H, --host HOST            server name or address (default: 127.0.0.1)\n"
-"  -p, --port PORT            server TCP port (default: 7777)\n"
+"  -p, --port PORT[,PORT...]  server TCP port (default: 7777); several ports\n"
+"                             (the nodes of a chatd cluster, at most 16):\n"
+"                             client i connects to port i mod their number\n"
 "      --unix PATH            connect to a UNIX-domain socket instead\n"
 "      --size BYTES           message payload size, at least %d (default: 64)\n"
 "  -r, --rate R               open loop: R messages/s in all, shared by the\n"
@@ -402,6 +408,33 @@ bad:
 	return -1;
 }
 
+/* PORT[,PORT...], at most PORTS_MAX of 1 to 65535. */
+static int
+parse_ports(const char *name, const char *arg)
+{
+	char		 one[8];
+	const char	*p = arg, *comma;
+	uintmax_t	 u;
+	size_t		 n = 0, len;
+
+	do {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len >= sizeof one || ++n > PORTS_MAX) {
+			fprintf(stderr, "%s: --%s: '%s' is not a port or a list "
+			    "of at most %d ports\n", progname, name, arg,
+			    PORTS_MAX);
+			return -1;
+		}
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (parse_uint(name, one, 1, 65535, &u) == -1)
+			return -1;
+		p = comma != NULL ? comma + 1 : NULL;
+	} while (p != NULL);
+	return 0;
+}
+
 static int
 parse_real(const char *opt, const char *arg, double min, double max,
     double *out)
@@ -512,7 +545,7 @@ set_option(struct config *c, int ch, const char *arg, bool *window_set)
 		c->host = arg;
 		return 0;
 	case 'p':
-		if (parse_uint(name, arg, 1, 65535, &u) == -1)
+		if (parse_ports(name, arg) == -1)
 			return -1;
 		c->port = arg;
 		return 0;
@@ -720,40 +753,60 @@ read_rss(long pid)
 }
 
 static int
+resolve_port(struct bench *b, const char *port)
+{
+	const struct config	*cfg = b->cfg;
+	struct addrinfo		 hints, *res;
+	int			 error;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((error = getaddrinfo(cfg->host, port, &hints, &res)) != 0) {
+		fprintf(stderr, "%s: %s port %s: %s\n", progname, cfg->host,
+		    port, gai_strerror(error));
+		return -1;
+	}
+	memcpy(&b->addr[b->naddr], res->ai_addr, res->ai_addrlen);
+	b->addrlen[b->naddr++] = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int
 resolve(struct bench *b)
 {
 	const struct config	*cfg = b->cfg;
 	struct sockaddr_un	*sun;
-	struct addrinfo		 hints, *res;
-	char			 host[INET6_ADDRSTRLEN];
-	int			 error;
+	char			 host[INET6_ADDRSTRLEN], port[8];
+	const char		*p, *comma;
+	size_t			 len;
 
 	if (cfg->unix_path != NULL) {
-		sun = (struct sockaddr_un *)&b->addr;
+		sun = (struct sockaddr_un *)&b->addr[0];
 		sun->sun_family = AF_UNIX;
 		snprintf(sun->sun_path, sizeof sun->sun_path, "%s",
 		    cfg->unix_path);
-		b->addrlen = sizeof *sun;
+		b->addrlen[0] = sizeof *sun;
+		b->naddr = 1;
 		snprintf(b->target, sizeof b->target, "unix:%s",
 		    cfg->unix_path);
 		return 0;
 	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((error = getaddrinfo(cfg->host, cfg->port, &hints, &res)) != 0) {
-		fprintf(stderr, "%s: %s port %s: %s\n", progname, cfg->host,
-		    cfg->port, gai_strerror(error));
-		return -1;
+	/* parse_ports() checked the list. */
+	for (p = cfg->port; p != NULL; p = comma != NULL ? comma + 1 : NULL) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		snprintf(port, sizeof port, "%.*s", (int)len, p);
+		if (resolve_port(b, port) == -1)
+			return -1;
 	}
-	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
-	b->addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
-	if (getnameinfo((struct sockaddr *)&b->addr, b->addrlen, host,
+	if (getnameinfo((struct sockaddr *)&b->addr[0], b->addrlen[0], host,
 	    sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
 		snprintf(host, sizeof host, "%s", cfg->host);
-	snprintf(b->target, sizeof b->target, b->addr.ss_family == AF_INET6 ?
-	    "[%s]:%s" : "%s:%s", host, cfg->port);
+	snprintf(b->target, sizeof b->target,
+	    b->addr[0].ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
+	    cfg->port);
 	return 0;
 }
 
@@ -1913,8 +1966,9 @@ start_conn(struct bthread *t, struct bconn *c)
 	struct bench		*b = t->b;
 	struct epoll_event	 ev;
 	int			 one = 1;
+	size_t			 node = c->id % b->naddr;
 
-	c->fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	c->fd = socket(b->addr[node].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		conn_kill(t, c, "socket", strerror(errno));
@@ -1923,9 +1977,10 @@ start_conn(struct bthread *t, struct bconn *c)
 	c->state = CS_CONNECTING;
 	t->connecting++;
 	/* Small messages must not wait for Nagle. */
-	if (b->addr.ss_family != AF_UNIX)
+	if (b->addr[node].ss_family != AF_UNIX)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(c->fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
+	if (connect(c->fd, (struct sockaddr *)&b->addr[node],
+	    b->addrlen[node]) == -1 &&
 	    errno != EINPROGRESS) {
 		conn_kill(t, c, "connect", strerror(errno));
 		return;

@@ -105,6 +105,20 @@ echo "bench_smoke: ok: deliveries = expected = $(field expected)"
 check server_rss_before_kb gt 0
 check server_rss_after_kb gt 0
 
+# A list of ports (a cluster's nodes): here the same node twice.
+$timeout_cmd "$CHAT_BENCH" -p "$port,$port" -n 4 -s 2 --window 16 -d 0.5 \
+    --warmup 0.2 --json -q >"$tmp/out.json" 2>"$tmp/err.txt" ||
+    fail "chat-bench -p $port,$port: $(cat "$tmp/err.txt")"
+check connected eq 4
+check lost eq 0
+[ "$(field deliveries)" = "$(field expected)" ] ||
+    fail "two ports: deliveries $(field deliveries) != expected $(field expected)"
+"$CHAT_BENCH" -p "$port,,$port" -n 1 -s 1 -d 0.1 >/dev/null 2>"$tmp/err.txt"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "not a port or a list" "$tmp/err.txt" ||
+    fail "chat-bench -p with an empty port: status $rc, $(cat "$tmp/err.txt")"
+echo "bench_smoke: ok: a list of ports, and an empty one refused"
+
 kill -TERM "$chatd_pid" || fail "cannot signal chatd"
 status=
 tries=50
