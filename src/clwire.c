@@ -20,6 +20,8 @@ static const char *const kind_names[CLW_KIND_COUNT] = {
 	[CLW_NICK] = "nick",
 	[CLW_TOPIC] = "topic",
 	[CLW_NODEDOWN] = "nodedown",
+	[CLW_PRIVMSG] = "privmsg",
+	[CLW_NOTICE] = "notice",
 };
 
 const char *
@@ -58,6 +60,21 @@ field_ok(const char *s, size_t len, size_t max)
 	return utf8_valid(s, len, NULL);
 }
 
+/* The recipient's nick: up to the first space of the text. */
+static bool
+private_ok(const struct clw_msg *m)
+{
+	const char	*sp;
+	size_t		 to_len;
+
+	if (!clw_node_name_ok(m->room, m->room_len) || m->nick_len == 0 ||
+	    m->uid == 0 || m->text_len == 0 ||
+	    (sp = memchr(m->text, ' ', m->text_len)) == NULL)
+		return false;
+	to_len = (size_t)(sp - m->text);
+	return to_len > 0 && field_ok(m->text, to_len, NICK_MAX_BYTES);
+}
+
 /* What decoding accepts, so that encoding never writes what it refuses. */
 static bool
 msg_ok(const struct clw_msg *m)
@@ -74,6 +91,8 @@ msg_ok(const struct clw_msg *m)
 	if (m->kind == CLW_NODEDOWN)
 		return m->room_len == 0 && m->nick_len == 0 &&
 		    clw_node_name_ok(m->text, m->text_len);
+	if (m->kind == CLW_PRIVMSG || m->kind == CLW_NOTICE)
+		return private_ok(m);
 	if (m->room_len < 2 || m->room[0] != '#' || m->nick_len == 0)
 		return false;
 	if (m->kind == CLW_NICK)
@@ -181,6 +200,18 @@ clw_decode(const char *buf, size_t len, struct clw_msg *m)
 	m->text = p;
 	m->text_len = (size_t)(end - p);
 	return msg_ok(m) ? 0 : -1;
+}
+
+void
+clw_private_split(const struct clw_msg *m, const char **to, size_t *to_len,
+    const char **text, size_t *text_len)
+{
+	const char	*sp = memchr(m->text, ' ', m->text_len);
+
+	*to = m->text;
+	*to_len = (size_t)(sp - m->text);
+	*text = sp + 1;
+	*text_len = m->text_len - *to_len - 1;
 }
 
 static int
