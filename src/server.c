@@ -840,6 +840,32 @@ tick(struct server *srv, uint64_t now)
 	log_refusals_summary(srv, now);
 }
 
+/*
+ * A private line off the stream: for a user of this node's, if it still
+ * has the id and the name it was sent to.
+ */
+static void
+cluster_private(struct server *srv, const struct cluster_item *it)
+{
+	const struct clw_msg	*cm = &it->msg;
+	const char		*self = cluster_node(srv->cluster), *to, *text;
+	size_t			 to_len, text_len;
+
+	/* From before this node started: ids were reused since. */
+	if (it->seq <= cluster_start_seq(srv->cluster))
+		return;
+	if (cm->room_len != strlen(self) ||
+	    memcmp(cm->room, self, cm->room_len) != 0)
+		return;
+	clw_private_split(cm, &to, &to_len, &text, &text_len);
+	if (model_private_to(srv->model, cm->uid, cm->kind == CLW_NOTICE ?
+	    EV_USER_NOTICE : EV_PRIVATE, to, to_len, cm->nick, cm->nick_len,
+	    text, text_len, cm->time_ms, srv->cluster_ws) != M_OK)
+		log_info("a private line from %.*s on node %.*s found no %.*s "
+		    "here", (int)cm->nick_len, cm->nick, (int)cm->node_len,
+		    cm->node, (int)to_len, to);
+}
+
 /* One event off the stream, into the model (the line kinds only). */
 static void
 cluster_apply(struct server *srv, const struct cluster_item *it)
@@ -855,6 +881,13 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 	case CLW_ME:
 		kind = EV_ME;
 		break;
+	case CLW_TOPIC:
+		kind = EV_TOPIC;
+		break;
+	case CLW_PRIVMSG:
+	case CLW_NOTICE:
+		cluster_private(srv, it);
+		return;
 	default:
 		/* Joins, parts, quits, nicks and dead nodes: who is where. */
 		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
@@ -871,7 +904,8 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 		    it->seq);
 		return;
 	}
-	if (model_ordered(srv->model, ev, srv->cluster_ws) == M_OK)
+	if (model_ordered(srv->model, ev, srv->cluster_ws) == M_OK &&
+	    kind != EV_TOPIC)
 		atomic_fetch_add_explicit(&srv->host.stats.messages, 1,
 		    memory_order_relaxed);
 	event_unref(ev);
@@ -1266,6 +1300,71 @@ hook_release(void *arg, struct user *u, const char *nick, size_t len)
 		log_warn("cluster: a nick's claim could not be released");
 }
 
+/* To the node of whoever holds the nick, which is not this one. */
+static int
+hook_message(void *arg, struct user *u, enum event_kind kind, const char *to,
+    size_t to_len, const char *text, size_t len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+	char		 node[CLW_NODE_MAX + 1], *both;
+	uint64_t	 uid;
+	int		 rc;
+
+	switch (cluster_nick_owner(srv->cluster, to, to_len, node, &uid)) {
+	case CL_OK:
+		break;
+	case CL_NOT_FOUND:
+		return M_NO_SUCH_NICK;
+	default:
+		return M_UNREACHABLE;
+	}
+	/* This node's, yet no user of its has it: a claim left behind. */
+	if (strcmp(node, cluster_node(srv->cluster)) == 0)
+		return M_NO_SUCH_NICK;
+	if ((both = malloc(to_len + 1 + len)) == NULL)
+		return M_NOMEM;
+	memcpy(both, to, to_len);
+	both[to_len] = ' ';
+	if (len > 0)
+		memcpy(both + to_len + 1, text, len);
+	memset(&m, 0, sizeof(m));
+	m.kind = kind == EV_USER_NOTICE ? CLW_NOTICE : CLW_PRIVMSG;
+	m.uid = uid;
+	m.room = node;
+	m.room_len = strlen(node);
+	m.nick = u->nick;
+	m.nick_len = u->nick_len;
+	m.text = both;
+	m.text_len = to_len + 1 + len;
+	/* Not acknowledged: the sender is told as for a room's line. */
+	rc = cluster_publish(srv->cluster, &m, u->id);
+	free(both);
+	if (rc == CL_ERROR)
+		log_warn("cluster: a private line could not be published");
+	return rc == CL_OK ? M_OK : M_UNREACHABLE;
+}
+
+/* Set on every node, this one too, when the stream gives it back. */
+static int
+hook_topic(void *arg, struct user *u, struct room *r, const char *text,
+    size_t len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = CLW_TOPIC;
+	m.uid = u->id;
+	m.room = room_name(r, &m.room_len);
+	m.nick = u->nick;
+	m.nick_len = u->nick_len;
+	m.text = text;
+	m.text_len = len;
+	return cluster_publish(srv->cluster, &m, u->id) == CL_OK ? M_OK :
+	    M_UNREACHABLE;
+}
+
 /* Told at most once: a node that misses it shows u where it last knew. */
 static void
 hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
@@ -1365,6 +1464,8 @@ open_cluster(struct server *srv)
 	hooks.claim = hook_claim;
 	hooks.release = hook_release;
 	hooks.told = hook_told;
+	hooks.message = hook_message;
+	hooks.topic = hook_topic;
 	model_set_cluster(srv->model, &hooks);
 	srv->cluster_kind = EP_CLUSTER;
 	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);
