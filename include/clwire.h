@@ -8,7 +8,7 @@
  *	chatd1 KIND NODE UID TIME\nROOM\nNICK\nTEXT
  *
  * KIND is a word (say, me, join, part, quit, nick, topic, nodedown,
- * privmsg, notice),
+ * privmsg, notice, kick),
  * NODE the sending node's name, UID the user's id on that node (decimal;
  * with NODE it tells users apart across the cluster), TIME wall-clock ms.
  * ROOM and NICK hold no newline; TEXT is last so it may hold anything
@@ -43,10 +43,15 @@ enum clw_kind {
 	 * A private line (PRIVMSG, /msg) or an IRC NOTICE to one user of
 	 * another node: ROOM is the recipient's node, UID the recipient's
 	 * id there (not the sender's), NICK the sender's nick, TEXT the
-	 * recipient's nick, one space, and the words (clw_private_split).
+	 * recipient's nick, one space, and the words (clw_split_target).
 	 */
 	CLW_PRIVMSG,
 	CLW_NOTICE,
+	/*
+	 * An operator put a member out of ROOM: NICK and UID the operator,
+	 * TEXT the member's nick, one space, and the reason (may be empty).
+	 */
+	CLW_KICK,
 	CLW_KIND_COUNT
 };
 
@@ -83,10 +88,11 @@ size_t		 clw_encode(const struct clw_msg *m, char *buf, size_t cap);
 int		 clw_decode(const char *buf, size_t len, struct clw_msg *m);
 
 /*
- * The recipient's nick and the words of a CLW_PRIVMSG or CLW_NOTICE
- * that clw_decode() accepted, pointing into its text.
+ * The nick (the recipient's, the one put out) and the rest of the text
+ * of a CLW_PRIVMSG, CLW_NOTICE or CLW_KICK that clw_decode() accepted,
+ * pointing into its text.
  */
-void		 clw_private_split(const struct clw_msg *m, const char **to,
+void		 clw_split_target(const struct clw_msg *m, const char **to,
 		    size_t *to_len, const char **text, size_t *text_len);
 
 /*

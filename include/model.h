@@ -206,6 +206,14 @@ struct model_cluster {
 	 */
 	int	(*topic)(void *arg, struct user *u, struct room *r,
 		    const char *text, size_t len);
+	/*
+	 * u, an operator of r here, puts the member named target (of any
+	 * node) out of r: send it to be ordered, and every node puts it out
+	 * through model_ordered().  M_OK or M_UNREACHABLE.
+	 */
+	int	(*kick)(void *arg, struct user *u, struct room *r,
+		    const char *target, size_t target_len, const char *reason,
+		    size_t reason_len);
 };
 
 void		 model_set_cluster(struct model *m,
@@ -369,7 +377,11 @@ int		 model_set_prefix(struct model *m, struct user *u,
 #define ROOM_MODE_SECRET	0x02	/* +s: not listed to others */
 int		 model_set_room_mode(struct model *m, struct user *u,
 		    struct room *r, unsigned mode, bool on, void *ctx);
-/* Put target out of r, everyone (target too) told with an EV_KICK. */
+/*
+ * Put target out of r, everyone (target too) told with an EV_KICK.  With
+ * --cluster, M_UNREACHABLE if NATS is away, else it happens when the
+ * stream gives it back.
+ */
 int		 model_kick(struct model *m, struct user *u, struct room *r,
 		    const char *target, size_t target_len, const char *reason,
 		    size_t reason_len, void *ctx);
@@ -444,7 +456,10 @@ size_t		 model_history(struct model *m, struct room *r, size_t n,
  * ev->seq, ascending per room): the room named ev->room is found or
  * made, the event kept in its history if a chat line and delivered to
  * every member here, under the room's lock as model_say() does; an
- * EV_TOPIC (nick: who set it, text: the topic) sets the room's topic.  An
+ * EV_TOPIC (nick: who set it, text: the topic) sets the room's topic; an
+ * EV_KICK (target: the one put out) is told to the room, that member
+ * included, and puts it out, whatever its node (nothing if there is
+ * no such member).  An
  * event not newer than the last one given here for the room is old news
  * (a replay) and is dropped.  M_OK, M_NOMEM or M_TOO_MANY_ROOMS.  The caller keeps its
  * reference.

@@ -22,6 +22,7 @@ static const char *const kind_names[CLW_KIND_COUNT] = {
 	[CLW_NODEDOWN] = "nodedown",
 	[CLW_PRIVMSG] = "privmsg",
 	[CLW_NOTICE] = "notice",
+	[CLW_KICK] = "kick",
 };
 
 const char *
@@ -60,19 +61,25 @@ field_ok(const char *s, size_t len, size_t max)
 	return utf8_valid(s, len, NULL);
 }
 
-/* The recipient's nick: up to the first space of the text. */
+/* A nick up to the first space of the text: a recipient, a kicked one. */
 static bool
-private_ok(const struct clw_msg *m)
+target_ok(const struct clw_msg *m)
 {
 	const char	*sp;
 	size_t		 to_len;
 
-	if (!clw_node_name_ok(m->room, m->room_len) || m->nick_len == 0 ||
-	    m->uid == 0 || m->text_len == 0 ||
+	if (m->text_len == 0 ||
 	    (sp = memchr(m->text, ' ', m->text_len)) == NULL)
 		return false;
 	to_len = (size_t)(sp - m->text);
 	return to_len > 0 && field_ok(m->text, to_len, NICK_MAX_BYTES);
+}
+
+static bool
+private_ok(const struct clw_msg *m)
+{
+	return clw_node_name_ok(m->room, m->room_len) && m->nick_len > 0 &&
+	    m->uid != 0 && target_ok(m);
 }
 
 /* What decoding accepts, so that encoding never writes what it refuses. */
@@ -98,6 +105,8 @@ msg_ok(const struct clw_msg *m)
 	if (m->kind == CLW_NICK)
 		return field_ok(m->text, m->text_len, NICK_MAX_BYTES) &&
 		    m->text_len > 0;
+	if (m->kind == CLW_KICK)
+		return target_ok(m);
 	return true;
 }
 
@@ -203,7 +212,7 @@ clw_decode(const char *buf, size_t len, struct clw_msg *m)
 }
 
 void
-clw_private_split(const struct clw_msg *m, const char **to, size_t *to_len,
+clw_split_target(const struct clw_msg *m, const char **to, size_t *to_len,
     const char **text, size_t *text_len)
 {
 	const char	*sp = memchr(m->text, ' ', m->text_len);

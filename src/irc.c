@@ -982,6 +982,9 @@ kick_one(struct worker *w, struct conn *c, const char *chan, size_t chan_len,
 	else if (rc == M_NO_SUCH_NICK)
 		numeric(w, c, "441", "%.*s %.*s :They aren't on that channel",
 		    (int)nick_len, nick, (int)chan_len, chan);
+	else if (rc == M_UNREACHABLE)
+		numeric(w, c, "404", "%.*s :Cannot kick (the cluster is "
+		    "unreachable)", (int)chan_len, chan);
 }
 
 /*

@@ -1317,6 +1317,31 @@ ordered_topic_locked(struct room *r, const struct event *ev)
 	r->topic_time_ms = ev->time_ms;
 }
 
+static struct member	*member_named_locked(struct model *, struct room *,
+			    const char *, size_t);
+
+/*
+ * The member named ev->target, of this node or another, hears it with
+ * the others and is out of r: as model_kick() does, its owner (a worker,
+ * or remote.c for another node's) frees the membership at its next call.
+ */
+static void
+ordered_kick_locked(struct model *m, struct room *r, struct event *ev,
+    void *ctx)
+{
+	struct member		*t;
+	struct membership	*tms;
+
+	if ((t = member_named_locked(m, r, ev->target, ev->target_len)) ==
+	    NULL)
+		return;		/* gone or renamed since: no one to put out */
+	tms = t->ms;
+	ev->actor = t->user;
+	deliver_all_locked(r, &ev, 1, NULL, ctx);
+	members_remove_locked(r, tms);
+	atomic_store_explicit(&tms->kicked, true, memory_order_release);
+}
+
 int
 model_ordered(struct model *m, struct event *ev, void *ctx)
 {
@@ -1332,7 +1357,10 @@ model_ordered(struct model *m, struct event *ev, void *ctx)
 			(void)history_push(&r->hist, ev);
 		if (ev->kind == EV_TOPIC)
 			ordered_topic_locked(r, ev);
-		deliver_all_locked(r, &ev, 1, NULL, ctx);
+		if (ev->kind == EV_KICK)
+			ordered_kick_locked(m, r, ev, ctx);
+		else
+			deliver_all_locked(r, &ev, 1, NULL, ctx);
 	}
 	pthread_mutex_unlock(&r->mu);
 	room_release(m, r);
@@ -1523,6 +1551,9 @@ model_kick(struct model *m, struct user *u, struct room *r,
 	struct membership	*ms = membership_of(u, r), *tms;
 	struct member		*t;
 	struct event		*ev;
+	char			 named[NICK_MAX_BYTES + 1];
+	bool			 ordered = m->cluster.kick != NULL &&
+				    u->registered;
 	int			 rc = M_OK;
 
 	if (ms == NULL)
@@ -1532,7 +1563,15 @@ model_kick(struct model *m, struct user *u, struct room *r,
 		rc = M_NOT_OP;
 	else if ((t = member_named_locked(m, r, target, target_len)) == NULL)
 		rc = M_NO_SUCH_NICK;
-	else if ((ev = event_new_full(EV_KICK, 0, event_clock_ms(), r->name,
+	else if (ordered) {
+		/* --cluster: put out on every node when the stream says. */
+		pthread_mutex_lock(&m->nicks_mu);
+		memcpy(named, t->user->nick, t->user->nick_len + 1);
+		pthread_mutex_unlock(&m->nicks_mu);
+		pthread_mutex_unlock(&r->mu);
+		return m->cluster.kick(m->cluster.arg, u, r, named,
+		    strlen(named), reason, reason_len);
+	} else if ((ev = event_new_full(EV_KICK, 0, event_clock_ms(), r->name,
 	    r->name_len, u->nick, u->nick_len, u->uhost, u->uhost_len,
 	    t->user->nick, t->user->nick_len, reason, reason_len)) == NULL)
 		rc = M_NOMEM;

@@ -857,13 +857,37 @@ cluster_private(struct server *srv, const struct cluster_item *it)
 	if (cm->room_len != strlen(self) ||
 	    memcmp(cm->room, self, cm->room_len) != 0)
 		return;
-	clw_private_split(cm, &to, &to_len, &text, &text_len);
+	clw_split_target(cm, &to, &to_len, &text, &text_len);
 	if (model_private_to(srv->model, cm->uid, cm->kind == CLW_NOTICE ?
 	    EV_USER_NOTICE : EV_PRIVATE, to, to_len, cm->nick, cm->nick_len,
 	    text, text_len, cm->time_ms, srv->cluster_ws) != M_OK)
 		log_info("a private line from %.*s on node %.*s found no %.*s "
 		    "here", (int)cm->nick_len, cm->nick, (int)cm->node_len,
 		    cm->node, (int)to_len, to);
+}
+
+/* A kick off the stream: whoever it names is put out here too. */
+static void
+cluster_kick(struct server *srv, const struct cluster_item *it)
+{
+	const struct clw_msg	*cm = &it->msg;
+	const char		*target, *reason;
+	size_t			 target_len, reason_len;
+	struct event		*ev;
+
+	if (room_name_check(cm->room, cm->room_len, ROOM_NAME_MAX_BYTES) !=
+	    NULL)
+		return;
+	clw_split_target(cm, &target, &target_len, &reason, &reason_len);
+	if ((ev = event_new_full(EV_KICK, it->seq, cm->time_ms, cm->room,
+	    cm->room_len, cm->nick, cm->nick_len, "", 0, target, target_len,
+	    reason, reason_len)) == NULL) {
+		log_error("out of memory: stream kick %" PRIu64 " lost",
+		    it->seq);
+		return;
+	}
+	(void)model_ordered(srv->model, ev, srv->cluster_ws);
+	event_unref(ev);
 }
 
 /* One event off the stream, into the model (the line kinds only). */
@@ -887,6 +911,9 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 	case CLW_PRIVMSG:
 	case CLW_NOTICE:
 		cluster_private(srv, it);
+		return;
+	case CLW_KICK:
+		cluster_kick(srv, it);
 		return;
 	default:
 		/* Joins, parts, quits, nicks and dead nodes: who is where. */
@@ -1365,6 +1392,35 @@ hook_topic(void *arg, struct user *u, struct room *r, const char *text,
 	    M_UNREACHABLE;
 }
 
+/* Put out on every node, this one too, when the stream gives it back. */
+static int
+hook_kick(void *arg, struct user *u, struct room *r, const char *target,
+    size_t target_len, const char *reason, size_t reason_len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+	char		*text;
+	int		 rc;
+
+	if ((text = malloc(target_len + 1 + reason_len)) == NULL)
+		return M_NOMEM;
+	memcpy(text, target, target_len);
+	text[target_len] = ' ';
+	if (reason_len > 0)
+		memcpy(text + target_len + 1, reason, reason_len);
+	memset(&m, 0, sizeof(m));
+	m.kind = CLW_KICK;
+	m.uid = u->id;
+	m.room = room_name(r, &m.room_len);
+	m.nick = u->nick;
+	m.nick_len = u->nick_len;
+	m.text = text;
+	m.text_len = target_len + 1 + reason_len;
+	rc = cluster_publish(srv->cluster, &m, u->id);
+	free(text);
+	return rc == CL_OK ? M_OK : M_UNREACHABLE;
+}
+
 /* Told at most once: a node that misses it shows u where it last knew. */
 static void
 hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
@@ -1466,6 +1522,7 @@ open_cluster(struct server *srv)
 	hooks.told = hook_told;
 	hooks.message = hook_message;
 	hooks.topic = hook_topic;
+	hooks.kick = hook_kick;
 	model_set_cluster(srv->model, &hooks);
 	srv->cluster_kind = EP_CLUSTER;
 	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);

@@ -5,7 +5,8 @@
  * while NATS is away, private lines and IRC PRIVMSG/NOTICE reach another
  * node's user (and "no such nick" stays for a nick nobody holds), and a
  * topic is seen on every node, a late one included, however much the
- * room said after it.
+ * room said after it; a KICK puts a user of another node out on its own
+ * node.
  */
 #include <check.h>
 #include <stdio.h>
@@ -263,6 +264,56 @@ START_TEST(test_topic)
 }
 END_TEST
 
+/*
+ * An IRC operator on a kicks a line user of b: b puts its user out (it
+ * hears why, and can no longer talk there), b's other users hear it,
+ * and a's NAMES lacks it.
+ */
+START_TEST(test_kick)
+{
+	uint16_t		 port;
+	struct tn_daemon	*a = node_irc("a", &port), *b = node("b");
+	struct tn_client	*ic, *lb = join(b), *lw = join(b);
+	char			 line[1024];
+
+	ic = tn_connect_port(port, 0);
+	ck_assert_msg(ic != NULL, "%s", tn_error());
+	SEND(ic, "NICK ircy\r\nUSER ircy 0 * :Irc Y\r\n");
+	skip_to(ic, " 001 ircy ", line, sizeof(line));
+	/* First in #ops: its operator. */
+	SEND(ic, "JOIN #ops\r\n");
+	skip_to(ic, " 366 ", line, sizeof(line));
+	rename_to(lb, "bob");
+	SEND(lb, "/join #ops\r\n");
+	skip_to(lb, "-- now talking in #ops", line, sizeof(line));
+	SEND(lw, "/join #ops\r\n");
+	skip_to(lw, "-- now talking in #ops", line, sizeof(line));
+	skip_to(ic, ":bob!", line, sizeof(line));
+	ck_assert_msg(strstr(line, " JOIN #ops") != NULL, "line: %s", line);
+
+	SEND(ic, "KICK #ops bob :behave\r\n");
+	skip_to(ic, " KICK #ops bob :behave", line, sizeof(line));
+	skip_to(lb, "-- ircy put bob out of #ops (behave)", line,
+	    sizeof(line));
+	skip_to(lw, "-- ircy put bob out of #ops (behave)", line,
+	    sizeof(line));
+	/* Out on its own node: its typed text goes nowhere. */
+	SEND(lb, "still here?\r\n");
+	expect_past_notices(lb, "!! you are in no room; /join #room first");
+	SEND(ic, "NAMES #ops\r\n");
+	skip_to(ic, " 353 ", line, sizeof(line));
+	ck_assert_msg(strstr(line, "bob") == NULL, "a still lists bob: %s",
+	    line);
+	ck_assert_msg(strstr(line, lw->nick) != NULL, "a lacks %s: %s",
+	    lw->nick, line);
+	tn_close(ic);
+	tn_close(lb);
+	tn_close(lw);
+	stop(a);
+	stop(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -272,6 +323,7 @@ main(void)
 		{ "private_lines", test_private_lines, 0 },
 		{ "private_irc", test_private_irc, 0 },
 		{ "topic", test_topic, 0 },
+		{ "kick", test_kick, 0 },
 	};
 
 	nats_fixture_name = "check_cluster_users";

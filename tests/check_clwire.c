@@ -98,6 +98,11 @@ START_TEST(test_every_kind)
 	ck_assert_str_eq(clw_kind_name(CLW_NODEDOWN), "nodedown");
 	ck_assert_str_eq(clw_kind_name(CLW_PRIVMSG), "privmsg");
 	ck_assert_str_eq(clw_kind_name(CLW_NOTICE), "notice");
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", "bob ");	/* no reason */
+	round_trip(&m);
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", "bob go away");
+	round_trip(&m);
+	ck_assert_str_eq(clw_kind_name(CLW_KICK), "kick");
 	ck_assert_ptr_null(clw_kind_name(CLW_KIND_COUNT));
 }
 END_TEST
@@ -185,7 +190,7 @@ START_TEST(test_private)
 	len = clw_encode(&m, buf, sizeof(buf));
 	ck_assert_uint_gt(len, 0);
 	ck_assert_int_eq(clw_decode(buf, len, &d), 0);
-	clw_private_split(&d, &to, &to_len, &text, &text_len);
+	clw_split_target(&d, &to, &to_len, &text, &text_len);
 	ck_assert_uint_eq(to_len, 4);
 	ck_assert(memcmp(to, "B\xc3\xb8" "b", 4) == 0);
 	ck_assert_uint_eq(text_len, strlen("hi  there\n"));
@@ -209,6 +214,25 @@ START_TEST(test_private)
 	    -1);
 	ck_assert_int_eq(decode_str("chatd1 notice a 7 1\nb\nalice\nbob x"),
 	    0);
+
+	/* A kick names a room, its operator and the one put out. */
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", "bob no spam");
+	len = clw_encode(&m, buf, sizeof(buf));
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(clw_decode(buf, len, &d), 0);
+	clw_split_target(&d, &to, &to_len, &text, &text_len);
+	ck_assert_uint_eq(to_len, 3);
+	ck_assert(memcmp(to, "bob", 3) == 0);
+	ck_assert_uint_eq(text_len, 7);
+	ck_assert(memcmp(text, "no spam", 7) == 0);
+	m = mk(CLW_KICK, "a", 7, "b", "alice", "bob x");	/* no room */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", "bob");		/* no space */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_KICK, "a", 7, "#r", "", "bob x");		/* no operator */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", " x");		/* no one */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
 }
 END_TEST
 
