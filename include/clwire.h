@@ -8,7 +8,7 @@
  *	chatd1 KIND NODE UID TIME\nROOM\nNICK\nTEXT
  *
  * KIND is a word (say, me, join, part, quit, nick, topic, nodedown,
- * privmsg, notice, kick),
+ * privmsg, notice, kick, mode),
  * NODE the sending node's name, UID the user's id on that node (decimal;
  * with NODE it tells users apart across the cluster), TIME wall-clock ms.
  * ROOM and NICK hold no newline; TEXT is last so it may hold anything
@@ -52,6 +52,11 @@ enum clw_kind {
 	 * TEXT the member's nick, one space, and the reason (may be empty).
 	 */
 	CLW_KICK,
+	/*
+	 * An operator changed ROOM's modes: NICK and UID the operator, TEXT
+	 * the change, "+t", "-s", "+o NICK" or "-v NICK" (clw_mode_ok).
+	 */
+	CLW_MODE,
 	CLW_KIND_COUNT
 };
 
@@ -94,6 +99,12 @@ int		 clw_decode(const char *buf, size_t len, struct clw_msg *m);
  */
 void		 clw_split_target(const struct clw_msg *m, const char **to,
 		    size_t *to_len, const char **text, size_t *text_len);
+
+/*
+ * Whether text is one mode change as CLW_MODE carries it: a sign, then
+ * t or s alone, or o or v, a space and a nick.
+ */
+bool		 clw_mode_ok(const char *text, size_t len);
 
 /*
  * PREFIX "." hex(fold(room)) into buf, NUL-terminated; its length, or 0

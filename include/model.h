@@ -214,6 +214,13 @@ struct model_cluster {
 	int	(*kick)(void *arg, struct user *u, struct room *r,
 		    const char *target, size_t target_len, const char *reason,
 		    size_t reason_len);
+	/*
+	 * u, an operator of r here, changes a mode ("+t", "-o NICK", as an
+	 * EV_MODE's text): send it to be ordered, and every node applies it
+	 * through model_ordered().  M_OK or M_UNREACHABLE.
+	 */
+	int	(*mode)(void *arg, struct user *u, struct room *r,
+		    const char *change, size_t len);
 };
 
 void		 model_set_cluster(struct model *m,
@@ -368,7 +375,8 @@ size_t		 model_topic_info(struct room *r, char *buf, size_t cap,
  * Operators.  The first member of an empty room is its operator.  These
  * fail with M_NOT_MEMBER if u is not in r, M_NOT_OP if u is not an
  * operator, M_NO_SUCH_NICK if target is not in r; a change is told to
- * the room as an EV_MODE ("+o bob", "-t").
+ * the room as an EV_MODE ("+o bob", "-t").  With --cluster, M_UNREACHABLE
+ * if NATS is away, else the change happens when the stream gives it back.
  */
 int		 model_set_prefix(struct model *m, struct user *u,
 		    struct room *r, const char *target, size_t target_len,
@@ -459,7 +467,8 @@ size_t		 model_history(struct model *m, struct room *r, size_t n,
  * EV_TOPIC (nick: who set it, text: the topic) sets the room's topic; an
  * EV_KICK (target: the one put out) is told to the room, that member
  * included, and puts it out, whatever its node (nothing if there is
- * no such member).  An
+ * no such member); an EV_MODE (text: "+t", "-o NICK") is applied and
+ * told if it changes anything.  An
  * event not newer than the last one given here for the room is old news
  * (a replay) and is dropped.  M_OK, M_NOMEM or M_TOO_MANY_ROOMS.  The caller keeps its
  * reference.

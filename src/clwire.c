@@ -23,6 +23,7 @@ static const char *const kind_names[CLW_KIND_COUNT] = {
 	[CLW_PRIVMSG] = "privmsg",
 	[CLW_NOTICE] = "notice",
 	[CLW_KICK] = "kick",
+	[CLW_MODE] = "mode",
 };
 
 const char *
@@ -107,6 +108,8 @@ msg_ok(const struct clw_msg *m)
 		    m->text_len > 0;
 	if (m->kind == CLW_KICK)
 		return target_ok(m);
+	if (m->kind == CLW_MODE)
+		return clw_mode_ok(m->text, m->text_len);
 	return true;
 }
 
@@ -209,6 +212,20 @@ clw_decode(const char *buf, size_t len, struct clw_msg *m)
 	m->text = p;
 	m->text_len = (size_t)(end - p);
 	return msg_ok(m) ? 0 : -1;
+}
+
+bool
+clw_mode_ok(const char *text, size_t len)
+{
+	if (len < 2 || (text[0] != '+' && text[0] != '-'))
+		return false;
+	if (text[1] == 't' || text[1] == 's')
+		return len == 2;
+	if (text[1] != 'o' && text[1] != 'v')
+		return false;
+	return len > 3 && text[2] == ' ' &&
+	    memchr(text + 3, ' ', len - 3) == NULL &&
+	    field_ok(text + 3, len - 3, NICK_MAX_BYTES);
 }
 
 void

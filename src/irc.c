@@ -1107,6 +1107,11 @@ channel_mode(struct worker *w, struct conn *c, const struct ircmsg *m)
 			    (int)len, name);
 			return;
 		}
+		if (rc == M_UNREACHABLE) {
+			numeric(w, c, "404", "%.*s :Cannot change modes (the "
+			    "cluster is unreachable)", (int)len, name);
+			return;
+		}
 	}
 }
 

@@ -1342,6 +1342,40 @@ ordered_kick_locked(struct model *m, struct room *r, struct event *ev,
 	atomic_store_explicit(&tms->kicked, true, memory_order_release);
 }
 
+/*
+ * Apply ev's change ("+t", "-o NICK"; clw_mode_ok() checked it) to r:
+ * true if it changed anything, and so is to be told.
+ */
+static bool
+ordered_mode_locked(struct model *m, struct room *r, const struct event *ev)
+{
+	struct member	*t;
+	unsigned	 bit, old;
+	bool		 on;
+
+	if (ev->text_len < 2)
+		return false;
+	on = ev->text[0] == '+';
+	switch (ev->text[1]) {
+	case 't':
+	case 's':
+		bit = ev->text[1] == 't' ? ROOM_MODE_TOPIC : ROOM_MODE_SECRET;
+		old = r->modes;
+		r->modes = on ? r->modes | bit : r->modes & ~bit;
+		return r->modes != old;
+	case 'o':
+	case 'v':
+		if (ev->text_len < 4 || (t = member_named_locked(m, r,
+		    ev->text + 3, ev->text_len - 3)) == NULL)
+			return false;
+		bit = ev->text[1] == 'o' ? MEMBER_OP : MEMBER_VOICE;
+		t->ms->prefix = on ? t->ms->prefix | bit : t->ms->prefix & ~bit;
+		return true;
+	default:
+		return false;
+	}
+}
+
 int
 model_ordered(struct model *m, struct event *ev, void *ctx)
 {
@@ -1359,7 +1393,7 @@ model_ordered(struct model *m, struct event *ev, void *ctx)
 			ordered_topic_locked(r, ev);
 		if (ev->kind == EV_KICK)
 			ordered_kick_locked(m, r, ev, ctx);
-		else
+		else if (ev->kind != EV_MODE || ordered_mode_locked(m, r, ev))
 			deliver_all_locked(r, &ev, 1, NULL, ctx);
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -1506,7 +1540,16 @@ model_set_prefix(struct model *m, struct user *u, struct room *r,
 		rc = M_NOT_OP;
 	else if ((t = member_named_locked(m, r, target, target_len)) == NULL)
 		rc = M_NO_SUCH_NICK;
-	else {
+	else if (m->cluster.mode != NULL && u->registered) {
+		/* --cluster: on every node when the stream says. */
+		pthread_mutex_lock(&m->nicks_mu);
+		n = snprintf(change, sizeof(change), "%c%c %s", on ? '+' : '-',
+		    prefix == MEMBER_OP ? 'o' : 'v', t->user->nick);
+		pthread_mutex_unlock(&m->nicks_mu);
+		pthread_mutex_unlock(&r->mu);
+		return m->cluster.mode(m->cluster.arg, u, r, change,
+		    (size_t)n);
+	} else {
 		if (on)
 			t->ms->prefix |= prefix;
 		else
@@ -1533,10 +1576,15 @@ model_set_room_mode(struct model *m, struct user *u, struct room *r,
 	if (!(ms->prefix & MEMBER_OP))
 		rc = M_NOT_OP;
 	else if (((r->modes & mode) != 0) != on) {
-		r->modes = on ? r->modes | mode : r->modes & ~mode;
 		change[0] = on ? '+' : '-';
 		change[1] = mode == ROOM_MODE_TOPIC ? 't' : 's';
 		change[2] = '\0';
+		/* --cluster: on every node when the stream says. */
+		if (m->cluster.mode != NULL && u->registered) {
+			pthread_mutex_unlock(&r->mu);
+			return m->cluster.mode(m->cluster.arg, u, r, change, 2);
+		}
+		r->modes = on ? r->modes | mode : r->modes & ~mode;
 		mode_event_locked(m, r, u, change, 2, ctx);
 	}
 	pthread_mutex_unlock(&r->mu);

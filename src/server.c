@@ -915,6 +915,9 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 	case CLW_KICK:
 		cluster_kick(srv, it);
 		return;
+	case CLW_MODE:
+		kind = EV_MODE;
+		break;
 	default:
 		/* Joins, parts, quits, nicks and dead nodes: who is where. */
 		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
@@ -932,7 +935,7 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 		return;
 	}
 	if (model_ordered(srv->model, ev, srv->cluster_ws) == M_OK &&
-	    kind != EV_TOPIC)
+	    (kind == EV_SAY || kind == EV_ME))
 		atomic_fetch_add_explicit(&srv->host.stats.messages, 1,
 		    memory_order_relaxed);
 	event_unref(ev);
@@ -1421,6 +1424,26 @@ hook_kick(void *arg, struct user *u, struct room *r, const char *target,
 	return rc == CL_OK ? M_OK : M_UNREACHABLE;
 }
 
+/* Applied on every node, this one too, when the stream gives it back. */
+static int
+hook_mode(void *arg, struct user *u, struct room *r, const char *change,
+    size_t len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = CLW_MODE;
+	m.uid = u->id;
+	m.room = room_name(r, &m.room_len);
+	m.nick = u->nick;
+	m.nick_len = u->nick_len;
+	m.text = change;
+	m.text_len = len;
+	return cluster_publish(srv->cluster, &m, u->id) == CL_OK ? M_OK :
+	    M_UNREACHABLE;
+}
+
 /* Told at most once: a node that misses it shows u where it last knew. */
 static void
 hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
@@ -1523,6 +1546,7 @@ open_cluster(struct server *srv)
 	hooks.message = hook_message;
 	hooks.topic = hook_topic;
 	hooks.kick = hook_kick;
+	hooks.mode = hook_mode;
 	model_set_cluster(srv->model, &hooks);
 	srv->cluster_kind = EP_CLUSTER;
 	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);

@@ -6,7 +6,7 @@
  * node's user (and "no such nick" stays for a nick nobody holds), and a
  * topic is seen on every node, a late one included, however much the
  * room said after it; a KICK puts a user of another node out on its own
- * node.
+ * node, and modes (+t, +o) set on one node hold on the others.
  */
 #include <check.h>
 #include <stdio.h>
@@ -265,6 +265,30 @@ START_TEST(test_topic)
 END_TEST
 
 /*
+ * An IRC user of a, #ops's first member and so its operator, with lb,
+ * a line user of b renamed bob, in #ops too.
+ */
+static struct tn_client *
+ops_room(uint16_t port, struct tn_client *lb)
+{
+	struct tn_client	*ic;
+	char			 line[1024];
+
+	ic = tn_connect_port(port, 0);
+	ck_assert_msg(ic != NULL, "%s", tn_error());
+	SEND(ic, "NICK ircy\r\nUSER ircy 0 * :Irc Y\r\n");
+	skip_to(ic, " 001 ircy ", line, sizeof(line));
+	SEND(ic, "JOIN #ops\r\n");
+	skip_to(ic, " 366 ", line, sizeof(line));
+	rename_to(lb, "bob");
+	SEND(lb, "/join #ops\r\n");
+	skip_to(lb, "-- now talking in #ops", line, sizeof(line));
+	skip_to(ic, ":bob!", line, sizeof(line));
+	ck_assert_msg(strstr(line, " JOIN #ops") != NULL, "line: %s", line);
+	return ic;
+}
+
+/*
  * An IRC operator on a kicks a line user of b: b puts its user out (it
  * hears why, and can no longer talk there), b's other users hear it,
  * and a's NAMES lacks it.
@@ -274,22 +298,13 @@ START_TEST(test_kick)
 	uint16_t		 port;
 	struct tn_daemon	*a = node_irc("a", &port), *b = node("b");
 	struct tn_client	*ic, *lb = join(b), *lw = join(b);
-	char			 line[1024];
+	char			 line[1024], want[200];
 
-	ic = tn_connect_port(port, 0);
-	ck_assert_msg(ic != NULL, "%s", tn_error());
-	SEND(ic, "NICK ircy\r\nUSER ircy 0 * :Irc Y\r\n");
-	skip_to(ic, " 001 ircy ", line, sizeof(line));
-	/* First in #ops: its operator. */
-	SEND(ic, "JOIN #ops\r\n");
-	skip_to(ic, " 366 ", line, sizeof(line));
-	rename_to(lb, "bob");
-	SEND(lb, "/join #ops\r\n");
-	skip_to(lb, "-- now talking in #ops", line, sizeof(line));
+	ic = ops_room(port, lb);
 	SEND(lw, "/join #ops\r\n");
 	skip_to(lw, "-- now talking in #ops", line, sizeof(line));
-	skip_to(ic, ":bob!", line, sizeof(line));
-	ck_assert_msg(strstr(line, " JOIN #ops") != NULL, "line: %s", line);
+	snprintf(want, sizeof(want), ":%s!", lw->nick);
+	skip_to(ic, want, line, sizeof(line));
 
 	SEND(ic, "KICK #ops bob :behave\r\n");
 	skip_to(ic, " KICK #ops bob :behave", line, sizeof(line));
@@ -314,6 +329,39 @@ START_TEST(test_kick)
 }
 END_TEST
 
+/*
+ * Modes set on a hold on b: +t keeps b's non-operator from the topic,
+ * and +o from a makes it an operator on b.
+ */
+START_TEST(test_modes)
+{
+	uint16_t		 port;
+	struct tn_daemon	*a = node_irc("a", &port), *b = node("b");
+	struct tn_client	*lb = join(b), *ic = ops_room(port, lb);
+	char			 line[1024];
+
+	SEND(ic, "MODE #ops +t\r\n");
+	skip_to(ic, " MODE #ops +t", line, sizeof(line));
+	skip_to(lb, "-- ircy sets mode +t", line, sizeof(line));
+	SEND(lb, "/topic mine\r\n");
+	expect_past_notices(lb,
+	    "!! only the room's operators may set its topic");
+	SEND(ic, "MODE #ops +o bob\r\n");
+	skip_to(ic, " MODE #ops +o bob", line, sizeof(line));
+	skip_to(lb, "-- ircy sets mode +o bob", line, sizeof(line));
+	SEND(lb, "/topic mine\r\n");
+	expect_past_notices(lb, "-- bob set the topic: mine");
+	skip_to(ic, " TOPIC #ops :mine", line, sizeof(line));
+	SEND(ic, "NAMES #ops\r\n");
+	skip_to(ic, " 353 ", line, sizeof(line));
+	ck_assert_msg(strstr(line, "@bob") != NULL, "no @bob: %s", line);
+	tn_close(ic);
+	tn_close(lb);
+	stop(a);
+	stop(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -324,6 +372,7 @@ main(void)
 		{ "private_irc", test_private_irc, 0 },
 		{ "topic", test_topic, 0 },
 		{ "kick", test_kick, 0 },
+		{ "modes", test_modes, 0 },
 	};
 
 	nats_fixture_name = "check_cluster_users";

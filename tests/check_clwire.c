@@ -103,6 +103,11 @@ START_TEST(test_every_kind)
 	m = mk(CLW_KICK, "a", 7, "#r", "alice", "bob go away");
 	round_trip(&m);
 	ck_assert_str_eq(clw_kind_name(CLW_KICK), "kick");
+	m = mk(CLW_MODE, "a", 7, "#r", "alice", "+t");
+	round_trip(&m);
+	m = mk(CLW_MODE, "a", 7, "#r", "alice", "-v bob");
+	round_trip(&m);
+	ck_assert_str_eq(clw_kind_name(CLW_MODE), "mode");
 	ck_assert_ptr_null(clw_kind_name(CLW_KIND_COUNT));
 }
 END_TEST
@@ -232,6 +237,26 @@ START_TEST(test_private)
 	m = mk(CLW_KICK, "a", 7, "#r", "", "bob x");		/* no operator */
 	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
 	m = mk(CLW_KICK, "a", 7, "#r", "alice", " x");		/* no one */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+
+	/* A mode change is one of four letters, a nick with o and v. */
+	ck_assert(clw_mode_ok("+t", 2));
+	ck_assert(clw_mode_ok("-s", 2));
+	ck_assert(clw_mode_ok("+o bob", 6));
+	ck_assert(clw_mode_ok("-v b\xc3\xb8", 6));
+	ck_assert(!clw_mode_ok("", 0));
+	ck_assert(!clw_mode_ok("t", 1));
+	ck_assert(!clw_mode_ok("+", 1));
+	ck_assert(!clw_mode_ok("+x", 2));
+	ck_assert(!clw_mode_ok("+t bob", 6));
+	ck_assert(!clw_mode_ok("+o", 2));
+	ck_assert(!clw_mode_ok("+o ", 3));
+	ck_assert(!clw_mode_ok("+obob", 5));
+	ck_assert(!clw_mode_ok("+o bob carol", 12));
+	ck_assert(!clw_mode_ok("+o b\nob", 7));
+	m = mk(CLW_MODE, "a", 7, "#r", "alice", "+q");
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_MODE, "a", 7, "b", "alice", "+t");		/* no room */
 	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
 }
 END_TEST
