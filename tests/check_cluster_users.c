@@ -6,7 +6,8 @@
  * node's user (and "no such nick" stays for a nick nobody holds), and a
  * topic is seen on every node, a late one included, however much the
  * room said after it; a KICK puts a user of another node out on its own
- * node, and modes (+t, +o) set on one node hold on the others.
+ * node, modes (+t, +o) set on one node hold on the others, and /rooms
+ * and LIST show the rooms of every node.
  */
 #include <check.h>
 #include <stdio.h>
@@ -362,6 +363,45 @@ START_TEST(test_modes)
 }
 END_TEST
 
+/*
+ * A room whose only member is on b is in a's /rooms and LIST, with its
+ * member count and topic.
+ */
+START_TEST(test_rooms)
+{
+	uint16_t		 port;
+	struct tn_daemon	*a = node_irc("a", &port), *b = node("b");
+	struct tn_client	*ca = join(a), *cb = join(b), *ic;
+	char			 line[1024], want[256];
+
+	rename_to(cb, "bob");
+	SEND(cb, "/join #far\r\n");
+	skip_to(cb, "-- now talking in #far", line, sizeof(line));
+	SEND(cb, "/topic far away\r\n");
+	expect_past_notices(cb, "-- bob set the topic: far away");
+	/* In the stream's order: once a has this, it has the join too. */
+	SEND(cb, "/join #lobby\r\n");
+	skip_to(cb, "-- now talking in #lobby", line, sizeof(line));
+	SEND(cb, "here\r\n");
+	expect_past_notices(ca, "<bob> here");
+	SEND(ca, "/rooms\r\n");
+	skip_to(ca, "-- #far ", line, sizeof(line));
+	ck_assert_str_eq(line, "-- #far 1 online: far away");
+
+	ic = tn_connect_port(port, 0);
+	ck_assert_msg(ic != NULL, "%s", tn_error());
+	SEND(ic, "NICK ircy\r\nUSER ircy 0 * :Irc Y\r\nLIST\r\n");
+	snprintf(want, sizeof(want), " 322 ircy #far 1 :");
+	skip_to(ic, want, line, sizeof(line));
+	ck_assert_msg(strstr(line, "far away") != NULL, "line: %s", line);
+	tn_close(ic);
+	tn_close(ca);
+	tn_close(cb);
+	stop(a);
+	stop(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -373,6 +413,7 @@ main(void)
 		{ "topic", test_topic, 0 },
 		{ "kick", test_kick, 0 },
 		{ "modes", test_modes, 0 },
+		{ "rooms", test_rooms, 0 },
 	};
 
 	nats_fixture_name = "check_cluster_users";
