@@ -1538,6 +1538,7 @@ open_cluster(struct server *srv)
 	if (!cluster_caught_up(srv->cluster))
 		log_warn("cluster: the history is still being read after %d s;"
 		    " going on", CLUSTER_REPLAY_MS / 1000);
+	memset(&hooks, 0, sizeof(hooks));
 	hooks.arg = srv;
 	hooks.say = hook_say;
 	hooks.claim = hook_claim;
