@@ -861,9 +861,10 @@ cluster_private(struct server *srv, const struct cluster_item *it)
 	if (model_private_to(srv->model, cm->uid, cm->kind == CLW_NOTICE ?
 	    EV_USER_NOTICE : EV_PRIVATE, to, to_len, cm->nick, cm->nick_len,
 	    text, text_len, cm->time_ms, srv->cluster_ws) != M_OK)
-		log_info("a private line from %.*s on node %.*s found no %.*s "
-		    "here", (int)cm->nick_len, cm->nick, (int)cm->node_len,
-		    cm->node, (int)to_len, to);
+		/* Names off the stream stay out of the log: untrusted. */
+		log_debug("private line %" PRIu64 " from node %.*s: its "
+		    "recipient left or was renamed", it->seq,
+		    (int)cm->node_len, cm->node);
 }
 
 /* A kick off the stream: whoever it names is put out here too. */
