@@ -100,7 +100,8 @@ enum cluster_result {
 	CL_OK = 0,
 	CL_ERROR = -1,		/* invalid message, no memory */
 	CL_DOWN = -2,		/* NATS is not reachable now */
-	CL_TAKEN = -3		/* the nick belongs to someone else */
+	CL_TAKEN = -3,		/* the nick belongs to someone else */
+	CL_NOT_FOUND = -4	/* nobody holds the nick */
 };
 
 struct cluster_stats {
@@ -142,7 +143,9 @@ void		 cluster_item_free(struct cluster_item *it);
 
 /*
  * Publish m (m->node is ignored: this node's name is used) to its room's
- * subject, or PREFIX.ctl for CLW_NODEDOWN.  CL_OK, CL_DOWN or CL_ERROR.
+ * subject, PREFIX.ctl for CLW_NODEDOWN, PREFIX.dm.NODE for a private
+ * line to NODE's user, PREFIX.topic.ROOM for a topic (kept apart so that
+ * the room's talk never pushes its topic out of the stream).  CL_OK, CL_DOWN or CL_ERROR.
  */
 int		 cluster_publish(struct cluster *cl, struct clw_msg *m,
 		    uint64_t cookie);
@@ -153,6 +156,20 @@ int		 cluster_nick_claim(struct cluster *cl, const char *nick,
 /* Release it if this node's uid holds it.  CL_OK or CL_DOWN. */
 int		 cluster_nick_release(struct cluster *cl, const char *nick,
 		    size_t len, uint64_t uid);
+
+/*
+ * Who holds nick: its node's name into node (CLW_NODE_MAX + 1) and its
+ * user's id there.  CL_OK, CL_NOT_FOUND or CL_DOWN; bounded by
+ * timeout_ms like a claim.
+ */
+int		 cluster_nick_owner(struct cluster *cl, const char *nick,
+		    size_t len, char *node, uint64_t *uid);
+
+/*
+ * The stream's last sequence when cluster_start() was called: what is
+ * not past it is a replay, older than this node's users.
+ */
+uint64_t	 cluster_start_seq(const struct cluster *cl);
 
 const char	*cluster_node(const struct cluster *cl);
 void		 cluster_stats(struct cluster *cl, struct cluster_stats *st);

@@ -7,7 +7,8 @@
  *
  *	chatd1 KIND NODE UID TIME\nROOM\nNICK\nTEXT
  *
- * KIND is a word (say, me, join, part, quit, nick, topic, nodedown),
+ * KIND is a word (say, me, join, part, quit, nick, topic, nodedown,
+ * privmsg, notice, kick, mode),
  * NODE the sending node's name, UID the user's id on that node (decimal;
  * with NODE it tells users apart across the cluster), TIME wall-clock ms.
  * ROOM and NICK hold no newline; TEXT is last so it may hold anything
@@ -38,6 +39,24 @@ enum clw_kind {
 	CLW_NICK,	/* nick: the old name, text: the new one */
 	CLW_TOPIC,	/* text: the topic, empty if cleared */
 	CLW_NODEDOWN,	/* text: the dead node's name; room and nick empty */
+	/*
+	 * A private line (PRIVMSG, /msg) or an IRC NOTICE to one user of
+	 * another node: ROOM is the recipient's node, UID the recipient's
+	 * id there (not the sender's), NICK the sender's nick, TEXT the
+	 * recipient's nick, one space, and the words (clw_split_target).
+	 */
+	CLW_PRIVMSG,
+	CLW_NOTICE,
+	/*
+	 * An operator put a member out of ROOM: NICK and UID the operator,
+	 * TEXT the member's nick, one space, and the reason (may be empty).
+	 */
+	CLW_KICK,
+	/*
+	 * An operator changed ROOM's modes: NICK and UID the operator, TEXT
+	 * the change, "+t", "-s", "+o NICK" or "-v NICK" (clw_mode_ok).
+	 */
+	CLW_MODE,
 	CLW_KIND_COUNT
 };
 
@@ -72,6 +91,20 @@ size_t		 clw_encode(const struct clw_msg *m, char *buf, size_t cap);
  * NUL-terminated).  0, or -1 if anything is malformed.
  */
 int		 clw_decode(const char *buf, size_t len, struct clw_msg *m);
+
+/*
+ * The nick (the recipient's, the one put out) and the rest of the text
+ * of a CLW_PRIVMSG, CLW_NOTICE or CLW_KICK that clw_decode() accepted,
+ * pointing into its text.
+ */
+void		 clw_split_target(const struct clw_msg *m, const char **to,
+		    size_t *to_len, const char **text, size_t *text_len);
+
+/*
+ * Whether text is one mode change as CLW_MODE carries it: a sign, then
+ * t or s alone, or o or v, a space and a nick.
+ */
+bool		 clw_mode_ok(const char *text, size_t len);
 
 /*
  * PREFIX "." hex(fold(room)) into buf, NUL-terminated; its length, or 0

@@ -190,6 +190,37 @@ struct model_cluster {
 	 */
 	void	(*told)(void *arg, struct user *u, struct room *r,
 		    enum event_kind kind, const char *text, size_t len);
+	/*
+	 * A private line (EV_PRIVATE) or notice (EV_USER_NOTICE) of u's to
+	 * the nick to, which no user of this node holds: M_OK once it is on
+	 * its way to another node's user, M_NO_SUCH_NICK if nobody holds
+	 * it, M_UNREACHABLE.  NULL: private lines stay on this node.
+	 */
+	int	(*message)(void *arg, struct user *u, enum event_kind kind,
+		    const char *to, size_t to_len, const char *text,
+		    size_t len);
+	/*
+	 * u may set r's topic: send it to be ordered, and every node (this
+	 * one too) sets and announces it through model_ordered().  M_OK or
+	 * M_UNREACHABLE.  NULL: topics stay on this node.
+	 */
+	int	(*topic)(void *arg, struct user *u, struct room *r,
+		    const char *text, size_t len);
+	/*
+	 * u, an operator of r here, puts the member named target (of any
+	 * node) out of r: send it to be ordered, and every node puts it out
+	 * through model_ordered().  M_OK or M_UNREACHABLE.
+	 */
+	int	(*kick)(void *arg, struct user *u, struct room *r,
+		    const char *target, size_t target_len, const char *reason,
+		    size_t reason_len);
+	/*
+	 * u, an operator of r here, changes a mode ("+t", "-o NICK", as an
+	 * EV_MODE's text): send it to be ordered, and every node applies it
+	 * through model_ordered().  M_OK or M_UNREACHABLE.
+	 */
+	int	(*mode)(void *arg, struct user *u, struct room *r,
+		    const char *change, size_t len);
 };
 
 void		 model_set_cluster(struct model *m,
@@ -225,7 +256,9 @@ size_t		 model_users_count(struct model *m);
 /*
  * A new user: a free guestN nick, then the default room, silently (no
  * replay, no announcement beyond v1's "joined").  fe->joined gets
- * on_connect.  M_OK or M_NOMEM (then u is nowhere).
+ * on_connect.  M_OK or M_NOMEM (then u is nowhere); with --cluster the
+ * guest name is claimed like a chosen nick, and M_UNREACHABLE (u is
+ * nowhere) means none could be: NATS is away.
  */
 int		 model_connect(struct model *m, struct user *u, void *ctx);
 
@@ -313,8 +346,20 @@ int		 model_private_kind(struct model *m, struct user *u,
 		    bool want_event, void *ctx);
 
 /*
+ * --cluster: a private line or notice (kind as for model_private_kind)
+ * from another node's user from, to the user of this node whose id is
+ * uid, if it is still named to: M_OK, or M_NO_SUCH_NICK (it left, or
+ * was renamed) and nothing is delivered.
+ */
+int		 model_private_to(struct model *m, uint64_t uid,
+		    enum event_kind kind, const char *to, size_t to_len,
+		    const char *from, size_t from_len, const char *text,
+		    size_t len, uint64_t time_ms, void *ctx);
+
+/*
  * Set r's topic (len 0 clears it), announced to its members.  M_NOT_OP
- * if the room is +t and u not an operator.
+ * if the room is +t and u not an operator; with --cluster, M_UNREACHABLE
+ * if NATS is away (else it is set when the stream gives it back).
  */
 int		 model_topic(struct model *m, struct user *u, struct room *r,
 		    const char *text, size_t len, void *ctx);
@@ -330,7 +375,8 @@ size_t		 model_topic_info(struct room *r, char *buf, size_t cap,
  * Operators.  The first member of an empty room is its operator.  These
  * fail with M_NOT_MEMBER if u is not in r, M_NOT_OP if u is not an
  * operator, M_NO_SUCH_NICK if target is not in r; a change is told to
- * the room as an EV_MODE ("+o bob", "-t").
+ * the room as an EV_MODE ("+o bob", "-t").  With --cluster, M_UNREACHABLE
+ * if NATS is away, else the change happens when the stream gives it back.
  */
 int		 model_set_prefix(struct model *m, struct user *u,
 		    struct room *r, const char *target, size_t target_len,
@@ -339,7 +385,11 @@ int		 model_set_prefix(struct model *m, struct user *u,
 #define ROOM_MODE_SECRET	0x02	/* +s: not listed to others */
 int		 model_set_room_mode(struct model *m, struct user *u,
 		    struct room *r, unsigned mode, bool on, void *ctx);
-/* Put target out of r, everyone (target too) told with an EV_KICK. */
+/*
+ * Put target out of r, everyone (target too) told with an EV_KICK.  With
+ * --cluster, M_UNREACHABLE if NATS is away, else it happens when the
+ * stream gives it back.
+ */
 int		 model_kick(struct model *m, struct user *u, struct room *r,
 		    const char *target, size_t target_len, const char *reason,
 		    size_t reason_len, void *ctx);
@@ -413,7 +463,12 @@ size_t		 model_history(struct model *m, struct room *r, size_t n,
  * An event ordered elsewhere (--cluster: the stream's sequence is
  * ev->seq, ascending per room): the room named ev->room is found or
  * made, the event kept in its history if a chat line and delivered to
- * every member here, under the room's lock as model_say() does.  An
+ * every member here, under the room's lock as model_say() does; an
+ * EV_TOPIC (nick: who set it, text: the topic) sets the room's topic; an
+ * EV_KICK (target: the one put out) is told to the room, that member
+ * included, and puts it out, whatever its node (nothing if there is
+ * no such member); an EV_MODE (text: "+t", "-o NICK") is applied and
+ * told if it changes anything.  An
  * event not newer than the last one given here for the room is old news
  * (a replay) and is dropped.  M_OK, M_NOMEM or M_TOO_MANY_ROOMS.  The caller keeps its
  * reference.

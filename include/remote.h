@@ -6,8 +6,8 @@
  * Each is a struct user of the model with a front-end that delivers
  * nothing, owned by the one thread that reads the stream (the
  * acceptor), which alone calls these functions.  They are not in the
- * nick table: the cluster's claims keep chosen nicks unique, and guest
- * names are per node.  A node's own events are ignored (applied when
+ * nick table: the cluster's claims keep every nick unique, guest names
+ * included.  A node's own events are ignored (applied when
  * they happened), and a node announced dead takes its users with it.
  */
 #ifndef CHATD_REMOTE_H

@@ -493,9 +493,18 @@ subject_of(const struct cluster *cl, const struct clw_msg *m, char *buf,
 	case CLW_NODEDOWN:
 		n = snprintf(buf, cap, "%s.ctl", cl->prefix);
 		return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+	case CLW_PRIVMSG:
+	case CLW_NOTICE:
+		/* Read by every node, applied by the one named. */
+		n = snprintf(buf, cap, "%s.dm.%.*s", cl->prefix,
+		    (int)m->room_len, m->room);
+		return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+	case CLW_TOPIC:
+		/* The last one stays, however much the room says after. */
+		snprintf(root, sizeof(root), "%s.topic", cl->prefix);
+		break;
 	case CLW_SAY:
 	case CLW_ME:
-	case CLW_TOPIC:
 		/* History: max_msgs_per_subject counts only these. */
 		snprintf(root, sizeof(root), "%s.room", cl->prefix);
 		break;
@@ -621,6 +630,46 @@ cluster_nick_release(struct cluster *cl, const char *nick, size_t len,
 		rc = CL_DOWN;
 	kvEntry_Destroy(e);
 	return rc;
+}
+
+int
+cluster_nick_owner(struct cluster *cl, const char *nick, size_t len,
+    char *node, uint64_t *uid)
+{
+	char		 key[KEY_MAX];
+	kvEntry		*e = NULL;
+	const char	*v, *sp;
+	natsStatus	 s;
+	int		 rc = CL_DOWN;
+
+	if (nick_key(nick, len, key) != 0)
+		return CL_NOT_FOUND;
+	if (!atomic_load(&cl->connected))
+		return CL_DOWN;
+	s = kvStore_Get(&e, cl->nicks, key);
+	if (s == NATS_NOT_FOUND)
+		rc = CL_NOT_FOUND;
+	else if (s == NATS_OK) {
+		/* "node uid", as cluster_nick_claim() wrote it. */
+		v = kvEntry_ValueString(e);
+		rc = CL_NOT_FOUND;
+		if (v != NULL && (sp = strchr(v, ' ')) != NULL &&
+		    clw_node_name_ok(v, (size_t)(sp - v))) {
+			memcpy(node, v, (size_t)(sp - v));
+			node[sp - v] = '\0';
+			*uid = strtoull(sp + 1, NULL, 10);
+			if (*uid != 0)
+				rc = CL_OK;
+		}
+	}
+	kvEntry_Destroy(e);
+	return rc;
+}
+
+uint64_t
+cluster_start_seq(const struct cluster *cl)
+{
+	return cl->start_seq;
 }
 
 /* Delete every nick whose owner is node (its users are gone). */

@@ -20,6 +20,10 @@ static const char *const kind_names[CLW_KIND_COUNT] = {
 	[CLW_NICK] = "nick",
 	[CLW_TOPIC] = "topic",
 	[CLW_NODEDOWN] = "nodedown",
+	[CLW_PRIVMSG] = "privmsg",
+	[CLW_NOTICE] = "notice",
+	[CLW_KICK] = "kick",
+	[CLW_MODE] = "mode",
 };
 
 const char *
@@ -58,6 +62,27 @@ field_ok(const char *s, size_t len, size_t max)
 	return utf8_valid(s, len, NULL);
 }
 
+/* A nick up to the first space of the text: a recipient, a kicked one. */
+static bool
+target_ok(const struct clw_msg *m)
+{
+	const char	*sp;
+	size_t		 to_len;
+
+	if (m->text_len == 0 ||
+	    (sp = memchr(m->text, ' ', m->text_len)) == NULL)
+		return false;
+	to_len = (size_t)(sp - m->text);
+	return to_len > 0 && field_ok(m->text, to_len, NICK_MAX_BYTES);
+}
+
+static bool
+private_ok(const struct clw_msg *m)
+{
+	return clw_node_name_ok(m->room, m->room_len) && m->nick_len > 0 &&
+	    m->uid != 0 && target_ok(m);
+}
+
 /* What decoding accepts, so that encoding never writes what it refuses. */
 static bool
 msg_ok(const struct clw_msg *m)
@@ -74,11 +99,17 @@ msg_ok(const struct clw_msg *m)
 	if (m->kind == CLW_NODEDOWN)
 		return m->room_len == 0 && m->nick_len == 0 &&
 		    clw_node_name_ok(m->text, m->text_len);
+	if (m->kind == CLW_PRIVMSG || m->kind == CLW_NOTICE)
+		return private_ok(m);
 	if (m->room_len < 2 || m->room[0] != '#' || m->nick_len == 0)
 		return false;
 	if (m->kind == CLW_NICK)
 		return field_ok(m->text, m->text_len, NICK_MAX_BYTES) &&
 		    m->text_len > 0;
+	if (m->kind == CLW_KICK)
+		return target_ok(m);
+	if (m->kind == CLW_MODE)
+		return clw_mode_ok(m->text, m->text_len);
 	return true;
 }
 
@@ -181,6 +212,32 @@ clw_decode(const char *buf, size_t len, struct clw_msg *m)
 	m->text = p;
 	m->text_len = (size_t)(end - p);
 	return msg_ok(m) ? 0 : -1;
+}
+
+bool
+clw_mode_ok(const char *text, size_t len)
+{
+	if (len < 2 || (text[0] != '+' && text[0] != '-'))
+		return false;
+	if (text[1] == 't' || text[1] == 's')
+		return len == 2;
+	if (text[1] != 'o' && text[1] != 'v')
+		return false;
+	return len > 3 && text[2] == ' ' &&
+	    memchr(text + 3, ' ', len - 3) == NULL &&
+	    field_ok(text + 3, len - 3, NICK_MAX_BYTES);
+}
+
+void
+clw_split_target(const struct clw_msg *m, const char **to, size_t *to_len,
+    const char **text, size_t *text_len)
+{
+	const char	*sp = memchr(m->text, ' ', m->text_len);
+
+	*to = m->text;
+	*to_len = (size_t)(sp - m->text);
+	*text = sp + 1;
+	*text_len = m->text_len - *to_len - 1;
 }
 
 static int

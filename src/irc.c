@@ -935,6 +935,9 @@ handle_topic(struct worker *w, struct conn *c, const struct ircmsg *m)
 	else if (rc == M_TOPIC_TOO_LONG)
 		numeric(w, c, "417", ":Topic too long (limit %zu bytes)",
 		    LIMIT(w->host, max_topic));
+	else if (rc == M_UNREACHABLE)
+		numeric(w, c, "404", "%.*s :Cannot set the topic (the cluster "
+		    "is unreachable)", (int)m->lens[0], m->params[0]);
 }
 
 static void
@@ -979,6 +982,9 @@ kick_one(struct worker *w, struct conn *c, const char *chan, size_t chan_len,
 	else if (rc == M_NO_SUCH_NICK)
 		numeric(w, c, "441", "%.*s %.*s :They aren't on that channel",
 		    (int)nick_len, nick, (int)chan_len, chan);
+	else if (rc == M_UNREACHABLE)
+		numeric(w, c, "404", "%.*s :Cannot kick (the cluster is "
+		    "unreachable)", (int)chan_len, chan);
 }
 
 /*
@@ -1101,6 +1107,11 @@ channel_mode(struct worker *w, struct conn *c, const struct ircmsg *m)
 			    (int)len, name);
 			return;
 		}
+		if (rc == M_UNREACHABLE) {
+			numeric(w, c, "404", "%.*s :Cannot change modes (the "
+			    "cluster is unreachable)", (int)len, name);
+			return;
+		}
 	}
 }
 
@@ -1170,6 +1181,9 @@ message_to_nick(struct worker *w, struct conn *c, enum event_kind kind,
 	if (rc == M_NO_SUCH_NICK && !notice)
 		numeric(w, c, "401", "%.*s :No such nick/channel", (int)to_len,
 		    to);
+	if (rc == M_UNREACHABLE && !notice)
+		numeric(w, c, "404", "%.*s :Cannot send to nick (the cluster "
+		    "is unreachable)", (int)to_len, to);
 	if (rc == M_OK) {
 		atomic_fetch_add_explicit(&w->host->stats.messages, 1,
 		    memory_order_relaxed);

@@ -530,6 +530,11 @@ handle_msg(struct worker *w, struct conn *c, const struct command *cmd)
 		    (int)cmd->target_len, cmd->target);
 		return 0;
 	}
+	if (rc == M_UNREACHABLE) {
+		reply(w, c, REPLY_ERROR, "the cluster is unreachable: private "
+		    "line not sent");
+		return 0;
+	}
 	if (rc != M_OK)
 		return -1;
 	atomic_fetch_add_explicit(&w->host->stats.messages, 1,
@@ -756,6 +761,11 @@ handle_topic(struct worker *w, struct conn *c, const struct command *cmd)
 	if (rc == M_NOT_OP) {
 		reply(w, c, REPLY_ERROR, "only the room's operators may set "
 		    "its topic");
+		return 0;
+	}
+	if (rc == M_UNREACHABLE) {
+		reply(w, c, REPLY_ERROR, "the cluster is unreachable: topic "
+		    "not set");
 		return 0;
 	}
 	return rc == M_OK ? 0 : -1;
@@ -1035,6 +1045,17 @@ line_register(struct worker *w, struct conn *c)
 	rc = model_connect(w->srv->model, &s->user, &w->wake);
 	motd_unref(c->motd);
 	c->motd = NULL;
+	if (rc == M_UNREACHABLE) {
+		/* No name that is sure to be this user's alone: none at all. */
+		s->user.nick[0] = '\0';
+		reply(w, c, REPLY_ERROR, "the cluster is unreachable: no "
+		    "guest name can be given now, try again later");
+		c->closing = true;
+		c->close_reason = "cluster unreachable";
+		log_info("%s refused: no guest name while NATS is away",
+		    c->addr);
+		return 0;
+	}
 	if (rc != M_OK)
 		return -1;
 	if (w->srv->cluster != NULL)

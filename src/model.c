@@ -106,7 +106,7 @@ cluster_told(struct model *m, struct user *u, struct room *r,
 		m->cluster.told(m->cluster.arg, u, r, kind, text, len);
 }
 
-/* Only a chosen nick was claimed: guest names are per node. */
+/* Only what was claimed (not before --cluster was set) is released. */
 static void
 cluster_release(struct model *m, struct user *u, const char *nick,
     size_t len)
@@ -883,27 +883,66 @@ unregister(struct model *m, struct user *u)
 	pthread_mutex_unlock(&m->nicks_mu);
 }
 
+#define GUEST_CLAIM_TRIES	64
+
+/*
+ * A free guestN for u, into the nick table.  With --cluster the name must
+ * be free on every node too: each candidate is claimed (a bounded wait,
+ * outside the lock) and one that another node's user holds is passed
+ * over for the next number, a bounded number of times.
+ */
+static int
+guest_name(struct model *m, struct user *u)
+{
+	char		 name[NICK_MAX_BYTES + 1];
+	size_t		 len;
+	unsigned	 tries;
+	int		 n, rc = M_NICK_TAKEN;
+
+	for (tries = 0; tries < GUEST_CLAIM_TRIES; tries++) {
+		pthread_mutex_lock(&m->nicks_mu);
+		do {
+			n = snprintf(name, sizeof(name), "guest%lu",
+			    ++m->guest_seq);
+			len = (size_t)n;
+		} while (nick_find_locked(m, name, len) != NULL);
+		if (m->cluster.claim != NULL) {
+			pthread_mutex_unlock(&m->nicks_mu);
+			if ((rc = m->cluster.claim(m->cluster.arg, u, name,
+			    len)) == M_NICK_TAKEN)
+				continue;
+			if (rc != M_OK)
+				break;
+			pthread_mutex_lock(&m->nicks_mu);
+			/* Ours in the cluster, so no one here took it since. */
+		}
+		memcpy(u->nick, name, len + 1);
+		u->nick_len = len;
+		u->nick_claimed = m->cluster.claim != NULL;
+		nick_insert_locked(m, u);
+		m->nusers++;
+		nicks_grow_locked(m);
+		u->registered = true;
+		if (u->fe != NULL && u->fe->users != NULL)
+			atomic_fetch_add(u->fe->users, 1);
+		pthread_mutex_unlock(&m->nicks_mu);
+		return M_OK;
+	}
+	/* NATS is away, or every number tried is another node's. */
+	return M_UNREACHABLE;
+}
+
 int
 model_connect(struct model *m, struct user *u, void *ctx)
 {
 	struct room	*r;
-	int		 n, rc;
+	int		 rc;
 
-	pthread_mutex_lock(&m->nicks_mu);
-	do {
-		n = snprintf(u->nick, sizeof(u->nick), "guest%lu",
-		    ++m->guest_seq);
-		u->nick_len = (size_t)n;
-	} while (nick_find_locked(m, u->nick, u->nick_len) != NULL);
-	nick_insert_locked(m, u);
-	m->nusers++;
-	nicks_grow_locked(m);
-	u->registered = true;
-	if (u->fe != NULL && u->fe->users != NULL)
-		atomic_fetch_add(u->fe->users, 1);
-	pthread_mutex_unlock(&m->nicks_mu);
+	/* First: a cluster claim names its holder by this id. */
 	u->id = atomic_fetch_add_explicit(&m->user_ids, 1,
 	    memory_order_relaxed) + 1;
+	if ((rc = guest_name(m, u)) != M_OK)
+		return rc;
 
 	rc = join_room(m, u, m->default_room, m->default_room_len, 0, true,
 	    &r, ctx);
@@ -911,6 +950,7 @@ model_connect(struct model *m, struct user *u, void *ctx)
 		cluster_told(m, u, r, EV_JOIN, "", 0);
 		return M_OK;
 	}
+	cluster_release(m, u, u->nick, u->nick_len);
 	unregister(m, u);
 	return M_NOMEM;
 }
@@ -1087,6 +1127,68 @@ model_nick(struct model *m, struct user *u, const char *nick, size_t len,
 	return rc;
 }
 
+/*
+ * --cluster: to is no user's here, and may be another node's.  Its name
+ * as typed goes to to_nick for the sender's echo.
+ */
+static int
+private_elsewhere(struct model *m, struct user *u, enum event_kind kind,
+    const char *to, size_t to_len, const char *text, size_t len,
+    char *to_nick)
+{
+	int	rc;
+
+	if (m->cluster.message == NULL || !u->registered ||
+	    nick_check(to, to_len) != NULL)
+		return M_NO_SUCH_NICK;
+	if ((rc = m->cluster.message(m->cluster.arg, u, kind, to, to_len,
+	    text, len)) != M_OK)
+		return rc;
+	memcpy(to_nick, to, to_len);
+	to_nick[to_len] = '\0';
+	return M_OK;
+}
+
+/* A private line names its recipient in the room's place; a notice not. */
+static struct event *
+private_event(enum event_kind kind, uint64_t time_ms, const char *from,
+    size_t from_len, const char *uhost, size_t uhost_len, const char *to,
+    size_t to_len, const char *text, size_t len, const char *ctags,
+    size_t ctags_len)
+{
+	return event_new_tagged(kind, 0, time_ms, kind == EV_PRIVATE ? to : "",
+	    kind == EV_PRIVATE ? to_len : 0, from, from_len, uhost, uhost_len,
+	    to, to_len, text, len, ctags, ctags_len);
+}
+
+int
+model_private_to(struct model *m, uint64_t uid, enum event_kind kind,
+    const char *to, size_t to_len, const char *from, size_t from_len,
+    const char *text, size_t len, uint64_t time_ms, void *ctx)
+{
+	struct user	*target;
+	struct event	*ev;
+
+	pthread_mutex_lock(&m->nicks_mu);
+	/* Ids restart with a node: the name must still be the one asked. */
+	if ((target = nick_find_locked(m, to, to_len)) == NULL ||
+	    target->id != uid) {
+		pthread_mutex_unlock(&m->nicks_mu);
+		return M_NO_SUCH_NICK;
+	}
+	ev = private_event(kind, time_ms, from, from_len, "", 0, target->nick,
+	    target->nick_len, text, len, "", 0);
+	if (ev != NULL) {
+		ev->seq = atomic_fetch_add(&m->private_seq, 1) + 1;
+		deliver_one(target, NULL, ev, ctx);
+	}
+	pthread_mutex_unlock(&m->nicks_mu);
+	if (ev == NULL)
+		return M_NOMEM;
+	event_unref(ev);
+	return M_OK;
+}
+
 int
 model_private(struct model *m, struct user *u, const char *to,
     size_t to_len, const char *text, size_t len, char *to_nick, void *ctx)
@@ -1098,7 +1200,8 @@ model_private(struct model *m, struct user *u, const char *to,
 	pthread_mutex_lock(&m->nicks_mu);
 	if ((target = nick_find_locked(m, to, to_len)) == NULL) {
 		pthread_mutex_unlock(&m->nicks_mu);
-		return M_NO_SUCH_NICK;
+		return private_elsewhere(m, u, EV_PRIVATE, to, to_len, text,
+		    len, to_nick);
 	}
 	memcpy(to_nick, target->nick, target->nick_len + 1);
 	ev = event_new_full(EV_PRIVATE, 0, event_clock_ms(), target->nick,
@@ -1123,12 +1226,26 @@ model_private_kind(struct model *m, struct user *u, enum event_kind kind,
 {
 	struct user	*target;
 	struct event	*ev;
+	int		 rc;
 
 	out->ev = NULL;
 	pthread_mutex_lock(&m->nicks_mu);
 	if ((target = nick_find_locked(m, to, to_len)) == NULL) {
 		pthread_mutex_unlock(&m->nicks_mu);
-		return M_NO_SUCH_NICK;
+		out->away_len = 0;
+		out->away[0] = '\0';
+		if ((rc = private_elsewhere(m, u, kind, to, to_len, text, len,
+		    out->to_nick)) != M_OK || !want_event)
+			return rc;
+		/* The sender's echo, as for a recipient of this node's. */
+		if ((ev = private_event(kind, event_clock_ms(), u->nick,
+		    u->nick_len, u->uhost, u->uhost_len, to, to_len, text, len,
+		    ctags, ctags_len)) == NULL)
+			return M_NOMEM;
+		ev->seq = atomic_fetch_add(&m->private_seq, 1) + 1;
+		ev->actor = u;
+		out->ev = ev;
+		return M_OK;
 	}
 	memcpy(out->to_nick, target->nick, target->nick_len + 1);
 	memcpy(out->away, target->away, target->away_len);
@@ -1180,6 +1297,85 @@ model_say(struct model *m, struct user *u, struct room *r,
 	return M_OK;
 }
 
+/* ev's topic is r's now; kept as it was if there is no memory for it. */
+static void
+ordered_topic_locked(struct room *r, const struct event *ev)
+{
+	char	*topic = NULL;
+
+	if (ev->text_len > 0) {
+		if ((topic = malloc(ev->text_len + 1)) == NULL)
+			return;
+		memcpy(topic, ev->text, ev->text_len);
+		topic[ev->text_len] = '\0';
+	}
+	free(r->topic);
+	r->topic = topic;
+	r->topic_len = ev->text_len;
+	snprintf(r->topic_nick, sizeof(r->topic_nick), "%.*s",
+	    (int)ev->nick_len, ev->nick);
+	r->topic_time_ms = ev->time_ms;
+}
+
+static struct member	*member_named_locked(struct model *, struct room *,
+			    const char *, size_t);
+
+/*
+ * The member named ev->target, of this node or another, hears it with
+ * the others and is out of r: as model_kick() does, its owner (a worker,
+ * or remote.c for another node's) frees the membership at its next call.
+ */
+static void
+ordered_kick_locked(struct model *m, struct room *r, struct event *ev,
+    void *ctx)
+{
+	struct member		*t;
+	struct membership	*tms;
+
+	if ((t = member_named_locked(m, r, ev->target, ev->target_len)) ==
+	    NULL)
+		return;		/* gone or renamed since: no one to put out */
+	tms = t->ms;
+	ev->actor = t->user;
+	deliver_all_locked(r, &ev, 1, NULL, ctx);
+	members_remove_locked(r, tms);
+	atomic_store_explicit(&tms->kicked, true, memory_order_release);
+}
+
+/*
+ * Apply ev's change ("+t", "-o NICK"; clw_mode_ok() checked it) to r:
+ * true if it changed anything, and so is to be told.
+ */
+static bool
+ordered_mode_locked(struct model *m, struct room *r, const struct event *ev)
+{
+	struct member	*t;
+	unsigned	 bit, old;
+	bool		 on;
+
+	if (ev->text_len < 2)
+		return false;
+	on = ev->text[0] == '+';
+	switch (ev->text[1]) {
+	case 't':
+	case 's':
+		bit = ev->text[1] == 't' ? ROOM_MODE_TOPIC : ROOM_MODE_SECRET;
+		old = r->modes;
+		r->modes = on ? r->modes | bit : r->modes & ~bit;
+		return r->modes != old;
+	case 'o':
+	case 'v':
+		if (ev->text_len < 4 || (t = member_named_locked(m, r,
+		    ev->text + 3, ev->text_len - 3)) == NULL)
+			return false;
+		bit = ev->text[1] == 'o' ? MEMBER_OP : MEMBER_VOICE;
+		t->ms->prefix = on ? t->ms->prefix | bit : t->ms->prefix & ~bit;
+		return true;
+	default:
+		return false;
+	}
+}
+
 int
 model_ordered(struct model *m, struct event *ev, void *ctx)
 {
@@ -1193,7 +1389,12 @@ model_ordered(struct model *m, struct event *ev, void *ctx)
 		r->ordered_seq = ev->seq;
 		if (ev->kind == EV_SAY || ev->kind == EV_ME)
 			(void)history_push(&r->hist, ev);
-		deliver_all_locked(r, &ev, 1, NULL, ctx);
+		if (ev->kind == EV_TOPIC)
+			ordered_topic_locked(r, ev);
+		if (ev->kind == EV_KICK)
+			ordered_kick_locked(m, r, ev, ctx);
+		else if (ev->kind != EV_MODE || ordered_mode_locked(m, r, ev))
+			deliver_all_locked(r, &ev, 1, NULL, ctx);
 	}
 	pthread_mutex_unlock(&r->mu);
 	room_release(m, r);
@@ -1229,6 +1430,13 @@ model_topic(struct model *m, struct user *u, struct room *r,
 		free(topic);
 		event_unref(ev);
 		return M_NOT_OP;
+	}
+	/* --cluster: set here too when the stream gives it back, in order. */
+	if (m->cluster.topic != NULL && u->registered) {
+		pthread_mutex_unlock(&r->mu);
+		free(topic);
+		event_unref(ev);
+		return m->cluster.topic(m->cluster.arg, u, r, text, len);
 	}
 	free(r->topic);
 	r->topic = topic;
@@ -1332,7 +1540,16 @@ model_set_prefix(struct model *m, struct user *u, struct room *r,
 		rc = M_NOT_OP;
 	else if ((t = member_named_locked(m, r, target, target_len)) == NULL)
 		rc = M_NO_SUCH_NICK;
-	else {
+	else if (m->cluster.mode != NULL && u->registered) {
+		/* --cluster: on every node when the stream says. */
+		pthread_mutex_lock(&m->nicks_mu);
+		n = snprintf(change, sizeof(change), "%c%c %s", on ? '+' : '-',
+		    prefix == MEMBER_OP ? 'o' : 'v', t->user->nick);
+		pthread_mutex_unlock(&m->nicks_mu);
+		pthread_mutex_unlock(&r->mu);
+		return m->cluster.mode(m->cluster.arg, u, r, change,
+		    (size_t)n);
+	} else {
 		if (on)
 			t->ms->prefix |= prefix;
 		else
@@ -1359,10 +1576,15 @@ model_set_room_mode(struct model *m, struct user *u, struct room *r,
 	if (!(ms->prefix & MEMBER_OP))
 		rc = M_NOT_OP;
 	else if (((r->modes & mode) != 0) != on) {
-		r->modes = on ? r->modes | mode : r->modes & ~mode;
 		change[0] = on ? '+' : '-';
 		change[1] = mode == ROOM_MODE_TOPIC ? 't' : 's';
 		change[2] = '\0';
+		/* --cluster: on every node when the stream says. */
+		if (m->cluster.mode != NULL && u->registered) {
+			pthread_mutex_unlock(&r->mu);
+			return m->cluster.mode(m->cluster.arg, u, r, change, 2);
+		}
+		r->modes = on ? r->modes | mode : r->modes & ~mode;
 		mode_event_locked(m, r, u, change, 2, ctx);
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -1377,6 +1599,9 @@ model_kick(struct model *m, struct user *u, struct room *r,
 	struct membership	*ms = membership_of(u, r), *tms;
 	struct member		*t;
 	struct event		*ev;
+	char			 named[NICK_MAX_BYTES + 1];
+	bool			 ordered = m->cluster.kick != NULL &&
+				    u->registered;
 	int			 rc = M_OK;
 
 	if (ms == NULL)
@@ -1386,7 +1611,15 @@ model_kick(struct model *m, struct user *u, struct room *r,
 		rc = M_NOT_OP;
 	else if ((t = member_named_locked(m, r, target, target_len)) == NULL)
 		rc = M_NO_SUCH_NICK;
-	else if ((ev = event_new_full(EV_KICK, 0, event_clock_ms(), r->name,
+	else if (ordered) {
+		/* --cluster: put out on every node when the stream says. */
+		pthread_mutex_lock(&m->nicks_mu);
+		memcpy(named, t->user->nick, t->user->nick_len + 1);
+		pthread_mutex_unlock(&m->nicks_mu);
+		pthread_mutex_unlock(&r->mu);
+		return m->cluster.kick(m->cluster.arg, u, r, named,
+		    strlen(named), reason, reason_len);
+	} else if ((ev = event_new_full(EV_KICK, 0, event_clock_ms(), r->name,
 	    r->name_len, u->nick, u->nick_len, u->uhost, u->uhost_len,
 	    t->user->nick, t->user->nick_len, reason, reason_len)) == NULL)
 		rc = M_NOMEM;

@@ -842,6 +842,57 @@ tick(struct server *srv, uint64_t now)
 	log_refusals_summary(srv, now);
 }
 
+/*
+ * A private line off the stream: for a user of this node's, if it still
+ * has the id and the name it was sent to.
+ */
+static void
+cluster_private(struct server *srv, const struct cluster_item *it)
+{
+	const struct clw_msg	*cm = &it->msg;
+	const char		*self = cluster_node(srv->cluster), *to, *text;
+	size_t			 to_len, text_len;
+
+	/* From before this node started: ids were reused since. */
+	if (it->seq <= cluster_start_seq(srv->cluster))
+		return;
+	if (cm->room_len != strlen(self) ||
+	    memcmp(cm->room, self, cm->room_len) != 0)
+		return;
+	clw_split_target(cm, &to, &to_len, &text, &text_len);
+	if (model_private_to(srv->model, cm->uid, cm->kind == CLW_NOTICE ?
+	    EV_USER_NOTICE : EV_PRIVATE, to, to_len, cm->nick, cm->nick_len,
+	    text, text_len, cm->time_ms, srv->cluster_ws) != M_OK)
+		/* Names off the stream stay out of the log: untrusted. */
+		log_debug("private line %" PRIu64 " from node %.*s: its "
+		    "recipient left or was renamed", it->seq,
+		    (int)cm->node_len, cm->node);
+}
+
+/* A kick off the stream: whoever it names is put out here too. */
+static void
+cluster_kick(struct server *srv, const struct cluster_item *it)
+{
+	const struct clw_msg	*cm = &it->msg;
+	const char		*target, *reason;
+	size_t			 target_len, reason_len;
+	struct event		*ev;
+
+	if (room_name_check(cm->room, cm->room_len, ROOM_NAME_MAX_BYTES) !=
+	    NULL)
+		return;
+	clw_split_target(cm, &target, &target_len, &reason, &reason_len);
+	if ((ev = event_new_full(EV_KICK, it->seq, cm->time_ms, cm->room,
+	    cm->room_len, cm->nick, cm->nick_len, "", 0, target, target_len,
+	    reason, reason_len)) == NULL) {
+		log_error("out of memory: stream kick %" PRIu64 " lost",
+		    it->seq);
+		return;
+	}
+	(void)model_ordered(srv->model, ev, srv->cluster_ws);
+	event_unref(ev);
+}
+
 /* One event off the stream, into the model (the line kinds only). */
 static void
 cluster_apply(struct server *srv, const struct cluster_item *it)
@@ -857,6 +908,19 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 		break;
 	case CLW_ME:
 		kind = EV_ME;
+		break;
+	case CLW_TOPIC:
+		kind = EV_TOPIC;
+		break;
+	case CLW_PRIVMSG:
+	case CLW_NOTICE:
+		cluster_private(srv, it);
+		return;
+	case CLW_KICK:
+		cluster_kick(srv, it);
+		return;
+	case CLW_MODE:
+		kind = EV_MODE;
 		break;
 	default:
 		/* Joins, parts, quits, nicks and dead nodes: who is where. */
@@ -877,7 +941,8 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 		    it->seq);
 		return;
 	}
-	if (model_ordered(srv->model, ev, srv->cluster_ws) == M_OK)
+	if (model_ordered(srv->model, ev, srv->cluster_ws) == M_OK &&
+	    (kind == EV_SAY || kind == EV_ME))
 		atomic_fetch_add_explicit(&srv->host.stats.messages, 1,
 		    memory_order_relaxed);
 	event_unref(ev);
@@ -1326,6 +1391,120 @@ hook_release(void *arg, struct user *u, const char *nick, size_t len)
 		log_warn("cluster: a nick's claim could not be released");
 }
 
+/* To the node of whoever holds the nick, which is not this one. */
+static int
+hook_message(void *arg, struct user *u, enum event_kind kind, const char *to,
+    size_t to_len, const char *text, size_t len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+	char		 node[CLW_NODE_MAX + 1], *both;
+	uint64_t	 uid;
+	int		 rc;
+
+	switch (cluster_nick_owner(srv->cluster, to, to_len, node, &uid)) {
+	case CL_OK:
+		break;
+	case CL_NOT_FOUND:
+		return M_NO_SUCH_NICK;
+	default:
+		return M_UNREACHABLE;
+	}
+	/* This node's, yet no user of its has it: a claim left behind. */
+	if (strcmp(node, cluster_node(srv->cluster)) == 0)
+		return M_NO_SUCH_NICK;
+	if ((both = malloc(to_len + 1 + len)) == NULL)
+		return M_NOMEM;
+	memcpy(both, to, to_len);
+	both[to_len] = ' ';
+	if (len > 0)
+		memcpy(both + to_len + 1, text, len);
+	memset(&m, 0, sizeof(m));
+	m.kind = kind == EV_USER_NOTICE ? CLW_NOTICE : CLW_PRIVMSG;
+	m.uid = uid;
+	m.room = node;
+	m.room_len = strlen(node);
+	m.nick = u->nick;
+	m.nick_len = u->nick_len;
+	m.text = both;
+	m.text_len = to_len + 1 + len;
+	/* Not acknowledged: the sender is told as for a room's line. */
+	rc = cluster_publish(srv->cluster, &m, u->id);
+	free(both);
+	if (rc == CL_ERROR)
+		log_warn("cluster: a private line could not be published");
+	return rc == CL_OK ? M_OK : M_UNREACHABLE;
+}
+
+/* Set on every node, this one too, when the stream gives it back. */
+static int
+hook_topic(void *arg, struct user *u, struct room *r, const char *text,
+    size_t len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = CLW_TOPIC;
+	m.uid = u->id;
+	m.room = room_name(r, &m.room_len);
+	m.nick = u->nick;
+	m.nick_len = u->nick_len;
+	m.text = text;
+	m.text_len = len;
+	return cluster_publish(srv->cluster, &m, u->id) == CL_OK ? M_OK :
+	    M_UNREACHABLE;
+}
+
+/* Put out on every node, this one too, when the stream gives it back. */
+static int
+hook_kick(void *arg, struct user *u, struct room *r, const char *target,
+    size_t target_len, const char *reason, size_t reason_len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+	char		*text;
+	int		 rc;
+
+	if ((text = malloc(target_len + 1 + reason_len)) == NULL)
+		return M_NOMEM;
+	memcpy(text, target, target_len);
+	text[target_len] = ' ';
+	if (reason_len > 0)
+		memcpy(text + target_len + 1, reason, reason_len);
+	memset(&m, 0, sizeof(m));
+	m.kind = CLW_KICK;
+	m.uid = u->id;
+	m.room = room_name(r, &m.room_len);
+	m.nick = u->nick;
+	m.nick_len = u->nick_len;
+	m.text = text;
+	m.text_len = target_len + 1 + reason_len;
+	rc = cluster_publish(srv->cluster, &m, u->id);
+	free(text);
+	return rc == CL_OK ? M_OK : M_UNREACHABLE;
+}
+
+/* Applied on every node, this one too, when the stream gives it back. */
+static int
+hook_mode(void *arg, struct user *u, struct room *r, const char *change,
+    size_t len)
+{
+	struct server	*srv = arg;
+	struct clw_msg	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = CLW_MODE;
+	m.uid = u->id;
+	m.room = room_name(r, &m.room_len);
+	m.nick = u->nick;
+	m.nick_len = u->nick_len;
+	m.text = change;
+	m.text_len = len;
+	return cluster_publish(srv->cluster, &m, u->id) == CL_OK ? M_OK :
+	    M_UNREACHABLE;
+}
+
 /* Told at most once: a node that misses it shows u where it last knew. */
 static void
 hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
@@ -1420,11 +1599,16 @@ open_cluster(struct server *srv)
 	if (!cluster_caught_up(srv->cluster))
 		log_warn("cluster: the history is still being read after %d s;"
 		    " going on", CLUSTER_REPLAY_MS / 1000);
+	memset(&hooks, 0, sizeof(hooks));
 	hooks.arg = srv;
 	hooks.say = hook_say;
 	hooks.claim = hook_claim;
 	hooks.release = hook_release;
 	hooks.told = hook_told;
+	hooks.message = hook_message;
+	hooks.topic = hook_topic;
+	hooks.kick = hook_kick;
+	hooks.mode = hook_mode;
 	model_set_cluster(srv->model, &hooks);
 	srv->cluster_kind = EP_CLUSTER;
 	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);

@@ -244,6 +244,27 @@ START_TEST(test_nicks)
 }
 END_TEST
 
+/* Who holds a nick, for a private line: its node and its id there. */
+START_TEST(test_nick_owner)
+{
+	struct cluster	*a = node_open("a", 10), *b = node_open("b", 10);
+	char		 node[CLW_NODE_MAX + 1];
+	uint64_t	 uid = 0;
+
+	ck_assert_int_eq(cluster_nick_owner(a, "bob", 3, node, &uid),
+	    CL_NOT_FOUND);
+	ck_assert_int_eq(cluster_nick_claim(b, "Bob", 3, 42), CL_OK);
+	ck_assert_int_eq(cluster_nick_owner(a, "BOB", 3, node, &uid), CL_OK);
+	ck_assert_str_eq(node, "b");
+	ck_assert_uint_eq(uid, 42);
+	ck_assert_int_eq(cluster_nick_release(b, "bob", 3, 42), CL_OK);
+	ck_assert_int_eq(cluster_nick_owner(a, "bob", 3, node, &uid),
+	    CL_NOT_FOUND);
+	cluster_close(a);
+	cluster_close(b);
+}
+END_TEST
+
 /* A node whose process dies: announced once, by one survivor, in time. */
 START_TEST(test_node_death)
 {
@@ -454,6 +475,7 @@ cluster_suite(void)
 	add(s, "unreachable", test_unreachable, 30);
 	add(s, "order", test_order, 60);
 	add(s, "nicks", test_nicks, 30);
+	add(s, "nick_owner", test_nick_owner, 30);
 	add(s, "death", test_node_death, 60);
 	add(s, "restart", test_nats_restart, 60);
 	add(s, "history", test_history, 30);

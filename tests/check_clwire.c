@@ -91,7 +91,23 @@ START_TEST(test_every_kind)
 	round_trip(&m);
 	m = mk(CLW_NODEDOWN, "b", 0, "", "", "node-c");
 	round_trip(&m);
+	m = mk(CLW_PRIVMSG, "a", 7, "node-b", "alice", "bob hi there");
+	round_trip(&m);
+	m = mk(CLW_NOTICE, "a", 7, "b", "alice", "bob ");	/* no words */
+	round_trip(&m);
 	ck_assert_str_eq(clw_kind_name(CLW_NODEDOWN), "nodedown");
+	ck_assert_str_eq(clw_kind_name(CLW_PRIVMSG), "privmsg");
+	ck_assert_str_eq(clw_kind_name(CLW_NOTICE), "notice");
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", "bob ");	/* no reason */
+	round_trip(&m);
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", "bob go away");
+	round_trip(&m);
+	ck_assert_str_eq(clw_kind_name(CLW_KICK), "kick");
+	m = mk(CLW_MODE, "a", 7, "#r", "alice", "+t");
+	round_trip(&m);
+	m = mk(CLW_MODE, "a", 7, "#r", "alice", "-v bob");
+	round_trip(&m);
+	ck_assert_str_eq(clw_kind_name(CLW_MODE), "mode");
 	ck_assert_ptr_null(clw_kind_name(CLW_KIND_COUNT));
 }
 END_TEST
@@ -162,6 +178,86 @@ START_TEST(test_encode_refuses)
 	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 47);
 	for (size_t cap = 0; cap < 47; cap++)
 		ck_assert_uint_eq(clw_encode(&m, buf, cap), 0);
+}
+END_TEST
+
+static int	decode_str(const char *);
+
+/* A private line names a node, a recipient's id and nick, and a sender. */
+START_TEST(test_private)
+{
+	struct clw_msg	 m, d;
+	char		 buf[512];
+	const char	*to, *text;
+	size_t		 len, to_len, text_len;
+
+	m = mk(CLW_PRIVMSG, "a", 7, "b", "alice", "B\xc3\xb8" "b hi  there\n");
+	len = clw_encode(&m, buf, sizeof(buf));
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(clw_decode(buf, len, &d), 0);
+	clw_split_target(&d, &to, &to_len, &text, &text_len);
+	ck_assert_uint_eq(to_len, 4);
+	ck_assert(memcmp(to, "B\xc3\xb8" "b", 4) == 0);
+	ck_assert_uint_eq(text_len, strlen("hi  there\n"));
+	ck_assert(memcmp(text, "hi  there\n", text_len) == 0);
+
+	m = mk(CLW_PRIVMSG, "a", 7, "#lobby", "alice", "bob hi");	/* room */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_PRIVMSG, "a", 7, "", "alice", "bob hi");	/* no node */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_NOTICE, "a", 0, "b", "alice", "bob hi");	/* no uid */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_PRIVMSG, "a", 7, "b", "", "bob hi");		/* no sender */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_PRIVMSG, "a", 7, "b", "alice", "bob");	/* no space */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_PRIVMSG, "a", 7, "b", "alice", " hi");	/* no recipient */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_PRIVMSG, "a", 7, "b", "alice", "b\nob hi");	/* newline */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(decode_str("chatd1 privmsg a 7 1\nb\nalice\nbob"),
+	    -1);
+	ck_assert_int_eq(decode_str("chatd1 notice a 7 1\nb\nalice\nbob x"),
+	    0);
+
+	/* A kick names a room, its operator and the one put out. */
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", "bob no spam");
+	len = clw_encode(&m, buf, sizeof(buf));
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(clw_decode(buf, len, &d), 0);
+	clw_split_target(&d, &to, &to_len, &text, &text_len);
+	ck_assert_uint_eq(to_len, 3);
+	ck_assert(memcmp(to, "bob", 3) == 0);
+	ck_assert_uint_eq(text_len, 7);
+	ck_assert(memcmp(text, "no spam", 7) == 0);
+	m = mk(CLW_KICK, "a", 7, "b", "alice", "bob x");	/* no room */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", "bob");		/* no space */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_KICK, "a", 7, "#r", "", "bob x");		/* no operator */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_KICK, "a", 7, "#r", "alice", " x");		/* no one */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+
+	/* A mode change is one of four letters, a nick with o and v. */
+	ck_assert(clw_mode_ok("+t", 2));
+	ck_assert(clw_mode_ok("-s", 2));
+	ck_assert(clw_mode_ok("+o bob", 6));
+	ck_assert(clw_mode_ok("-v b\xc3\xb8", 6));
+	ck_assert(!clw_mode_ok("", 0));
+	ck_assert(!clw_mode_ok("t", 1));
+	ck_assert(!clw_mode_ok("+", 1));
+	ck_assert(!clw_mode_ok("+x", 2));
+	ck_assert(!clw_mode_ok("+t bob", 6));
+	ck_assert(!clw_mode_ok("+o", 2));
+	ck_assert(!clw_mode_ok("+o ", 3));
+	ck_assert(!clw_mode_ok("+obob", 5));
+	ck_assert(!clw_mode_ok("+o bob carol", 12));
+	ck_assert(!clw_mode_ok("+o b\nob", 7));
+	m = mk(CLW_MODE, "a", 7, "#r", "alice", "+q");
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
+	m = mk(CLW_MODE, "a", 7, "b", "alice", "+t");		/* no room */
+	ck_assert_uint_eq(clw_encode(&m, buf, sizeof(buf)), 0);
 }
 END_TEST
 
@@ -269,6 +365,7 @@ clwire_suite(void)
 	tcase_add_test(tc, test_truncations);
 	tcase_add_test(tc, test_subjects_and_keys);
 	tcase_add_test(tc, test_node_names);
+	tcase_add_test(tc, test_private);
 	suite_add_tcase(s, tc);
 	return s;
 }

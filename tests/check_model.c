@@ -1673,6 +1673,109 @@ START_TEST(test_private)
 }
 END_TEST
 
+/*
+ * --cluster's hooks, faked: what another node holds, what was sent
+ * away, and whether NATS is there.
+ */
+static int	 fake_claim_rc;		/* M_OK: the cluster's answer */
+static char	 fake_sent[64];		/* what the hooks were given */
+
+static int
+fake_claim(void *arg, struct user *u, const char *nick, size_t len)
+{
+	/* Another node's users hold guest1 and guest2. */
+	if (fake_claim_rc == M_OK && len == 6 &&
+	    (memcmp(nick, "guest1", 6) == 0 || memcmp(nick, "guest2", 6) == 0))
+		return M_NICK_TAKEN;
+	return fake_claim_rc;
+}
+
+static int
+fake_message(void *arg, struct user *u, enum event_kind kind,
+    const char *to, size_t to_len, const char *text, size_t len)
+{
+	if (to_len != 3 || memcmp(to, "far", 3) != 0)
+		return M_NO_SUCH_NICK;
+	snprintf(fake_sent, sizeof(fake_sent), "%d %.*s", (int)kind,
+	    (int)len, text);
+	return M_OK;
+}
+
+static int
+fake_topic(void *arg, struct user *u, struct room *r, const char *text,
+    size_t len)
+{
+	snprintf(fake_sent, sizeof(fake_sent), "topic %.*s", (int)len, text);
+	return M_OK;
+}
+
+/*
+ * With --cluster: guest names another node holds are skipped, none is
+ * given while NATS is away; a private line to a nick held by no user
+ * here goes to the cluster, and one from another node reaches only the
+ * user with its id and name; a topic is set when ordered, not before.
+ */
+START_TEST(test_cluster_hooks)
+{
+	struct model		*m = model_default();
+	struct fake		*f = fakes_new(2);
+	struct model_cluster	 mc;
+	struct event		*ev;
+	char			 to[NICK_MAX_BYTES + 1], topic[64];
+	size_t			 n;
+
+	memset(&mc, 0, sizeof(mc));
+	mc.claim = fake_claim;
+	mc.message = fake_message;
+	mc.topic = fake_topic;
+	model_set_cluster(m, &mc);
+	fake_claim_rc = M_OK;
+	fake_connect(m, &f[0]);
+	ck_assert_str_eq(f[0].u.nick, "guest3");
+	ck_assert(f[0].u.nick_claimed);
+	fake_claim_rc = M_UNREACHABLE;
+	ck_assert_int_eq(model_connect(m, &f[1].u, CTX), M_UNREACHABLE);
+	ck_assert(!f[1].u.registered);
+	ck_assert_uint_eq(f[1].u.nrooms, 0);
+	ck_assert_uint_eq(model_users_count(m), 1);
+
+	fake_sent[0] = '\0';
+	ck_assert_int_eq(model_private(m, &f[0].u, "far", 3, "psst", 4, to,
+	    CTX), M_OK);
+	ck_assert_str_eq(to, "far");
+	snprintf(topic, sizeof(topic), "%d psst", (int)EV_PRIVATE);
+	ck_assert_str_eq(fake_sent, topic);
+	ck_assert_int_eq(model_private(m, &f[0].u, "near", 4, "x", 1, to,
+	    CTX), M_NO_SUCH_NICK);
+
+	n = f[0].n;
+	ck_assert_int_eq(model_private_to(m, f[0].u.id + 1, EV_PRIVATE,
+	    "guest3", 6, "far", 3, "not you", 7, 1, CTX), M_NO_SUCH_NICK);
+	ck_assert_int_eq(model_private_to(m, f[0].u.id, EV_PRIVATE,
+	    "guest4", 6, "far", 3, "not you", 7, 1, CTX), M_NO_SUCH_NICK);
+	ck_assert_uint_eq(f[0].n, n);
+	ck_assert_int_eq(model_private_to(m, f[0].u.id, EV_PRIVATE,
+	    "GUEST3", 6, "far", 3, "for you", 7, 1, CTX), M_OK);
+	ck_assert_uint_eq(f[0].n, n + 1);
+	ck_assert_str_eq(last_line(&f[0]), "*far* for you");
+
+	ck_assert_int_eq(model_topic(m, &f[0].u, lobby_of(&f[0]), "news", 4,
+	    CTX), M_OK);
+	ck_assert_str_eq(fake_sent, "topic news");
+	ck_assert_uint_eq(model_topic_get(lobby_of(&f[0]), topic,
+	    sizeof(topic)), 0);
+	ck_assert_ptr_nonnull(ev = event_new(EV_TOPIC, 5, 1, "#lobby", 6,
+	    "far", 3, "news", 4));
+	ck_assert_int_eq(model_ordered(m, ev, CTX), M_OK);
+	event_unref(ev);
+	ck_assert_uint_eq(model_topic_get(lobby_of(&f[0]), topic,
+	    sizeof(topic)), 4);
+	ck_assert_str_eq(topic, "news");
+	ck_assert_str_eq(last_line(&f[0]), "-- far set the topic: news");
+	teardown(m, f, 2);
+}
+END_TEST
+
 START_TEST(test_forget)
 {
 	struct model	*m = model_default();
@@ -1858,6 +1961,7 @@ model_suite(void)
 	tcase_add_test(tc, test_quit_in_each_room);
 	tcase_add_test(tc, test_private);
 	tcase_add_test(tc, test_forget);
+	tcase_add_test(tc, test_cluster_hooks);
 	tcase_add_test(tc, test_say_not_member);
 	tcase_add_test(tc, test_nomem);
 	suite_add_tcase(s, tc);
