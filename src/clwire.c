@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clroster.h"
 #include "clwire.h"
 #include "event.h"
 #include "proto.h"
@@ -20,6 +21,8 @@ static const char *const kind_names[CLW_KIND_COUNT] = {
 	[CLW_NICK] = "nick",
 	[CLW_TOPIC] = "topic",
 	[CLW_NODEDOWN] = "nodedown",
+	[CLW_HELLO] = "hello",
+	[CLW_ROSTER] = "roster",
 };
 
 const char *
@@ -74,6 +77,12 @@ msg_ok(const struct clw_msg *m)
 	if (m->kind == CLW_NODEDOWN)
 		return m->room_len == 0 && m->nick_len == 0 &&
 		    clw_node_name_ok(m->text, m->text_len);
+	if (m->kind == CLW_HELLO)
+		return m->room_len == 0 && m->nick_len == 0 &&
+		    m->text_len == 0;
+	if (m->kind == CLW_ROSTER)
+		return m->room_len == 0 && m->nick_len == 0 &&
+		    clroster_parse(m->text, m->text_len, NULL, NULL, NULL) == 0;
 	if (m->room_len < 2 || m->room[0] != '#' || m->nick_len == 0)
 		return false;
 	if (m->kind == CLW_NICK)
