@@ -29,6 +29,7 @@ struct conn;
 struct histdb;
 struct model;
 struct remotes;
+struct restate;
 struct tls_ctx;
 struct user;
 struct wakeset;
@@ -80,6 +81,8 @@ struct server {
 	int			 cluster_kind;	/* EP_CLUSTER */
 	struct wakeset		*cluster_ws;	/* the acceptor's */
 	struct remotes		*remotes;	/* the acceptor's */
+	struct restate		*restate;	/* this node's roster */
+	bool			 cluster_ready;	/* caught up: live from now */
 	struct workq		*wq;
 	int			 wakefd;	/* eventfd: wakes the acceptor */
 	int			 wake_kind;	/* EP_WAKE, epoll data for wakefd */

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "model.h"
 #include "remote.h"
+#include "restate.h"
 #include "server.h"
 #include "tls.h"
 #include "utf8.h"
@@ -840,6 +841,46 @@ tick(struct server *srv, uint64_t now)
 	log_refusals_summary(srv, now);
 }
 
+static bool
+is_self(struct server *srv, const char *node, size_t len)
+{
+	const char	*self = cluster_node(srv->cluster);
+
+	return strlen(self) == len && memcmp(self, node, len) == 0;
+}
+
+/*
+ * Rosters (restate.h) and what asks for them: another node's hello, and
+ * this node's own end announced while it lives (it stopped beating for
+ * long enough: NATS or the machine was away), once live; at the start
+ * the end is its old self's, buried on purpose.
+ */
+static void
+cluster_restate(struct server *srv, const struct cluster_item *it)
+{
+	const struct clw_msg	*cm = &it->msg;
+
+	switch (cm->kind) {
+	case CLW_ROSTER:
+		remotes_roster(srv->remotes, srv->model, cm, srv->cluster_ws);
+		break;
+	case CLW_HELLO:
+		if (srv->cluster_ready && !is_self(srv, cm->node, cm->node_len))
+			restate_publish(srv->restate, false, "a hello");
+		break;
+	case CLW_NODEDOWN:
+		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
+		if (srv->cluster_ready && is_self(srv, cm->text, cm->text_len)) {
+			log_warn("cluster: this node was declared dead: "
+			    "re-stating its users and claiming their nicks");
+			restate_publish(srv->restate, true, "declared dead");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 /* One event off the stream, into the model (the line kinds only). */
 static void
 cluster_apply(struct server *srv, const struct cluster_item *it)
@@ -855,6 +896,11 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 	case CLW_ME:
 		kind = EV_ME;
 		break;
+	case CLW_HELLO:
+	case CLW_ROSTER:
+	case CLW_NODEDOWN:
+		cluster_restate(srv, it);
+		return;
 	default:
 		/* Joins, parts, quits, nicks and dead nodes: who is where. */
 		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
@@ -900,8 +946,13 @@ cluster_drain(struct server *srv)
 			    srv->cluster_ws);
 			break;
 		case CI_DISCONNECTED:
-		case CI_RECONNECTED:
 			break;		/* cluster.c logged it */
+		case CI_RECONNECTED:
+			/* What was told while NATS was away was lost. */
+			if (srv->cluster_ready)
+				restate_publish(srv->restate, false,
+				    "NATS is back");
+			break;
 		}
 		cluster_item_free(items[i]);
 	}
@@ -1266,7 +1317,10 @@ hook_release(void *arg, struct user *u, const char *nick, size_t len)
 		log_warn("cluster: a nick's claim could not be released");
 }
 
-/* Told at most once: a node that misses it shows u where it last knew. */
+/*
+ * Told at most once: a node that misses it (NATS was away) learns it
+ * from this node's next roster (restate.h).
+ */
 static void
 hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
     const char *text, size_t len)
@@ -1298,9 +1352,32 @@ hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
 	m.nick_len = kind == EV_NICK ? len : u->nick_len;
 	m.text = kind == EV_NICK ? u->nick : text;
 	m.text_len = kind == EV_NICK ? u->nick_len : len;
-	if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
+	/* Lost while NATS is away: the roster at its return tells it. */
+	if (restate_told(srv->restate, &m, u, r) != CL_OK)
 		log_debug("%s of %s not told to the cluster",
 		    clw_kind_name(m.kind), u->nick);
+}
+
+/*
+ * Caught up: the rosters on the stream are replayed, but one a node
+ * stated before its users' last change is older than the stream's
+ * memberships, and a roster in more parts than the stream keeps is
+ * not whole.  A hello asks every node for its roster now.
+ */
+static void
+say_hello(struct server *srv)
+{
+	struct clw_msg	m;
+
+	srv->cluster_ready = true;
+	memset(&m, 0, sizeof(m));
+	m.kind = CLW_HELLO;
+	if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
+		log_warn("cluster: no hello: the nodes' rosters come at "
+		    "their next reconnection");
+	else
+		log_info("cluster: hello: %zu users of other nodes known",
+		    remotes_count(srv->remotes));
 }
 
 /*
@@ -1344,6 +1421,10 @@ open_cluster(struct server *srv)
 		log_error("cluster: %s", err);
 		return -1;
 	}
+	if ((srv->restate = restate_new(srv->model, srv->cluster)) == NULL) {
+		log_error("cluster: out of memory");
+		return -1;
+	}
 	/*
 	 * The stream's history into the rooms before the first client, so
 	 * that a new node's /history already holds what was said.
@@ -1366,6 +1447,7 @@ open_cluster(struct server *srv)
 	hooks.release = hook_release;
 	hooks.told = hook_told;
 	model_set_cluster(srv->model, &hooks);
+	say_hello(srv);
 	srv->cluster_kind = EP_CLUSTER;
 	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);
 }
@@ -1880,6 +1962,7 @@ server_stop(struct server *srv)
 		cluster_close(srv->cluster);
 		cluster_library_close();
 	}
+	restate_free(srv->restate);
 	if (srv->cluster_ws != NULL) {
 		wakeset_free(srv->cluster_ws);
 		free(srv->cluster_ws);
