@@ -1,0 +1,249 @@
+/*
+ * check_cluster_roster.c - membership that heals (rosters, restate.h):
+ * a node started after a user's join left the stream lists that user,
+ * from the roster kept on the stream and from its hello; joins and quits
+ * made while NATS was away reach the other nodes once it is back; a node
+ * taken for dead while it stalled comes back with its users and nicks.
+ * Each test has its own nats-server -js (natsfix.h), stopped by PID.
+ */
+#include <check.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_net.h"
+#include "check_tmp.h"
+#include "natsfix.h"
+
+/* Joins of #lobby kept by the stream: a few, so that they scroll out. */
+#define HISTORY		"2"
+#define WHO_MS		10000
+
+static struct tn_daemon *
+node(const char *name)
+{
+	const char *const extra[] = { "--cluster", nats.url, "--node-name",
+	    name, "--rate", "0", "--history", HISTORY, NULL };
+
+	return start(extra);
+}
+
+/* Read c's lines until one that starts with want; false if none in time. */
+static bool
+sees(struct tn_client *c, const char *want, int timeout_ms)
+{
+	char	line[1024];
+	int64_t	end = tn_now_ms() + timeout_ms;
+
+	while (tn_now_ms() < end)
+		if (tn_readline(c, line, sizeof(line), timeout_ms) >= 0 &&
+		    strncmp(line, want, strlen(want)) == 0)
+			return true;
+	return false;
+}
+
+/* A client of d renamed to nick, its rename seen by itself. */
+static struct tn_client *
+join_as(struct tn_daemon *d, const char *nick)
+{
+	struct tn_client	*c = join(d);
+	char			 want[512];
+
+	SENDF(c, "/nick %s\r\n", nick);
+	snprintf(want, sizeof(want), "-- %s is now known as %s", c->nick,
+	    nick);
+	ck_assert_msg(sees(c, want, TN_LINE_TIMEOUT), "no \"%s\"", want);
+	snprintf(c->nick, sizeof(c->nick), "%s", nick);
+	return c;
+}
+
+/*
+ * Ask c's /who until its first line lists nick (want) or does not;
+ * false if it never did within WHO_MS.  Other lines are skipped.
+ */
+static bool
+who_lists(struct tn_client *c, const char *nick, bool want)
+{
+	char	line[4096], word[160];
+	int64_t	end = tn_now_ms() + WHO_MS;
+
+	snprintf(word, sizeof(word), " %s ", nick);
+	while (tn_now_ms() < end) {
+		if (tn_sendstr(c, "/who\r\n") != 0)
+			return false;
+		do {
+			if (tn_readline(c, line, sizeof(line),
+			    TN_LINE_TIMEOUT) < 0)
+				return false;
+		} while (strstr(line, " online:") == NULL);
+		strncat(line, " ", sizeof(line) - strlen(line) - 1);
+		if ((strstr(line, word) != NULL) == want)
+			return true;
+		poll(NULL, 0, 100);
+	}
+	return false;
+}
+
+/* Where s is in d's log, -1 if not in it. */
+static long
+log_offset(const struct tn_daemon *d, const char *s)
+{
+	char		*log = tn_read_file(d->log, NULL);
+	const char	*p;
+	long		 at = -1;
+
+	if (log != NULL && (p = strstr(log, s)) != NULL)
+		at = p - log;
+	free(log);
+	return at;
+}
+
+/*
+ * alice joined a long while ago: the guests coming and going since have
+ * pushed her join and rename out of the stream.  A node started now
+ * lists her: b through its hello, which a answers with its roster; c,
+ * later, from that roster kept on the stream, before it says hello.
+ */
+START_TEST(test_late_node)
+{
+	struct tn_daemon	*a = node("a"), *b, *c;
+	struct tn_client	*ca = join_as(a, "alice"), *g, *cb, *cc;
+	long			 roster, hello;
+	char			 gone[256];
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		g = join(a);
+		snprintf(gone, sizeof(gone), "%s disconnected", g->nick);
+		tn_close(g);
+		ck_assert_msg(tn_wait_log(a, gone, TN_LINE_TIMEOUT), "%s",
+		    tn_error());
+	}
+	b = node("b");
+	cb = join(b);
+	ck_assert_msg(who_lists(cb, "alice", true), "b's /who lacks alice");
+	ck_assert_msg(tn_log_contains(a, "stated (a hello)"),
+	    "a did not answer b's hello with its roster");
+
+	c = node("c");
+	/* It listens first, then reads the stream, then says hello. */
+	ck_assert_msg(tn_wait_log(c, "cluster: hello:", WHO_MS), "%s",
+	    tn_error());
+	roster = log_offset(c, "roster of node a: 1 users");
+	hello = log_offset(c, "cluster: hello:");
+	if (!(roster >= 0 && hello >= 0 && roster < hello))
+		tn_dump_log(c, "no roster before the hello");
+	ck_assert_msg(roster >= 0 && hello >= 0 && roster < hello,
+	    "c did not replay a's roster before its hello (%ld, %ld)",
+	    roster, hello);
+	cc = join(c);
+	ck_assert_msg(who_lists(cc, "alice", true), "c's /who lacks alice");
+	tn_close(ca);
+	tn_close(cb);
+	tn_close(cc);
+	stop(c);
+	stop(b);
+	stop(a);
+}
+END_TEST
+
+/*
+ * NATS away: on a, dave quits, a guest joins and alice goes to #side;
+ * none of it can be told.  NATS back: a states its roster, and b shows
+ * the guest, not dave, and alice in #side.
+ */
+START_TEST(test_outage)
+{
+	struct tn_daemon	*a = node("a"), *b = node("b");
+	struct tn_client	*ca = join_as(a, "alice"), *cd = join_as(a, "dave");
+	struct tn_client	*cb = join_as(b, "bob"), *cg, *cb2;
+	char			 want[512];
+	uint16_t		 port;
+
+	ck_assert_msg(who_lists(cb, "dave", true), "b's /who lacks dave");
+	port = nats_kill();
+	ck_assert_msg(tn_wait_log(a, "lost NATS at", TN_LINE_TIMEOUT), "%s",
+	    tn_error());
+	tn_close(cd);
+	ck_assert_msg(tn_wait_log(a, "dave disconnected", TN_LINE_TIMEOUT),
+	    "%s", tn_error());
+	cg = join(a);
+	SEND(ca, "/join #side\r\n");
+	ck_assert_msg(sees(ca, "-- now talking in #side (", TN_LINE_TIMEOUT),
+	    "alice is not in #side");
+	/* Not told: b still shows dave. */
+	ck_assert_msg(who_lists(cb, "dave", true), "b lost dave too early");
+
+	nats_restart(port);
+	ck_assert_msg(tn_wait_log(a, "stated (NATS is back)", 15000), "%s",
+	    tn_error());
+	/* Told as they happened: the joins first, then who is gone. */
+	snprintf(want, sizeof(want), "-- %s joined", cg->nick);
+	ck_assert_msg(sees(cb, want, WHO_MS), "b was not told %s", want);
+	ck_assert_msg(sees(cb, "-- dave left (gone from node a)", WHO_MS),
+	    "b was not told dave left");
+	ck_assert_msg(who_lists(cb, cg->nick, true), "b's /who lacks %s",
+	    cg->nick);
+	ck_assert_msg(who_lists(cb, "dave", false), "b's /who has dave");
+	/* alice is in #side too, as b sees it. */
+	cb2 = join(b);
+	SEND(cb2, "/join #side\r\n");
+	ck_assert_msg(sees(cb2, "-- now talking in #side (", TN_LINE_TIMEOUT),
+	    "no #side at b");
+	ck_assert_msg(who_lists(cb2, "alice", true), "#side lacks alice");
+	tn_close(ca);
+	tn_close(cb);
+	tn_close(cb2);
+	tn_close(cg);
+	stop(a);
+	stop(b);
+}
+END_TEST
+
+/*
+ * a stalls (SIGSTOP) past the heartbeat bound: b declares it dead and
+ * alice leaves there, her nick freed.  a resumes, reads its own end,
+ * and re-states: alice is back at b, and her nick is a's again.
+ */
+START_TEST(test_dead_comes_back)
+{
+	struct tn_daemon	*a = node("a"), *b = node("b");
+	struct tn_client	*ca = join_as(a, "alice"), *cb = join_as(b, "bob");
+
+	ck_assert_msg(who_lists(cb, "alice", true), "b's /who lacks alice");
+	ck_assert_int_eq(tn_signal(a, SIGSTOP), 0);
+	ck_assert_msg(sees(cb, "-- alice left (node a is gone)", WHO_MS),
+	    "b did not take a for dead");
+	ck_assert_int_eq(tn_signal(a, SIGCONT), 0);
+	ck_assert_msg(tn_wait_log(a, "this node was declared dead", WHO_MS),
+	    "%s", tn_error());
+	ck_assert_msg(sees(cb, "-- alice joined", WHO_MS),
+	    "alice did not come back at b");
+	ck_assert_msg(who_lists(cb, "alice", true), "b's /who lacks alice");
+	ck_assert_msg(tn_wait_log(a, "nicks claimed again: 0 taken", WHO_MS),
+	    "%s", tn_error());
+	SEND(cb, "/nick alice\r\n");
+	ck_assert_msg(tn_expect_skip_notices(cb, "!! nickname alice is taken")
+	    == 0, "%s", tn_error());
+	tn_close(ca);
+	tn_close(cb);
+	stop(a);
+	stop(b);
+}
+END_TEST
+
+int
+main(void)
+{
+	const struct net_test tests[] = {
+		{ "late_node", test_late_node, 0 },
+		{ "outage", test_outage, 0 },
+		{ "dead_comes_back", test_dead_comes_back, 0 },
+	};
+
+	nats_fixture_name = "check_cluster_roster";
+	return net_main(NET_SUITE("cluster_roster", tests, nats_up,
+	    nats_down));
+}
