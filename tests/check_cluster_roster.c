@@ -3,7 +3,8 @@
  * a node started after a user's join left the stream lists that user,
  * from the roster kept on the stream and from its hello; joins and quits
  * made while NATS was away reach the other nodes once it is back; a node
- * taken for dead while it stalled comes back with its users and nicks.
+ * taken for dead while it stalled comes back with its users and nicks;
+ * a node's end takes its rosters off the stream.
  * Each test has its own nats-server -js (natsfix.h), stopped by PID.
  */
 #include <check.h>
@@ -234,6 +235,45 @@ START_TEST(test_dead_comes_back)
 }
 END_TEST
 
+/*
+ * a stops cleanly after it stated alice in its roster; more nodes end
+ * after it, until a's end has left the stream.  A node started then
+ * must not replay a's roster: the end purged it.
+ */
+START_TEST(test_end_forgets_roster)
+{
+	static const char *const later[] = { "x", "y", "z" };
+	struct tn_daemon	*a = node("a"), *b = node("b"), *d, *late;
+	struct tn_client	*ca = join_as(a, "alice"), *cb = join(b), *cl;
+	size_t			 i;
+
+	ck_assert_msg(who_lists(cb, "alice", true), "b's /who lacks alice");
+	/* b's hello was answered: a's roster is on the stream. */
+	ck_assert_msg(tn_wait_log(a, "stated (a hello)", WHO_MS), "%s",
+	    tn_error());
+	tn_close(ca);
+	stop(a);
+	ck_assert_msg(who_lists(cb, "alice", false), "b's /who has alice");
+	for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+		d = node(later[i]);
+		ck_assert_msg(tn_wait_log(d, "cluster: hello:", WHO_MS), "%s",
+		    tn_error());
+		stop(d);
+	}
+	late = node("late");
+	cl = join(late);
+	ck_assert_msg(tn_wait_log(late, "cluster: hello:", WHO_MS), "%s",
+	    tn_error());
+	ck_assert_msg(!tn_log_contains(late, "roster of node a:"),
+	    "the late node replayed a's roster");
+	ck_assert_msg(who_lists(cl, "alice", false), "late /who has alice");
+	tn_close(cb);
+	tn_close(cl);
+	stop(late);
+	stop(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -241,6 +281,7 @@ main(void)
 		{ "late_node", test_late_node, 0 },
 		{ "outage", test_outage, 0 },
 		{ "dead_comes_back", test_dead_comes_back, 0 },
+		{ "end_forgets_roster", test_end_forgets_roster, 0 },
 	};
 
 	nats_fixture_name = "check_cluster_roster";
