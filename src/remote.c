@@ -364,7 +364,8 @@ restate_node(struct remotes *rs, struct model *m, const char *node,
 		for (pp = &rs->buckets[i]; *pp != NULL; pp = &(*pp)->next)
 			if (of_node(*pp, node, len))
 				(*pp)->listed = false;
-	qsort(h, n, sizeof(*h), by_uid);
+	if (n > 0)	/* h may be NULL then, and qsort() wants none */
+		qsort(h, n, sizeof(*h), by_uid);
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && h[j].uid == h[i].uid; j++)
 			;

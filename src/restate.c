@@ -231,7 +231,8 @@ restate_publish(struct restate *rs, bool reclaim_nicks, const char *why)
 		log_error("out of memory: no roster (%s)", why);
 		goto out;
 	}
-	qsort(b.c, b.n, sizeof(*b.c), by_uid);
+	if (b.n > 0)	/* b.c is NULL then, and qsort() wants none */
+		qsort(b.c, b.n, sizeof(*b.c), by_uid);
 	for (i = 0; i < b.n; i++)
 		if (i == 0 || b.c[i - 1].uid != b.c[i].uid)
 			users++;
