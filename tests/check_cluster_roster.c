@@ -151,20 +151,24 @@ START_TEST(test_late_node)
 END_TEST
 
 /*
- * NATS away: on a, dave quits, a guest joins and alice goes to #side;
- * none of it can be told.  NATS back: a states its roster, and b shows
- * the guest, not dave, and alice in #side.
+ * NATS away, for longer than the heartbeat bound: on a, dave quits, a
+ * guest joins and alice goes to #side; none of it can be told.  NATS
+ * back: a states its roster, and b shows the guest, not dave, and alice
+ * in #side.  Neither node took the other for dead: the beats nobody
+ * could see during the outage were not missed ones.
  */
 START_TEST(test_outage)
 {
 	struct tn_daemon	*a = node("a"), *b = node("b");
 	struct tn_client	*ca = join_as(a, "alice"), *cd = join_as(a, "dave");
 	struct tn_client	*cb = join_as(b, "bob"), *cg, *cb2;
-	char			 want[512];
+	char			 want[512], line[1024];
 	uint16_t		 port;
+	int64_t			 killed;
 
 	ck_assert_msg(who_lists(cb, "dave", true), "b's /who lacks dave");
 	port = nats_kill();
+	killed = tn_now_ms();
 	ck_assert_msg(tn_wait_log(a, "lost NATS at", TN_LINE_TIMEOUT), "%s",
 	    tn_error());
 	tn_close(cd);
@@ -176,6 +180,9 @@ START_TEST(test_outage)
 	    "alice is not in #side");
 	/* Not told: b still shows dave. */
 	ck_assert_msg(who_lists(cb, "dave", true), "b lost dave too early");
+	/* Past 3 missed beats of 1 s: the outage is what is tested. */
+	while (tn_now_ms() - killed < 3500)
+		poll(NULL, 0, 100);
 
 	nats_restart(port);
 	ck_assert_msg(tn_wait_log(a, "stated (NATS is back)", 15000), "%s",
@@ -194,6 +201,12 @@ START_TEST(test_outage)
 	ck_assert_msg(sees(cb2, "-- now talking in #side (", TN_LINE_TIMEOUT),
 	    "no #side at b");
 	ck_assert_msg(who_lists(cb2, "alice", true), "#side lacks alice");
+	/* A few beats more: nobody is declared dead. */
+	while (tn_readline(cb, line, sizeof(line), 2500) >= 0)
+		ck_assert_msg(strstr(line, " is gone)") == NULL, "b: %s", line);
+	ck_assert_msg(!tn_log_contains(a, "stopped beating") &&
+	    !tn_log_contains(b, "stopped beating"),
+	    "a node was taken for dead after the outage");
 	tn_close(ca);
 	tn_close(cb);
 	tn_close(cb2);
