@@ -152,18 +152,23 @@ by_uid(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/* Claim each user's chosen nick again: once a user, a clash logged. */
+/*
+ * Claim each user's chosen nick again: once a user, a clash logged.  The
+ * first claim that does not reach NATS ends it: each could wait for the
+ * claim's bound, and the acceptor waits with it.
+ */
 static void
 reclaim(struct restate *rs, const struct copy *c, size_t n)
 {
 	size_t	i;
-	int	rc, taken = 0, failed = 0;
+	int	rc = CL_OK, taken = 0, failed = 0;
 
 	for (i = 0; i < n; i++) {
 		if (!c[i].claimed || (i > 0 && c[i - 1].uid == c[i].uid))
 			continue;
-		rc = cluster_nick_claim(rs->cluster, c[i].nick, c[i].nick_len,
-		    c[i].uid);
+		if (rc != CL_DOWN)
+			rc = cluster_nick_claim(rs->cluster, c[i].nick,
+			    c[i].nick_len, c[i].uid);
 		if (rc == CL_TAKEN) {
 			taken++;
 			log_warn("nick %.*s of user %" PRIu64 " was claimed by "
