@@ -337,8 +337,8 @@ restate_user(struct remotes *rs, struct model *m, const char *node,
 			keep = listed[i] == room;
 		if (!keep) {
 			name = room_name(room, &name_len);
-			log_debug("roster of %.*s: %s left %.*s", (int)len, node,
-			    r->user.nick, (int)name_len, name);
+			log_debug("roster of %.*s: %s left %.*s", (int)len,
+			    node, r->user.nick, (int)name_len, name);
 			model_part(m, &r->user, room, NULL, 0, ctx);
 		}
 	}
@@ -417,7 +417,7 @@ remotes_roster(struct remotes *rs, struct model *m, const struct clw_msg *cm,
 		p->broken = false;
 	} else if (p == NULL || p->number != cm->uid ||
 	    p->parts != head.parts || p->next_part != head.part) {
-		/* Its start left the stream, or a part is missing: not whole. */
+		/* Its start left the stream, or a part is missing. */
 		if (p != NULL)
 			pending_free(p);
 		return;

@@ -870,7 +870,8 @@ cluster_restate(struct server *srv, const struct cluster_item *it)
 		break;
 	case CLW_NODEDOWN:
 		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
-		if (srv->cluster_ready && is_self(srv, cm->text, cm->text_len)) {
+		if (srv->cluster_ready &&
+		    is_self(srv, cm->text, cm->text_len)) {
 			log_warn("cluster: this node was declared dead: "
 			    "re-stating its users and claiming their nicks");
 			restate_publish(srv->restate, true, "declared dead");

@@ -160,12 +160,13 @@ END_TEST
 START_TEST(test_outage)
 {
 	struct tn_daemon	*a = node("a"), *b = node("b");
-	struct tn_client	*ca = join_as(a, "alice"), *cd = join_as(a, "dave");
+	struct tn_client	*ca = join_as(a, "alice"), *cd;
 	struct tn_client	*cb = join_as(b, "bob"), *cg, *cb2;
 	char			 want[512], line[1024];
 	uint16_t		 port;
 	int64_t			 killed;
 
+	cd = join_as(a, "dave");
 	ck_assert_msg(who_lists(cb, "dave", true), "b's /who lacks dave");
 	port = nats_kill();
 	killed = tn_now_ms();
@@ -217,32 +218,42 @@ START_TEST(test_outage)
 END_TEST
 
 /*
- * a stalls (SIGSTOP) past the heartbeat bound: b declares it dead and
- * alice leaves there, her nick freed.  a resumes, reads its own end,
- * and re-states: alice is back at b, and her nick is a's again.
+ * a stalls (SIGSTOP) past the heartbeat bound: b declares it dead, and
+ * alice and carol leave there, their nicks freed; a user of b takes
+ * carol meanwhile.  a resumes, reads its own end and re-states: alice
+ * and carol are back at b, alice's nick is a's again, and carol's is a
+ * clash that a logs.
  */
 START_TEST(test_dead_comes_back)
 {
 	struct tn_daemon	*a = node("a"), *b = node("b");
-	struct tn_client	*ca = join_as(a, "alice"), *cb = join_as(b, "bob");
+	struct tn_client	*ca = join_as(a, "alice"), *cc, *cb, *cb2;
 
-	ck_assert_msg(who_lists(cb, "alice", true), "b's /who lacks alice");
+	cc = join_as(a, "carol");
+	cb = join_as(b, "bob");
+	ck_assert_msg(who_lists(cb, "carol", true), "b's /who lacks carol");
 	ck_assert_int_eq(tn_signal(a, SIGSTOP), 0);
 	ck_assert_msg(sees(cb, "-- alice left (node a is gone)", WHO_MS),
 	    "b did not take a for dead");
+	ck_assert_msg(who_lists(cb, "carol", false), "b's /who has carol");
+	cb2 = join_as(b, "carol");
 	ck_assert_int_eq(tn_signal(a, SIGCONT), 0);
 	ck_assert_msg(tn_wait_log(a, "this node was declared dead", WHO_MS),
 	    "%s", tn_error());
 	ck_assert_msg(sees(cb, "-- alice joined", WHO_MS),
 	    "alice did not come back at b");
 	ck_assert_msg(who_lists(cb, "alice", true), "b's /who lacks alice");
-	ck_assert_msg(tn_wait_log(a, "nicks claimed again: 0 taken", WHO_MS),
-	    "%s", tn_error());
+	ck_assert_msg(tn_wait_log(a, "nicks claimed again: 1 taken by others, "
+	    "0 not reached", WHO_MS), "%s", tn_error());
+	ck_assert_msg(tn_log_contains(a, "nick carol of user"),
+	    "a did not log carol's clash");
 	SEND(cb, "/nick alice\r\n");
 	ck_assert_msg(tn_expect_skip_notices(cb, "!! nickname alice is taken")
 	    == 0, "%s", tn_error());
 	tn_close(ca);
+	tn_close(cc);
 	tn_close(cb);
+	tn_close(cb2);
 	stop(a);
 	stop(b);
 }

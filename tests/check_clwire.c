@@ -329,7 +329,8 @@ START_TEST(test_roster_exact)
 		ent(2, "bob", "#a"), ent(1, "alice", "#c"),
 		ent(2, "bobby", "#d"),
 	};
-	const char			want[] = "0 1\n1 alice #a #b\n2 bob #a\n"
+	const char			want[] = "0 1\n"
+					    "1 alice #a #b\n2 bob #a\n"
 					    "1 alice #c\n2 bobby #d\n";
 	struct clroster_part		*p;
 	size_t				n;
@@ -524,7 +525,8 @@ START_TEST(test_roster_parse_refuses)
 		/* A good line, then a bad one: fn hears neither. */
 		"0 1\n1 alice #a\n2 bob\n",
 	};
-	char		 nick[NICK_MAX_BYTES + 32], room[ROOM_NAME_MAX_BYTES + 32];
+	char		 nick[NICK_MAX_BYTES + 32];
+	char		 room[ROOM_NAME_MAX_BYTES + 32];
 	char		 buf[1024];
 	size_t		 i, calls;
 
