@@ -39,6 +39,14 @@
  *     node that starts and finds its own key still alive (it was killed
  *     and came back before anyone noticed) declares its old self dead
  *     the same way.
+ *     After an outage the others' beats are counted afresh: not seeing
+ *     them while NATS was away is no proof that they stopped.  The
+ *     node that announces an end purges the ended node's rosters (on
+ *     PREFIX.roster.NODE, kept like a room's history) up to it, so that
+ *     a node started once the end has left the stream does not replay
+ *     users it took away.
+ *   - Hellos go to PREFIX.hello, rosters to PREFIX.roster.NODE
+ *     (restate.h): neither pushes a room's lines or .ctl's ends out.
  *   - Disconnection, reconnection and close are logged, and queued as
  *     CI_DISCONNECTED / CI_RECONNECTED items.
  */

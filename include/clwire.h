@@ -8,11 +8,13 @@
  *	chatd1 KIND NODE UID TIME\nROOM\nNICK\nTEXT
  *
  * KIND is a word (say, me, join, part, quit, nick, topic, nodedown,
- * privmsg, notice, kick, mode),
+ * privmsg, notice, kick, mode, hello, roster),
  * NODE the sending node's name, UID the user's id on that node (decimal;
  * with NODE it tells users apart across the cluster), TIME wall-clock ms.
  * ROOM and NICK hold no newline; TEXT is last so it may hold anything
- * valid in UTF-8.  What comes off the stream is untrusted: decoding
+ * valid in UTF-8.  A hello and a roster have an empty room and nick;
+ * a roster's text is one part of a node's list of its users (clroster.h).
+ * What comes off the stream is untrusted: decoding
  * checks every field and refuses what does not fit.
  *
  * Room names are case-insensitive in ASCII, as nicks are, and hold code
@@ -57,6 +59,8 @@ enum clw_kind {
 	 * the change, "+t", "-s", "+o NICK" or "-v NICK" (clw_mode_ok).
 	 */
 	CLW_MODE,
+	CLW_HELLO,	/* a node is (back) here: each other node re-states */
+	CLW_ROSTER,	/* uid: the roster's number, text: clroster.h */
 	CLW_KIND_COUNT
 };
 

@@ -103,7 +103,8 @@ struct user {
 	char			 nick[NICK_MAX_BYTES + 1];
 	size_t			 nick_len;
 	uint64_t		 id;		/* from model_connect(), never 0 */
-	bool			 nick_claimed;	/* --cluster: the owner's */
+	/* --cluster: the owner's; atomic for a roster's re-claims. */
+	atomic_bool		 nick_claimed;
 	struct user		*hash_next;	/* private to model.c */
 	bool			 registered;
 	/* "user@host" for IRC, set before it registers, fixed after. */
@@ -418,6 +419,15 @@ bool		 model_whois(struct model *m, const char *nick, size_t len,
 size_t		 model_members(struct model *m, struct room *r,
 		    bool (*fn)(void *arg, const struct user *u,
 		    unsigned prefix), void *arg);
+
+/*
+ * Call fn for each member of each room, with the room's name, under the
+ * registry's lock, that room's and the nick table's, while fn returns
+ * true (--cluster: a node's roster of its users).
+ */
+void		 model_each_member(struct model *m,
+		    bool (*fn)(void *arg, const char *room, size_t room_len,
+		    const struct user *u, const struct room *r), void *arg);
 
 /* Whether a room named name exists, whoever is in it. */
 bool		 model_room_exists(struct model *m, const char *name,

@@ -27,6 +27,18 @@ void		 remotes_free(struct remotes *rs, struct model *m);
 void		 remotes_apply(struct remotes *rs, struct model *m,
 		    const struct clw_msg *cm, void *ctx);
 
+/*
+ * A part of another node's roster (CLW_ROSTER, clroster.h).  Parts are
+ * gathered in order; at the last one the roster replaces what was known
+ * of that node's users: the unknown are added and join their rooms, a
+ * moved nick is a rename, rooms and users it does not list are left.
+ * Each is told here as it would have been live (joins, renames, parts,
+ * and "gone from node N" for a user): it did happen, unheard.  A roster
+ * whose first parts are missing (left the stream) is not applied.
+ */
+void		 remotes_roster(struct remotes *rs, struct model *m,
+		    const struct clw_msg *cm, void *ctx);
+
 /* Remote users known now. */
 size_t		 remotes_count(const struct remotes *rs);
 

@@ -29,6 +29,7 @@ struct conn;
 struct histdb;
 struct model;
 struct remotes;
+struct restate;
 struct tls_ctx;
 struct user;
 struct wakeset;
@@ -88,6 +89,8 @@ struct server {
 	 */
 	atomic_size_t		 cluster_inflight;
 	atomic_bool		 cluster_behind;
+	struct restate		*restate;	/* this node's roster */
+	bool			 cluster_ready;	/* caught up: live from now */
 	struct workq		*wq;
 	int			 wakefd;	/* eventfd: wakes the acceptor */
 	int			 wake_kind;	/* EP_WAKE, epoll data for wakefd */

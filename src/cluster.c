@@ -63,6 +63,7 @@ struct cluster {
 	bool			 beating;
 
 	atomic_bool		 connected;
+	atomic_bool		 rebase_peers;	/* back from an outage */
 	atomic_uint		 in_callback;
 	atomic_uint_fast64_t	 delivered_seq;
 	atomic_uint_fast64_t	 received_seq;	/* decoded or not */
@@ -319,6 +320,7 @@ on_reconnected(natsConnection *nc, void *arg)
 	atomic_fetch_add(&cl->in_callback, 1);
 	if (!atomic_exchange(&cl->connected, true)) {
 		log_info("NATS is back at %s", cl->url);
+		atomic_store(&cl->rebase_peers, true);
 		if ((it = item_new(CI_RECONNECTED, NULL, 0)) != NULL)
 			push_now(cl, it);
 	}
@@ -503,6 +505,17 @@ subject_of(const struct cluster *cl, const struct clw_msg *m, char *buf,
 		/* The last one stays, however much the room says after. */
 		snprintf(root, sizeof(root), "%s.topic", cl->prefix);
 		break;
+	case CLW_HELLO:
+		/* Not on .ctl: hellos must not push its nodedowns out. */
+		n = snprintf(buf, cap, "%s.hello", cl->prefix);
+		return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+	case CLW_ROSTER:
+		/*
+		 * A subject per node: its latest rosters are kept (the
+		 * per-subject limit), and a late node replays them.
+		 */
+		n = snprintf(buf, cap, "%s.roster.%s", cl->prefix, cl->node);
+		return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 	case CLW_SAY:
 	case CLW_ME:
 		/* History: max_msgs_per_subject counts only these. */
@@ -717,6 +730,27 @@ declare_dead(struct cluster *cl, const char *node, uint64_t rev)
 	announce_end(cl, node);
 }
 
+/*
+ * The rosters node stated before its end (seq), so that a node started
+ * later does not replay users the end took away once that end has left
+ * the stream.  Only those before: node may already have re-stated.
+ */
+static void
+forget_roster(struct cluster *cl, const char *node, uint64_t seq)
+{
+	char		subject[SUBJECT_MAX];
+	jsOptions	jo;
+	jsErrCode	jerr = 0;
+
+	snprintf(subject, sizeof(subject), "%s.roster.%s", cl->prefix, node);
+	jsOptions_Init(&jo);
+	jo.Stream.Purge.Subject = subject;
+	jo.Stream.Purge.Sequence = seq;
+	if (js_PurgeStream(cl->js, cl->prefix, &jo, &jerr) != NATS_OK)
+		log_warn("the rosters of node %s stay on the stream (%d)",
+		    node, (int)jerr);
+}
+
 /* node's nicks are free and its users gone: told once, on the stream. */
 static void
 announce_end(struct cluster *cl, const char *node)
@@ -735,6 +769,8 @@ announce_end(struct cluster *cl, const char *node)
 	    js_Publish(&pa, cl->js, subject, data, (int)len, NULL,
 	    NULL) != NATS_OK)
 		log_error("could not announce the end of node %s", node);
+	else
+		forget_roster(cl, node, pa->Sequence);
 	jsPubAck_Destroy(pa);
 	free(data);
 }
@@ -769,6 +805,13 @@ watch_peers(struct cluster *cl)
 	bool		 dead;
 	int		 i;
 
+	/*
+	 * Blind while NATS was away: nobody's beats could be seen, so they
+	 * are counted afresh rather than taken for missed.
+	 */
+	if (atomic_exchange(&cl->rebase_peers, false))
+		for (i = 0; i < (int)cl->npeers; i++)
+			cl->peers[i].since_ms = 0;
 	if (kvStore_Keys(&keys, cl->nodes, NULL) != NATS_OK)
 		return;
 	for (i = 0; i < keys.Count; i++) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clroster.h"
 #include "clwire.h"
 #include "event.h"
 #include "proto.h"
@@ -24,6 +25,8 @@ static const char *const kind_names[CLW_KIND_COUNT] = {
 	[CLW_NOTICE] = "notice",
 	[CLW_KICK] = "kick",
 	[CLW_MODE] = "mode",
+	[CLW_HELLO] = "hello",
+	[CLW_ROSTER] = "roster",
 };
 
 const char *
@@ -101,6 +104,12 @@ msg_ok(const struct clw_msg *m)
 		    clw_node_name_ok(m->text, m->text_len);
 	if (m->kind == CLW_PRIVMSG || m->kind == CLW_NOTICE)
 		return private_ok(m);
+	if (m->kind == CLW_HELLO)
+		return m->room_len == 0 && m->nick_len == 0 &&
+		    m->text_len == 0;
+	if (m->kind == CLW_ROSTER)
+		return m->room_len == 0 && m->nick_len == 0 &&
+		    clroster_parse(m->text, m->text_len, NULL, NULL, NULL) == 0;
 	if (m->room_len < 2 || m->room[0] != '#' || m->nick_len == 0)
 		return false;
 	if (m->kind == CLW_NICK)

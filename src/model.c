@@ -1725,6 +1725,28 @@ model_members(struct model *m, struct room *r,
 	return n;
 }
 
+void
+model_each_member(struct model *m, bool (*fn)(void *arg, const char *room,
+    size_t room_len, const struct user *u, const struct room *r), void *arg)
+{
+	struct room	*r;
+	size_t		 i, k;
+	bool		 more = true;
+
+	pthread_mutex_lock(&m->rooms_mu);
+	for (i = 0; i < m->nbuckets && more; i++)
+		for (r = m->rooms[i]; r != NULL && more; r = r->hash_next) {
+			pthread_mutex_lock(&r->mu);
+			pthread_mutex_lock(&m->nicks_mu);
+			for (k = 0; k < r->count && more; k++)
+				more = fn(arg, r->name, r->name_len,
+				    r->members[k].user, r);
+			pthread_mutex_unlock(&m->nicks_mu);
+			pthread_mutex_unlock(&r->mu);
+		}
+	pthread_mutex_unlock(&m->rooms_mu);
+}
+
 bool
 model_room_exists(struct model *m, const char *name, size_t len)
 {

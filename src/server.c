@@ -33,6 +33,7 @@
 #include "log.h"
 #include "model.h"
 #include "remote.h"
+#include "restate.h"
 #include "server.h"
 #include "tls.h"
 #include "utf8.h"
@@ -893,12 +894,52 @@ cluster_kick(struct server *srv, const struct cluster_item *it)
 	event_unref(ev);
 }
 
+static bool
+is_self(struct server *srv, const char *node, size_t len)
+{
+	const char	*self = cluster_node(srv->cluster);
+
+	return strlen(self) == len && memcmp(self, node, len) == 0;
+}
+
+/*
+ * Rosters (restate.h) and what asks for them: another node's hello, and
+ * this node's own end announced while it lives (it stopped beating for
+ * long enough: NATS or the machine was away), once live; at the start
+ * the end is its old self's, buried on purpose.
+ */
+static void
+cluster_restate(struct server *srv, const struct cluster_item *it)
+{
+	const struct clw_msg	*cm = &it->msg;
+
+	switch (cm->kind) {
+	case CLW_ROSTER:
+		remotes_roster(srv->remotes, srv->model, cm, srv->cluster_ws);
+		break;
+	case CLW_HELLO:
+		if (srv->cluster_ready && !is_self(srv, cm->node, cm->node_len))
+			restate_publish(srv->restate, false, "a hello");
+		break;
+	case CLW_NODEDOWN:
+		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
+		if (srv->cluster_ready &&
+		    is_self(srv, cm->text, cm->text_len)) {
+			log_warn("cluster: this node was declared dead: "
+			    "re-stating its users and claiming their nicks");
+			restate_publish(srv->restate, true, "declared dead");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 /* One event off the stream, into the model (the line kinds only). */
 static void
 cluster_apply(struct server *srv, const struct cluster_item *it)
 {
 	const struct clw_msg	*cm = &it->msg;
-	const char		*self = cluster_node(srv->cluster);
 	struct event		*ev;
 	enum event_kind		 kind;
 
@@ -922,13 +963,19 @@ cluster_apply(struct server *srv, const struct cluster_item *it)
 	case CLW_MODE:
 		kind = EV_MODE;
 		break;
+	case CLW_HELLO:
+	case CLW_ROSTER:
+	case CLW_NODEDOWN:
+		cluster_restate(srv, it);
+		return;
 	default:
 		/* Joins, parts, quits, nicks and dead nodes: who is where. */
 		remotes_apply(srv->remotes, srv->model, cm, srv->cluster_ws);
 		return;
 	}
-	if (cm->node_len == strlen(self) &&
-	    memcmp(cm->node, self, cm->node_len) == 0)
+	/* Only chat lines are counted in flight (hook_say). */
+	if ((kind == EV_SAY || kind == EV_ME) &&
+	    is_self(srv, cm->node, cm->node_len))
 		cluster_flow_back(srv);
 	/* The stream is shared: a name this server could not make stays out. */
 	if (room_name_check(cm->room, cm->room_len, ROOM_NAME_MAX_BYTES) !=
@@ -975,9 +1022,13 @@ cluster_drain(struct server *srv)
 		case CI_DISCONNECTED:
 			/* What was in flight fails (acks time out), or is lost. */
 			atomic_store(&srv->cluster_inflight, 0);
-			break;
-		case CI_RECONNECTED:
 			break;		/* cluster.c logged it */
+		case CI_RECONNECTED:
+			/* What was told while NATS was away was lost. */
+			if (srv->cluster_ready)
+				restate_publish(srv->restate, false,
+				    "NATS is back");
+			break;
 		}
 		cluster_item_free(items[i]);
 	}
@@ -1505,7 +1556,10 @@ hook_mode(void *arg, struct user *u, struct room *r, const char *change,
 	    M_UNREACHABLE;
 }
 
-/* Told at most once: a node that misses it shows u where it last knew. */
+/*
+ * Told at most once: a node that misses it (NATS was away) learns it
+ * from this node's next roster (restate.h).
+ */
 static void
 hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
     const char *text, size_t len)
@@ -1537,9 +1591,32 @@ hook_told(void *arg, struct user *u, struct room *r, enum event_kind kind,
 	m.nick_len = kind == EV_NICK ? len : u->nick_len;
 	m.text = kind == EV_NICK ? u->nick : text;
 	m.text_len = kind == EV_NICK ? u->nick_len : len;
-	if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
+	/* Lost while NATS is away: the roster at its return tells it. */
+	if (restate_told(srv->restate, &m, u, r) != CL_OK)
 		log_debug("%s of %s not told to the cluster",
 		    clw_kind_name(m.kind), u->nick);
+}
+
+/*
+ * Caught up: the rosters on the stream are replayed, but one a node
+ * stated before its users' last change is older than the stream's
+ * memberships, and a roster in more parts than the stream keeps is
+ * not whole.  A hello asks every node for its roster now.
+ */
+static void
+say_hello(struct server *srv)
+{
+	struct clw_msg	m;
+
+	srv->cluster_ready = true;
+	memset(&m, 0, sizeof(m));
+	m.kind = CLW_HELLO;
+	if (cluster_publish(srv->cluster, &m, 0) != CL_OK)
+		log_warn("cluster: no hello: the nodes' rosters come at "
+		    "their next reconnection");
+	else
+		log_info("cluster: hello: %zu users of other nodes known",
+		    remotes_count(srv->remotes));
 }
 
 /*
@@ -1583,6 +1660,10 @@ open_cluster(struct server *srv)
 		log_error("cluster: %s", err);
 		return -1;
 	}
+	if ((srv->restate = restate_new(srv->model, srv->cluster)) == NULL) {
+		log_error("cluster: out of memory");
+		return -1;
+	}
 	/*
 	 * The stream's history into the rooms before the first client, so
 	 * that a new node's /history already holds what was said.
@@ -1610,6 +1691,7 @@ open_cluster(struct server *srv)
 	hooks.kick = hook_kick;
 	hooks.mode = hook_mode;
 	model_set_cluster(srv->model, &hooks);
+	say_hello(srv);
 	srv->cluster_kind = EP_CLUSTER;
 	return epoll_add(srv, cluster_fd(srv->cluster), &srv->cluster_kind);
 }
@@ -2126,6 +2208,7 @@ server_stop(struct server *srv)
 		cluster_close(srv->cluster);
 		cluster_library_close();
 	}
+	restate_free(srv->restate);
 	if (srv->cluster_ws != NULL) {
 		wakeset_free(srv->cluster_ws);
 		free(srv->cluster_ws);
