@@ -88,21 +88,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-# A TCP port on 127.0.0.1 that nothing listens on, below the ephemeral
-# range so that chat-bench's own connections cannot take it.
-free_port() {
-	local p tries=50
-	while [ "$tries" -gt 0 ]; do
-		p=$((20000 + RANDOM % 10000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-		tries=$((tries - 1))
-	done
-	return 1
-}
-
 nats_up() {
 	local p
 	p=$(free_port) || die "no free port for nats-server"
@@ -143,17 +128,6 @@ stop_all() {
 	nats_pid=
 }
 
-jf() {
-	sed -n "s/.*\"$2\": \([-0-9.a-z]*\).*/\1/p" "$1" | head -n 1
-}
-
-median() {
-	[ $# -gt 0 ] || { echo -; return; }
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-	    END { if (NR % 2) print v[(NR + 1) / 2];
-	          else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 declare -A dps=() p50=() p99=() lost=() conn=()
 kinds=(alone node1 "nodes$nodes")
 bad=0
@@ -170,23 +144,23 @@ for ((run = 1; run <= runs; run++)); do
 		    --json -q >"$json" 2>"$tmp/bench.err"
 		rc=$?
 		stop_all
-		if [ "$rc" -ne 0 ] || [ -z "$(jf "$json" deliveries_per_s)" ]
+		if [ "$rc" -ne 0 ] || [ -z "$(json_field "$json" deliveries_per_s)" ]
 		then
 			echo "run $run $kind: chat-bench failed ($rc):" \
 			    "$(tail -n 3 "$tmp/bench.err")" >&2
 			bad=1
 			continue
 		fi
-		dps[$kind]+=" $(jf "$json" deliveries_per_s)"
-		p50[$kind]+=" $(jf "$json" p50)"
-		p99[$kind]+=" $(jf "$json" p99)"
-		lost[$kind]+=" $(jf "$json" lost)"
-		conn[$kind]+=" $(jf "$json" connect_s)"
-		[ "$(jf "$json" lost)" = 0 ] || bad=1
+		dps[$kind]+=" $(json_field "$json" deliveries_per_s)"
+		p50[$kind]+=" $(json_field "$json" p50)"
+		p99[$kind]+=" $(json_field "$json" p99)"
+		lost[$kind]+=" $(json_field "$json" lost)"
+		conn[$kind]+=" $(json_field "$json" connect_s)"
+		[ "$(json_field "$json" lost)" = 0 ] || bad=1
 		printf 'run %d %-8s %12.0f deliveries/s  p50 %8.0f us  p99 %8.0f us  lost %s\n' \
-		    "$run" "$kind" "$(jf "$json" deliveries_per_s)" \
-		    "$(jf "$json" p50)" "$(jf "$json" p99)" \
-		    "$(jf "$json" lost)"
+		    "$run" "$kind" "$(json_field "$json" deliveries_per_s)" \
+		    "$(json_field "$json" p50)" "$(json_field "$json" p99)" \
+		    "$(json_field "$json" lost)"
 	done
 done
 

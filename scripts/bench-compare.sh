@@ -305,21 +305,6 @@ install_package() {
 	    die "$1 still missing after apt-get install $2"
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on, below the ephemeral
-# range so that chat-bench's own connections cannot take it.
-free_port() {
-	local p tries=50
-	while [ "$tries" -gt 0 ]; do
-		p=$((20000 + RANDOM % 10000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-		tries=$((tries - 1))
-	done
-	return 1
-}
-
 redis_ping() {
 	local fd reply
 	{ exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
@@ -499,19 +484,6 @@ cpu_pct() {
 	          else printf "%.0f\n", (c1 - c0) / (t1 - t0) * 100 }' "$1"
 }
 
-jf() {
-	sed -n "s/.*\"$2\": \([-0-9.a-z]*\).*/\1/p" "$1" | head -n 1
-}
-
-# median V...: the median of numbers (the mean of the middle two for
-# an even count); "-" if there are none.
-median() {
-	[ $# -gt 0 ] || { echo -; return; }
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-	    END { if (NR % 2) print v[(NR + 1) / 2];
-	          else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # run_one SCENARIO SERVER RUN OPTIONS: one chat-bench run on a fresh
 # server; the summary goes to $tmp/SCENARIO.SERVER.RUN.json, the
 # server's CPU % in the measure phase to $tmp/SCENARIO.SERVER.RUN.cpu.
@@ -547,8 +519,8 @@ run_one() {
 	stop_server
 	# Bounded: every client connected and the run over within the
 	# limit, or the figures would be of another load.
-	connected=$(jf "$json" connected 2>/dev/null)
-	failures=$(jf "$json" connect_failures 2>/dev/null)
+	connected=$(json_field "$json" connected 2>/dev/null)
+	failures=$(json_field "$json" connect_failures 2>/dev/null)
 	if [ "$bounded" = yes ] && { [ "$rc" -eq 124 ] ||
 	    { [ "$rc" -eq 0 ] && [ "${failures:-0}" != 0 ]; } ||
 	    grep -q 'connections ready after' "$tmp/bench.err"; }; then
@@ -571,17 +543,17 @@ run_one() {
 		return 1
 	fi
 	# The measure phase starts after the connect phase and the warm-up.
-	t_start=$(awk -v t="$t_start" -v c="$(jf "$json" connect_s)" \
+	t_start=$(awk -v t="$t_start" -v c="$(json_field "$json" connect_s)" \
 	    -v w="$WARMUP" 'BEGIN { printf "%.3f", t + c + w }')
 	t_end=$(awk -v t="$t_start" -v d="$DUR" 'BEGIN { printf "%.3f", t + d }')
 	pct=$(cpu_pct "$samples" "$t_start" "$t_end")
 	echo "$pct" >"${json%.json}.cpu"
 	awk -v s="$scenario" -v k="$kind" -v r="$run" \
-	    -v d="$(jf "$json" deliveries_per_s)" -v p="$(jf "$json" p99)" \
-	    -v c="$(jf "$json" connect_s)" -v lo="$(jf "$json" lost)" \
-	    -v di="$(jf "$json" disconnects)" \
-	    -v rb="$(jf "$json" server_rss_before_kb)" \
-	    -v ra="$(jf "$json" server_rss_after_kb)" \
+	    -v d="$(json_field "$json" deliveries_per_s)" -v p="$(json_field "$json" p99)" \
+	    -v c="$(json_field "$json" connect_s)" -v lo="$(json_field "$json" lost)" \
+	    -v di="$(json_field "$json" disconnects)" \
+	    -v rb="$(json_field "$json" server_rss_before_kb)" \
+	    -v ra="$(json_field "$json" server_rss_after_kb)" \
 	    -v sc="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" \
 	    -v bc="$(awk '{ print $1 + $2 }' "$tmp/time")" -v pc="$pct" \
 	    'BEGIN { printf "  %-8s %-8s run %d: %10.0f deliveries/s, " \
@@ -599,19 +571,19 @@ values() {
 		[ -f "$f" ] || continue
 		case $3 in
 		rss_per_conn)
-			v=$(awk -v a="$(jf "$f" server_rss_after_kb)" \
-			    -v b="$(jf "$f" server_rss_before_kb)" \
-			    -v n="$(jf "$f" connected)" \
+			v=$(awk -v a="$(json_field "$f" server_rss_after_kb)" \
+			    -v b="$(json_field "$f" server_rss_before_kb)" \
+			    -v n="$(json_field "$f" connected)" \
 			    'BEGIN { if (n > 0 && a != "null")
 			        printf "%.3f", (a - b) / n }') ;;
 		p99_ms)
-			v=$(awk -v p="$(jf "$f" p99)" \
+			v=$(awk -v p="$(json_field "$f" p99)" \
 			    'BEGIN { printf "%.2f", p / 1000 }') ;;
 		server_cpu_pct)
 			v=$(cat "${f%.json}.cpu" 2>/dev/null)
 			[ "$v" = - ] && v= ;;
 		*)
-			v=$(jf "$f" "$3") ;;
+			v=$(json_field "$f" "$3") ;;
 		esac
 		[ -n "$v" ] && echo "$v"
 	done
@@ -622,7 +594,7 @@ total() {
 	local f sum=0 v
 	for f in "$tmp/$1.$2".*.json; do
 		[ -f "$f" ] || continue
-		v=$(jf "$f" "$3")
+		v=$(json_field "$f" "$3")
 		sum=$((sum + ${v:-0}))
 	done
 	echo "$sum"

@@ -53,6 +53,36 @@ listening_port() {
 	    "$1" 2>/dev/null | head -n 1
 }
 
+# A TCP port on 127.0.0.1 that nothing listens on, below the ephemeral
+# range so that chat-bench's own connections cannot take it.
+free_port() {
+	local p tries=50
+	while [ "$tries" -gt 0 ]; do
+		p=$((20000 + RANDOM % 10000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+# json_field FILE KEY: the first plain (numeric or bare) value of KEY in
+# chat-bench's one-line JSON summary FILE.
+json_field() {
+	sed -n "s/.*\"$2\": \([-0-9.a-z]*\).*/\1/p" "$1" | head -n 1
+}
+
+# median V...: the median of numbers (the mean of the middle two for
+# an even count); "-" if there are none.
+median() {
+	[ $# -gt 0 ] || { echo -; return; }
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR % 2) print v[(NR + 1) / 2];
+	          else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # The comment block at the top of the calling script, as its --help.
 usage() {
 	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" | sed '${/^$/d;}'

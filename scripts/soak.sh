@@ -320,8 +320,8 @@ else
 fi
 
 # The growth rule (see the header).
-# median FROM TO: the median of samples FROM..TO (1-based) in rss.txt.
-median() {
+# rss_median FROM TO: the median of samples FROM..TO (1-based) in rss.txt.
+rss_median() {
 	sed -n 's/^t=[0-9]*s rss=\([0-9]*\)kB$/\1/p' "$tmp/rss.txt" |
 	    sed -n "$1,$2p" | sort -n | awk '{ v[NR] = $1 } END {
 		if (NR % 2) print v[(NR + 1) / 2]
@@ -330,8 +330,8 @@ median() {
 n=$(grep -c '^t=' "$tmp/rss.txt" 2>/dev/null)
 third=$(( ${n:-0} / 3 ))
 if [ "$third" -ge 2 ]; then
-	mid=$(median $((third + 1)) $((2 * third)))
-	last=$(median $((2 * third + 1)) "$n")
+	mid=$(rss_median $((third + 1)) $((2 * third)))
+	last=$(rss_median $((2 * third + 1)) "$n")
 fi
 if [ "${n:-0}" -lt 6 ]; then
 	result no growth "only ${n:-0} RSS samples"

@@ -21,19 +21,13 @@
 #include "check_tmp.h"
 #include "natsfix.h"
 
+#define NODE_HISTORY	"1000"
+#include "clnet.h"
+
 #define NODES		3
 #define SENDERS		5
 #define LINES		30
 #define TOTAL		(SENDERS * LINES)
-
-static struct tn_daemon *
-node(const char *name)
-{
-	const char *const extra[] = { "--cluster", nats.url, "--node-name",
-	    name, "--rate", "0", "--history", "1000", NULL };
-
-	return start(extra);
-}
 
 /*
  * The text of the next chat line ("<nick> text"), notices skipped, into
@@ -52,28 +46,6 @@ next_chat(struct tn_client *c, char *text, size_t size)
 			continue;
 		snprintf(text, size, "%s", p + 2);
 		return true;
-	}
-}
-
-/*
- * Read until the line want, past the notices ("-- ") that the other
- * nodes' users cause (their joins and renames, in no fixed order with
- * ours); anything else first is a failure.
- */
-static void
-expect_past_notices(struct tn_client *c, const char *want)
-{
-	char	line[1024];
-	int	n;
-
-	for (;;) {
-		n = tn_readline(c, line, sizeof(line), TN_LINE_TIMEOUT);
-		ck_assert_msg(n >= 0, "waiting for \"%s\": %s", want,
-		    tn_error());
-		if (strcmp(line, want) == 0)
-			return;
-		ck_assert_msg(strncmp(line, "-- ", 3) == 0,
-		    "expected \"%s\", got \"%s\"", want, line);
 	}
 }
 
@@ -332,28 +304,6 @@ START_TEST(test_unstored_line)
 }
 END_TEST
 
-/* A node with an IRC listener on a port that was free a moment ago. */
-static struct tn_daemon *
-node_irc(const char *name, uint16_t *irc_port)
-{
-	static char		 port[16];
-	struct tn_daemon	*d;
-
-	*irc_port = tn_free_port();
-	ck_assert_msg(*irc_port != 0, "no free port: %s", tn_error());
-	snprintf(port, sizeof(port), "%u", *irc_port);
-	{
-		const char *const extra[] = { "--cluster", nats.url,
-		    "--node-name", name, "--rate", "0", "--irc-port", port,
-		    NULL };
-
-		d = start(extra);
-	}
-	ck_assert_msg(tn_wait_log(d, "listening for irc on 127.0.0.1:", 5000),
-	    "no IRC listener in the log");
-	return d;
-}
-
 /* IRC users are clustered too: their nick, their lines, both ways. */
 START_TEST(test_irc)
 {
@@ -384,34 +334,6 @@ START_TEST(test_irc)
 }
 END_TEST
 
-/* Ask /who until its listing holds nick or not (want); bounded. */
-static bool
-who_has(struct tn_client *c, const char *nick, bool want)
-{
-	char	line[4096], word[200];
-	int64_t	end = tn_now_ms() + 10000;
-	bool	has;
-
-	snprintf(word, sizeof(word), " %s", nick);
-	while (tn_now_ms() < end) {
-		if (tn_sendstr(c, "/who\r\n") != 0)
-			return false;
-		has = false;
-		/* "-- N online: A B ...", then "-- A B ..." lines, if any. */
-		if (tn_readline(c, line, sizeof(line), TN_LINE_TIMEOUT) < 0)
-			return false;
-		if (strstr(line, " online:") == NULL)
-			continue;
-		strncat(line, " ", sizeof(line) - strlen(line) - 1);
-		snprintf(word, sizeof(word), " %s ", nick);
-		has = strstr(line, word) != NULL;
-		if (has == want)
-			return true;
-		usleep(100 * 1000);
-	}
-	return false;
-}
-
 /*
  * /who lists the users of every node, and a node killed with SIGKILL
  * takes its users with it: announced as left within the heartbeat
@@ -432,8 +354,8 @@ START_TEST(test_who_and_death)
 	SEND(cb, "/nick bob\r\n");
 	snprintf(line, sizeof(line), "-- %s is now known as bob", cb->nick);
 	expect_past_notices(cb, line);
-	ck_assert_msg(who_has(cb, "alice", true), "b's /who lacks alice");
-	ck_assert_msg(who_has(ca, "bob", true), "a's /who lacks bob");
+	ck_assert_msg(who_lists(cb, "alice", true), "b's /who lacks alice");
+	ck_assert_msg(who_lists(ca, "bob", true), "a's /who lacks bob");
 
 	/* Echoed to alice: stored by JetStream, so b must have it. */
 	SEND(ca, "last words\r\n");
@@ -456,7 +378,7 @@ START_TEST(test_who_and_death)
 	/* 3 missed beats of 1 s, one more beat, and slack for TSan. */
 	ck_assert_msg(took <= 6000, "alice left after %lld ms",
 	    (long long)took);
-	ck_assert_msg(who_has(cb, "alice", false), "b's /who still has alice");
+	ck_assert_msg(who_lists(cb, "alice", false), "b's /who still has alice");
 	/* Once: no second leave over a few more beats. */
 	while ((n = tn_readline(cb, line, sizeof(line), 3000)) >= 0)
 		if (strstr(line, "alice left") != NULL)
@@ -471,7 +393,7 @@ START_TEST(test_who_and_death)
 
 		SEND(cc, "/nick carol\r\n");
 		EXPECTF(cc, "-- %s is now known as carol", cc->nick);
-		ck_assert_msg(who_has(cb, "carol", true), "no carol at b");
+		ck_assert_msg(who_lists(cb, "carol", true), "no carol at b");
 		stop(c);
 		tn_close(cc);
 		expect_past_notices(cb, "-- carol left (node c is gone)");

@@ -19,73 +19,8 @@
 #include "natsfix.h"
 
 /* Joins of #lobby kept by the stream: a few, so that they scroll out. */
-#define HISTORY		"2"
-#define WHO_MS		10000
-
-static struct tn_daemon *
-node(const char *name)
-{
-	const char *const extra[] = { "--cluster", nats.url, "--node-name",
-	    name, "--rate", "0", "--history", HISTORY, NULL };
-
-	return start(extra);
-}
-
-/* Read c's lines until one that starts with want; false if none in time. */
-static bool
-sees(struct tn_client *c, const char *want, int timeout_ms)
-{
-	char	line[1024];
-	int64_t	end = tn_now_ms() + timeout_ms;
-
-	while (tn_now_ms() < end)
-		if (tn_readline(c, line, sizeof(line), timeout_ms) >= 0 &&
-		    strncmp(line, want, strlen(want)) == 0)
-			return true;
-	return false;
-}
-
-/* A client of d renamed to nick, its rename seen by itself. */
-static struct tn_client *
-join_as(struct tn_daemon *d, const char *nick)
-{
-	struct tn_client	*c = join(d);
-	char			 want[512];
-
-	SENDF(c, "/nick %s\r\n", nick);
-	snprintf(want, sizeof(want), "-- %s is now known as %s", c->nick,
-	    nick);
-	ck_assert_msg(sees(c, want, TN_LINE_TIMEOUT), "no \"%s\"", want);
-	snprintf(c->nick, sizeof(c->nick), "%s", nick);
-	return c;
-}
-
-/*
- * Ask c's /who until its first line lists nick (want) or does not;
- * false if it never did within WHO_MS.  Other lines are skipped.
- */
-static bool
-who_lists(struct tn_client *c, const char *nick, bool want)
-{
-	char	line[4096], word[160];
-	int64_t	end = tn_now_ms() + WHO_MS;
-
-	snprintf(word, sizeof(word), " %s ", nick);
-	while (tn_now_ms() < end) {
-		if (tn_sendstr(c, "/who\r\n") != 0)
-			return false;
-		do {
-			if (tn_readline(c, line, sizeof(line),
-			    TN_LINE_TIMEOUT) < 0)
-				return false;
-		} while (strstr(line, " online:") == NULL);
-		strncat(line, " ", sizeof(line) - strlen(line) - 1);
-		if ((strstr(line, word) != NULL) == want)
-			return true;
-		poll(NULL, 0, 100);
-	}
-	return false;
-}
+#define NODE_HISTORY	"2"
+#include "clnet.h"
 
 /* Where s is in d's log, -1 if not in it. */
 static long

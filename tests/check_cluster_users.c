@@ -18,59 +18,10 @@
 #include "check_tmp.h"
 #include "natsfix.h"
 
+#define NODE_HISTORY	"5"
+#include "clnet.h"
+
 #define CLIENTS		3	/* per node */
-
-static struct tn_daemon *
-node(const char *name)
-{
-	const char *const extra[] = { "--cluster", nats.url, "--node-name",
-	    name, "--rate", "0", "--history", "5", NULL };
-
-	return start(extra);
-}
-
-/* A node with an IRC listener on a port that was free a moment ago. */
-static struct tn_daemon *
-node_irc(const char *name, uint16_t *irc_port)
-{
-	static char		 port[16];
-	struct tn_daemon	*d;
-
-	*irc_port = tn_free_port();
-	ck_assert_msg(*irc_port != 0, "no free port: %s", tn_error());
-	snprintf(port, sizeof(port), "%u", *irc_port);
-	{
-		const char *const extra[] = { "--cluster", nats.url,
-		    "--node-name", name, "--rate", "0", "--irc-port", port,
-		    NULL };
-
-		d = start(extra);
-	}
-	ck_assert_msg(tn_wait_log(d, "listening for irc on 127.0.0.1:", 5000),
-	    "no IRC listener in the log");
-	return d;
-}
-
-/*
- * Read until the line want, past the notices ("-- ") that the other
- * nodes' users cause; anything else first is a failure.
- */
-static void
-expect_past_notices(struct tn_client *c, const char *want)
-{
-	char	line[1024];
-	int	n;
-
-	for (;;) {
-		n = tn_readline(c, line, sizeof(line), TN_LINE_TIMEOUT);
-		ck_assert_msg(n >= 0, "waiting for \"%s\": %s", want,
-		    tn_error());
-		if (strcmp(line, want) == 0)
-			return;
-		ck_assert_msg(strncmp(line, "-- ", 3) == 0,
-		    "expected \"%s\", got \"%s\"", want, line);
-	}
-}
 
 static void
 rename_to(struct tn_client *c, const char *nick)
