@@ -11,13 +11,6 @@
 
 extern const struct conn_proto line_proto;
 
-/*
- * --cluster: NATS did not store a line of the line client whose user id
- * this is (cluster.h, CI_PUB_FAILED): tell it with "!!", so that no line
- * is lost without a word.  From any thread.
- */
-void	line_publish_failed(uint64_t user_id, struct wakeset *ws);
-
 /* Line users registered now, for /stats. */
 size_t	line_users(void);
 

@@ -26,10 +26,12 @@
 
 struct cluster;
 struct conn;
+struct event;
 struct histdb;
 struct model;
 struct remotes;
 struct restate;
+struct room;
 struct tls_ctx;
 struct user;
 struct wakeset;
@@ -164,6 +166,15 @@ int	server_reload(struct server *srv, const struct options *opt);
  * model_say()'s result: M_UNREACHABLE means none was sent (--cluster).
  */
 int	server_say_batch(struct worker *w, struct user *u, size_t *n);
+
+/*
+ * Add ev, a chat line of bytes rendered bytes to room r, to w's batch
+ * (the caller flushed it first if it was another room's).  True once
+ * the batch is full, WORKER_BATCH lines or flow_batch_bytes(): the
+ * caller flushes it now.
+ */
+bool	server_batch_add(struct worker *w, struct room *r, struct event *ev,
+	    size_t bytes);
 
 /*
  * u, c's user, leaves every room, the others told why: the kill reason,

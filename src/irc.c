@@ -21,6 +21,7 @@
 #include "ircmsg.h"
 #define LOG_COMPONENT	"irc"
 #include "log.h"
+#include "senders.h"
 #include "model.h"
 #include "proto.h"
 #include "server.h"
@@ -69,6 +70,7 @@ static atomic_size_t	irc_users_count;
 struct irc_session {
 	struct user	 user;
 	struct conn	*conn;
+	struct sender	 sender;	/* --cluster: told of failed lines */
 	atomic_uint	 caps;		/* CAP_*: the owner sets, deliveries read */
 	atomic_bool	 no_ctcp;	/* user mode +T: CTCP but ACTION refused */
 	bool		 cap_open;	/* CAP LS or REQ, no END yet */
@@ -156,6 +158,20 @@ numeric(struct worker *w, struct conn *c, const char *num,
 	va_end(ap);
 	send_msg(w, c, ircmsg_printf(":%s %s %s %s", server_name, num, me(c),
 	    rest));
+}
+
+/*
+ * --cluster: NATS did not store a line of c's (senders.h).  From the
+ * acceptor: the nick is the owner's to read, so the notice goes to "*".
+ */
+static void
+tell_failed(struct conn *c, const char *text, struct wakeset *ws)
+{
+	struct msg	*m;
+
+	if ((m = ircmsg_printf(":%s NOTICE * :%s", server_name, text)) !=
+	    NULL)
+		conn_deliver(c, &m, 1, ws);
 }
 
 static void
@@ -355,11 +371,7 @@ batch_say(struct worker *w, struct conn *c, struct room *r,
 		return -1;
 	}
 	*relayed += ev->rendered[FMT_IRC]->len;
-	w->batch_room = r;
-	w->batch[w->nbatch++] = ev;
-	w->batch_bytes += ev->rendered[FMT_IRC]->len;
-	if (w->nbatch == WORKER_BATCH || w->batch_bytes >=
-	    flow_batch_bytes(LIMIT(w->host, sendq), w->host->workers))
+	if (server_batch_add(w, r, ev, ev->rendered[FMT_IRC]->len))
 		irc_flush(w, c);
 	return 0;
 }
@@ -459,6 +471,12 @@ try_register(struct worker *w, struct conn *c)
 	}
 	if (rc != M_OK)
 		return -1;
+	if (w->srv->cluster != NULL) {
+		s->sender.id = s->user.id;
+		s->sender.conn = c;
+		s->sender.tell = tell_failed;
+		senders_add(&s->sender);
+	}
 	log_info("%s registered as %s", c->addr, s->user.nick);
 	numeric(w, c, "001", ":Welcome to the chatd IRC network %s!%s",
 	    s->user.nick, s->user.uhost);
@@ -1893,6 +1911,7 @@ irc_free(struct conn *c)
 
 	if (s == NULL)
 		return;
+	senders_remove(&s->sender);
 	model_forget(server_of(c->host)->model, &s->user);
 	free(s->quit_reason);
 	free(s);

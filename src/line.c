@@ -22,6 +22,7 @@
 #include "linefmt.h"
 #define LOG_COMPONENT	"conn"
 #include "log.h"
+#include "senders.h"
 #include "model.h"
 #include "proto.h"
 #include "server.h"
@@ -38,8 +39,7 @@ struct line_session {
 	char		*quit_reason;	/* the client's /quit text */
 	size_t		 quit_len;
 	double		 log_tokens;	/* renames it may still log */
-	/* --cluster: in the sessions list, under sessions_mu. */
-	struct line_session *next_session, *prev_session;
+	struct sender	 sender;	/* --cluster: told of failed lines */
 	uint64_t	 log_refill_ms;
 	unsigned	 log_suppressed;	/* renames not logged */
 	bool		 authed;	/* sent the password, or none asked */
@@ -312,11 +312,7 @@ batch_say(struct worker *w, struct conn *c, enum event_kind kind,
 		return -1;
 	}
 	*relayed = ev->rendered[FMT_LINE]->len;
-	w->batch_room = r;
-	w->batch[w->nbatch++] = ev;
-	w->batch_bytes += ev->rendered[FMT_LINE]->len;
-	if (w->nbatch == WORKER_BATCH || w->batch_bytes >=
-	    flow_batch_bytes(LIMIT(w->host, sendq), w->host->workers))
+	if (server_batch_add(w, r, ev, ev->rendered[FMT_LINE]->len))
 		line_flush(w, c);
 	return 0;
 }
@@ -981,57 +977,15 @@ line_error(struct worker *w, struct conn *c, const char *text)
  * Coming and going.
  */
 
-/*
- * --cluster: the sessions, for a failed publish to find its sender; a
- * session is in it from line_open() until line_free(), so one found
- * under the lock has a live connection.
- */
-static pthread_mutex_t		 sessions_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct line_session	*sessions;
-
+/* --cluster: NATS did not store a line of c's (senders.h). */
 static void
-sessions_add(struct line_session *s)
+tell_failed(struct conn *c, const char *text, struct wakeset *ws)
 {
-	pthread_mutex_lock(&sessions_mu);
-	s->next_session = sessions;
-	if (sessions != NULL)
-		sessions->prev_session = s;
-	sessions = s;
-	pthread_mutex_unlock(&sessions_mu);
-}
+	struct msg	*m;
 
-static void
-sessions_remove(struct line_session *s)
-{
-	pthread_mutex_lock(&sessions_mu);
-	if (s->prev_session != NULL)
-		s->prev_session->next_session = s->next_session;
-	else if (sessions == s)
-		sessions = s->next_session;
-	if (s->next_session != NULL)
-		s->next_session->prev_session = s->prev_session;
-	s->next_session = s->prev_session = NULL;
-	pthread_mutex_unlock(&sessions_mu);
-}
-
-void
-line_publish_failed(uint64_t user_id, struct wakeset *ws)
-{
-	static const char	 text[] = "NATS did not store a line of yours: "
-				    "it was not relayed";
-	struct line_session	*s;
-	struct msg		*m;
-
-	pthread_mutex_lock(&sessions_mu);
-	for (s = sessions; s != NULL; s = s->next_session) {
-		if (s->user.id != user_id)
-			continue;
-		if ((m = msg_format(REPLY_ERROR, NULL, 0, text,
-		    sizeof(text) - 1)) != NULL)
-			conn_deliver(s->conn, &m, 1, ws);
-		break;
-	}
-	pthread_mutex_unlock(&sessions_mu);
+	if ((m = msg_format(REPLY_ERROR, NULL, 0, text, strlen(text))) !=
+	    NULL)
+		conn_deliver(c, &m, 1, ws);
 }
 
 /* Join the chat: a nickname, the default room, the welcome. */
@@ -1058,8 +1012,12 @@ line_register(struct worker *w, struct conn *c)
 	}
 	if (rc != M_OK)
 		return -1;
-	if (w->srv->cluster != NULL)
-		sessions_add(s);
+	if (w->srv->cluster != NULL) {
+		s->sender.id = s->user.id;
+		s->sender.conn = c;
+		s->sender.tell = tell_failed;
+		senders_add(&s->sender);
+	}
 	log_info("%s connected as %s", c->addr, s->user.nick);
 	return 0;
 }
@@ -1134,8 +1092,7 @@ line_free(struct conn *c)
 
 	if (s == NULL)
 		return;
-	if (server_of(c->host)->cluster != NULL)
-		sessions_remove(s);
+	senders_remove(&s->sender);
 	model_forget(server_of(c->host)->model, &s->user);
 	free(s->quit_reason);
 	free(s);

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "model.h"
 #include "remote.h"
+#include "senders.h"
 #include "restate.h"
 #include "server.h"
 #include "tls.h"
@@ -1014,8 +1015,7 @@ cluster_drain(struct server *srv)
 		case CI_PUB_FAILED:
 			log_warn("NATS did not acknowledge a line: %.*s",
 			    (int)items[i]->text_len, items[i]->text);
-			line_publish_failed(items[i]->cookie,
-			    srv->cluster_ws);
+			senders_failed(items[i]->cookie, srv->cluster_ws);
 			if (items[i]->cookie != 0)
 				cluster_flow_back(srv);
 			break;
@@ -2054,6 +2054,17 @@ server_reload(struct server *srv, const struct options *o)
 	    motd != NULL ? o->motd_path : "none",
 	    options_level_name(o->log_level));
 	return 0;
+}
+
+bool
+server_batch_add(struct worker *w, struct room *r, struct event *ev,
+    size_t bytes)
+{
+	w->batch_room = r;
+	w->batch[w->nbatch++] = ev;
+	w->batch_bytes += bytes;
+	return w->nbatch == WORKER_BATCH || w->batch_bytes >=
+	    flow_batch_bytes(LIMIT(w->host, sendq), w->host->workers);
 }
 
 int

@@ -279,26 +279,40 @@ START_TEST(test_nicks)
 }
 END_TEST
 
-/* A line NATS does not store is not relayed, and its sender is told. */
+/*
+ * A line NATS does not store is not relayed, and its sender is told,
+ * on the line protocol and on IRC.
+ */
 START_TEST(test_unstored_line)
 {
-	struct tn_daemon	*a = node("a");
-	struct tn_client	*ca = join(a);
+	uint16_t		 port;
+	struct tn_daemon	*a = node_irc("a", &port);
+	struct tn_client	*ca = join(a), *ic;
 	natsConnection		*nc = NULL;
 	jsCtx			*js = NULL;
-	char			 text[64];
+	char			 text[64], line[1024];
 
+	ic = tn_connect_port(port, 0);
+	ck_assert_msg(ic != NULL, "%s", tn_error());
+	SEND(ic, "NICK ircy\r\nUSER ircy 0 * :Irc Y\r\nJOIN #lobby\r\n");
+	skip_to(ic, " 366 ", line, sizeof(line));
 	SEND(ca, "stored\r\n");
 	ck_assert(next_chat(ca, text, sizeof(text)));
 	ck_assert_str_eq(text, "stored");
+	skip_to(ic, " PRIVMSG #lobby :stored", line, sizeof(line));
 	ck_assert_int_eq(natsConnection_ConnectTo(&nc, nats.url), NATS_OK);
 	ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
 	ck_assert_int_eq(js_DeleteStream(js, "chatd", NULL, NULL), NATS_OK);
 	SEND(ca, "not stored\r\n");
 	expect_past_notices(ca,
 	    "!! NATS did not store a line of yours: it was not relayed");
+	/* An IRC sender is told as well, in a NOTICE. */
+	SEND(ic, "PRIVMSG #lobby :not stored either\r\n");
+	skip_to(ic, " NOTICE * :NATS did not store a line of yours: it was "
+	    "not relayed", line, sizeof(line));
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);
+	tn_close(ic);
 	tn_close(ca);
 	stop(a);
 }
