@@ -198,6 +198,13 @@ struct bench;
 struct bthread {
 	struct bench		*b;
 	unsigned		 idx;
+#ifdef HAVE_TLS
+	/*
+	 * The thread's own: OpenSSL objects a context shares between
+	 * connections are then never touched by two threads.
+	 */
+	SSL_CTX			*tls_ctx;
+#endif
 	pthread_t		 tid;
 	int			 ep;
 	int			 tfd;		/* open-loop pacing */
@@ -815,20 +822,17 @@ resolve(struct bench *b)
  * verification only if asked.  Partial writes, a buffer that moves
  * (flush() compacts it) and buffers released when idle (c10k).
  */
-static int
-tls_init(struct bench *b)
-{
 #ifdef HAVE_TLS
-	const struct config	*cfg = b->cfg;
-	SSL_CTX			*ctx;
+static SSL_CTX *
+tls_ctx_new(const struct config *cfg)
+{
+	SSL_CTX	*ctx;
 
-	if (!cfg->tls)
-		return 0;
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
 		fprintf(stderr, "%s: cannot set up TLS\n", progname);
 		SSL_CTX_free(ctx);
-		return -1;
+		return NULL;
 	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
@@ -840,12 +844,22 @@ tls_init(struct bench *b)
 			fprintf(stderr, "%s: --ca: cannot load %s\n", progname,
 			    cfg->ca_file);
 			SSL_CTX_free(ctx);
-			return -1;
+			return NULL;
 		}
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	} else
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	b->tls_ctx = ctx;
+	return ctx;
+}
+#endif
+
+/* The first thread's context, made early so that a bad --ca is told. */
+static int
+tls_init(struct bench *b)
+{
+#ifdef HAVE_TLS
+	if (b->cfg->tls && (b->tls_ctx = tls_ctx_new(b->cfg)) == NULL)
+		return -1;
 #else
 	(void)b;
 #endif
@@ -1920,7 +1934,7 @@ tls_start(struct bthread *t, struct bconn *c)
 	struct in6_addr		 a6;
 	struct in_addr		 a4;
 
-	if ((c->ssl = SSL_new(t->b->tls_ctx)) == NULL ||
+	if ((c->ssl = SSL_new(t->tls_ctx)) == NULL ||
 	    SSL_set_fd(c->ssl, c->fd) != 1) {
 		conn_kill(t, c, "TLS", "cannot set up a connection");
 		return;
@@ -2281,6 +2295,11 @@ setup(struct bench *b)
 		    (t->rbuf = malloc(RBUF_SIZE)) == NULL ||
 		    (t->hist = malloc(sizeof *t->hist)) == NULL)
 			return -1;
+#ifdef HAVE_TLS
+		if (cfg->tls && (t->tls_ctx = i == 0 ? b->tls_ctx :
+		    tls_ctx_new(cfg)) == NULL)
+			return -1;
+#endif
 		bench_hist_init(t->hist);
 	}
 	for (i = 0; i < b->nconns; i++) {
@@ -2403,6 +2422,10 @@ teardown(struct bench *b)
 		free(t->again);
 		free(t->rbuf);
 		free(t->hist);
+#ifdef HAVE_TLS
+		if (i > 0)
+			SSL_CTX_free(t->tls_ctx);
+#endif
 	}
 	free(b->threads);
 #ifdef HAVE_TLS
