@@ -121,4 +121,10 @@ size_t		 clw_room_subject(const char *prefix, const char *room,
 size_t		 clw_nick_key(const char *nick, size_t len, char *buf,
 		    size_t cap);
 
+/*
+ * A decimal as clw_encode() writes it (digits, no sign, no leading
+ * zero) into *out: 0, or -1 if s[0..len) is not one or overflows.
+ */
+int		 clw_parse_u64(const char *s, size_t len, uint64_t *out);
+
 #endif /* CHATD_CLWIRE_H */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clroster.h"
+#include "clwire.h"
 #include "event.h"
 #include "proto.h"
 #include "utf8.h"
@@ -150,26 +151,6 @@ clroster_encode(const struct clroster_entry *e, size_t n, size_t part_max,
 	return parts;
 }
 
-/* Decimal digits only, no sign, no leading zero, no overflow. */
-static int
-parse_u64(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t	v = 0;
-	size_t		i;
-
-	if (len == 0 || len > UID_MAX || (len > 1 && s[0] == '0'))
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /* The word of [*p, end) up to stop (not taken), moving *p past it. */
 static const char *
 word(const char **p, const char *end, size_t *len)
@@ -196,7 +177,7 @@ walk(const char *p, const char *end,
 
 	while (p < end) {
 		w = word(&p, end, &wlen);
-		if (p == end || *p != ' ' || parse_u64(w, wlen, &e.uid) != 0)
+		if (p == end || *p != ' ' || clw_parse_u64(w, wlen, &e.uid) != 0)
 			return -1;
 		p++;
 		e.nick = word(&p, end, &e.nick_len);
@@ -228,11 +209,11 @@ clroster_parse(const char *text, size_t len, struct clroster_head *head,
 	uint64_t	 part, parts;
 
 	w = word(&p, end, &wlen);
-	if (p == end || *p != ' ' || parse_u64(w, wlen, &part) != 0)
+	if (p == end || *p != ' ' || clw_parse_u64(w, wlen, &part) != 0)
 		return -1;
 	p++;
 	w = word(&p, end, &wlen);
-	if (p == end || *p != '\n' || parse_u64(w, wlen, &parts) != 0 ||
+	if (p == end || *p != '\n' || clw_parse_u64(w, wlen, &parts) != 0 ||
 	    parts == 0 || parts > CLROSTER_PARTS_MAX || part >= parts)
 		return -1;
 	p++;

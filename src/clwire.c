@@ -166,14 +166,14 @@ next_word(const char **p, const char *end, char stop, size_t *len)
 	return start;
 }
 
-/* Decimal digits only, no sign, no overflow. */
-static int
-parse_u64(const char *s, size_t len, uint64_t *out)
+/* What clw_encode() writes: digits, no sign, no leading zero. */
+int
+clw_parse_u64(const char *s, size_t len, uint64_t *out)
 {
 	uint64_t	v = 0;
 	size_t		i;
 
-	if (len == 0 || len > 20)
+	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
 		return -1;
 	for (i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
@@ -210,10 +210,10 @@ clw_decode(const char *buf, size_t len, struct clw_msg *m)
 	if ((m->node = next_word(&p, end, ' ', &m->node_len)) == NULL)
 		return -1;
 	if ((w = next_word(&p, end, ' ', &wlen)) == NULL ||
-	    parse_u64(w, wlen, &m->uid) != 0)
+	    clw_parse_u64(w, wlen, &m->uid) != 0)
 		return -1;
 	if ((w = next_word(&p, end, '\n', &wlen)) == NULL ||
-	    parse_u64(w, wlen, &m->time_ms) != 0)
+	    clw_parse_u64(w, wlen, &m->time_ms) != 0)
 		return -1;
 	if ((m->room = next_word(&p, end, '\n', &m->room_len)) == NULL ||
 	    (m->nick = next_word(&p, end, '\n', &m->nick_len)) == NULL)

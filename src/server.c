@@ -1442,16 +1442,56 @@ hook_release(void *arg, struct user *u, const char *nick, size_t len)
 		log_warn("cluster: a nick's claim could not be released");
 }
 
+/*
+ * Publish u's event of kind about room (or, for a private line, to the
+ * node so named, uid the recipient's there), with text, or with "TARGET
+ * TEXT" if target is not NULL (clw_split_target()).  Its failure comes
+ * back to u as a room line's does (senders.h).
+ */
+static int
+publish_of(struct server *srv, struct user *u, enum clw_kind kind,
+    uint64_t uid, const char *room, size_t room_len, const char *target,
+    size_t target_len, const char *text, size_t len)
+{
+	struct clw_msg	 m;
+	char		*both = NULL;
+	int		 rc;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = kind;
+	m.uid = uid;
+	m.room = room;
+	m.room_len = room_len;
+	m.nick = u->nick;
+	m.nick_len = u->nick_len;
+	m.text = text;
+	m.text_len = len;
+	if (target != NULL) {
+		if ((both = malloc(target_len + 1 + len)) == NULL)
+			return M_NOMEM;
+		memcpy(both, target, target_len);
+		both[target_len] = ' ';
+		if (len > 0)
+			memcpy(both + target_len + 1, text, len);
+		m.text = both;
+		m.text_len = target_len + 1 + len;
+	}
+	rc = cluster_publish(srv->cluster, &m, u->id);
+	free(both);
+	if (rc == CL_ERROR)
+		log_warn("cluster: a %s could not be published",
+		    clw_kind_name(kind));
+	return rc == CL_OK ? M_OK : M_UNREACHABLE;
+}
+
 /* To the node of whoever holds the nick, which is not this one. */
 static int
 hook_message(void *arg, struct user *u, enum event_kind kind, const char *to,
     size_t to_len, const char *text, size_t len)
 {
 	struct server	*srv = arg;
-	struct clw_msg	 m;
-	char		 node[CLW_NODE_MAX + 1], *both;
+	char		 node[CLW_NODE_MAX + 1];
 	uint64_t	 uid;
-	int		 rc;
 
 	switch (cluster_nick_owner(srv->cluster, to, to_len, node, &uid)) {
 	case CL_OK:
@@ -1464,27 +1504,8 @@ hook_message(void *arg, struct user *u, enum event_kind kind, const char *to,
 	/* This node's, yet no user of its has it: a claim left behind. */
 	if (strcmp(node, cluster_node(srv->cluster)) == 0)
 		return M_NO_SUCH_NICK;
-	if ((both = malloc(to_len + 1 + len)) == NULL)
-		return M_NOMEM;
-	memcpy(both, to, to_len);
-	both[to_len] = ' ';
-	if (len > 0)
-		memcpy(both + to_len + 1, text, len);
-	memset(&m, 0, sizeof(m));
-	m.kind = kind == EV_USER_NOTICE ? CLW_NOTICE : CLW_PRIVMSG;
-	m.uid = uid;
-	m.room = node;
-	m.room_len = strlen(node);
-	m.nick = u->nick;
-	m.nick_len = u->nick_len;
-	m.text = both;
-	m.text_len = to_len + 1 + len;
-	/* Not acknowledged: the sender is told as for a room's line. */
-	rc = cluster_publish(srv->cluster, &m, u->id);
-	free(both);
-	if (rc == CL_ERROR)
-		log_warn("cluster: a private line could not be published");
-	return rc == CL_OK ? M_OK : M_UNREACHABLE;
+	return publish_of(srv, u, kind == EV_USER_NOTICE ? CLW_NOTICE :
+	    CLW_PRIVMSG, uid, node, strlen(node), to, to_len, text, len);
 }
 
 /* Set on every node, this one too, when the stream gives it back. */
@@ -1492,19 +1513,12 @@ static int
 hook_topic(void *arg, struct user *u, struct room *r, const char *text,
     size_t len)
 {
-	struct server	*srv = arg;
-	struct clw_msg	 m;
+	const char	*name;
+	size_t		 name_len;
 
-	memset(&m, 0, sizeof(m));
-	m.kind = CLW_TOPIC;
-	m.uid = u->id;
-	m.room = room_name(r, &m.room_len);
-	m.nick = u->nick;
-	m.nick_len = u->nick_len;
-	m.text = text;
-	m.text_len = len;
-	return cluster_publish(srv->cluster, &m, u->id) == CL_OK ? M_OK :
-	    M_UNREACHABLE;
+	name = room_name(r, &name_len);
+	return publish_of(arg, u, CLW_TOPIC, u->id, name, name_len, NULL, 0,
+	    text, len);
 }
 
 /* Put out on every node, this one too, when the stream gives it back. */
@@ -1512,28 +1526,12 @@ static int
 hook_kick(void *arg, struct user *u, struct room *r, const char *target,
     size_t target_len, const char *reason, size_t reason_len)
 {
-	struct server	*srv = arg;
-	struct clw_msg	 m;
-	char		*text;
-	int		 rc;
+	const char	*name;
+	size_t		 name_len;
 
-	if ((text = malloc(target_len + 1 + reason_len)) == NULL)
-		return M_NOMEM;
-	memcpy(text, target, target_len);
-	text[target_len] = ' ';
-	if (reason_len > 0)
-		memcpy(text + target_len + 1, reason, reason_len);
-	memset(&m, 0, sizeof(m));
-	m.kind = CLW_KICK;
-	m.uid = u->id;
-	m.room = room_name(r, &m.room_len);
-	m.nick = u->nick;
-	m.nick_len = u->nick_len;
-	m.text = text;
-	m.text_len = target_len + 1 + reason_len;
-	rc = cluster_publish(srv->cluster, &m, u->id);
-	free(text);
-	return rc == CL_OK ? M_OK : M_UNREACHABLE;
+	name = room_name(r, &name_len);
+	return publish_of(arg, u, CLW_KICK, u->id, name, name_len, target,
+	    target_len, reason, reason_len);
 }
 
 /* Applied on every node, this one too, when the stream gives it back. */
@@ -1541,19 +1539,12 @@ static int
 hook_mode(void *arg, struct user *u, struct room *r, const char *change,
     size_t len)
 {
-	struct server	*srv = arg;
-	struct clw_msg	 m;
+	const char	*name;
+	size_t		 name_len;
 
-	memset(&m, 0, sizeof(m));
-	m.kind = CLW_MODE;
-	m.uid = u->id;
-	m.room = room_name(r, &m.room_len);
-	m.nick = u->nick;
-	m.nick_len = u->nick_len;
-	m.text = change;
-	m.text_len = len;
-	return cluster_publish(srv->cluster, &m, u->id) == CL_OK ? M_OK :
-	    M_UNREACHABLE;
+	name = room_name(r, &name_len);
+	return publish_of(arg, u, CLW_MODE, u->id, name, name_len, NULL, 0,
+	    change, len);
 }
 
 /*

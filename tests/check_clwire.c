@@ -209,6 +209,25 @@ END_TEST
 static int	decode_str(const char *);
 
 /* A private line names a node, a recipient's id and nick, and a sender. */
+/* Decimals as clw_encode() writes them, and nothing else. */
+START_TEST(test_parse_u64)
+{
+	uint64_t	v = 7;
+
+	ck_assert_int_eq(clw_parse_u64("0", 1, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(clw_parse_u64("18446744073709551615", 20, &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	ck_assert_int_eq(clw_parse_u64("18446744073709551616", 20, &v), -1);
+	ck_assert_int_eq(clw_parse_u64("007", 3, &v), -1);
+	ck_assert_int_eq(clw_parse_u64("", 0, &v), -1);
+	ck_assert_int_eq(clw_parse_u64("-1", 2, &v), -1);
+	ck_assert_int_eq(clw_parse_u64("12a", 3, &v), -1);
+	ck_assert_int_eq(clw_parse_u64("123456789012345678901", 21, &v), -1);
+	ck_assert_uint_eq(v, UINT64_MAX);	/* untouched on failure */
+}
+END_TEST
+
 START_TEST(test_private)
 {
 	struct clw_msg	 m, d;
@@ -670,6 +689,7 @@ clwire_suite(void)
 	tcase_add_test(tc, test_subjects_and_keys);
 	tcase_add_test(tc, test_node_names);
 	tcase_add_test(tc, test_private);
+	tcase_add_test(tc, test_parse_u64);
 	tcase_add_test(tc, test_roster_exact);
 	tcase_add_test(tc, test_roster_empty);
 	tcase_add_test(tc, test_roster_split);
