@@ -16,6 +16,19 @@
 
 #define WHO_MS		10000	/* until /who shows a change */
 
+/*
+ * Wait until d has read the stream and said hello (its roster is then
+ * the cluster's to ask for): it listens before that, and a hello that
+ * reaches it meanwhile is one it does not answer.
+ */
+static inline struct tn_daemon *
+node_ready(struct tn_daemon *d)
+{
+	ck_assert_msg(tn_wait_log(d, "cluster: hello:", WHO_MS),
+	    "the node never said hello: %s", tn_error());
+	return d;
+}
+
 /* A node of the cluster, keeping NODE_HISTORY lines a room. */
 static inline struct tn_daemon *
 node(const char *name)
@@ -23,7 +36,7 @@ node(const char *name)
 	const char *const extra[] = { "--cluster", nats.url, "--node-name",
 	    name, "--rate", "0", "--history", NODE_HISTORY, NULL };
 
-	return start(extra);
+	return node_ready(start(extra));
 }
 
 /* A node with an IRC listener on a port that was free a moment ago. */
@@ -45,7 +58,7 @@ node_irc(const char *name, uint16_t *irc_port)
 	}
 	ck_assert_msg(tn_wait_log(d, "listening for irc on 127.0.0.1:", 5000),
 	    "no IRC listener in the log");
-	return d;
+	return node_ready(d);
 }
 
 /*
