@@ -1204,9 +1204,9 @@ model_private(struct model *m, struct user *u, const char *to,
 		    len, to_nick);
 	}
 	memcpy(to_nick, target->nick, target->nick_len + 1);
-	ev = event_new_full(EV_PRIVATE, 0, event_clock_ms(), target->nick,
-	    target->nick_len, u->nick, u->nick_len, u->uhost, u->uhost_len,
-	    target->nick, target->nick_len, text, len);
+	ev = private_event(EV_PRIVATE, event_clock_ms(), u->nick, u->nick_len,
+	    u->uhost, u->uhost_len, target->nick, target->nick_len, text, len,
+	    "", 0);
 	if (ev != NULL) {
 		ev->seq = atomic_fetch_add(&m->private_seq, 1) + 1;
 		deliver_one(target, NULL, ev, ctx);
@@ -1251,16 +1251,9 @@ model_private_kind(struct model *m, struct user *u, enum event_kind kind,
 	memcpy(out->away, target->away, target->away_len);
 	out->away[target->away_len] = '\0';
 	out->away_len = target->away_len;
-	/* A private line names its recipient in the room's place. */
-	if (kind == EV_PRIVATE)
-		ev = event_new_tagged(kind, 0, event_clock_ms(), target->nick,
-		    target->nick_len, u->nick, u->nick_len, u->uhost,
-		    u->uhost_len, target->nick, target->nick_len, text, len,
-		    ctags, ctags_len);
-	else
-		ev = event_new_tagged(kind, 0, event_clock_ms(), "", 0,
-		    u->nick, u->nick_len, u->uhost, u->uhost_len, target->nick,
-		    target->nick_len, text, len, ctags, ctags_len);
+	ev = private_event(kind, event_clock_ms(), u->nick, u->nick_len,
+	    u->uhost, u->uhost_len, target->nick, target->nick_len, text, len,
+	    ctags, ctags_len);
 	if (ev != NULL) {
 		ev->seq = atomic_fetch_add(&m->private_seq, 1) + 1;
 		ev->actor = u;

@@ -49,23 +49,9 @@ fail() {
 		echo "$name: --- irssi's pane:" >&2
 		t capture-pane -p -J -S -100 -t irssi >&2
 	fi
-	for f in nc.out server.log irssi.rc; do
-		if [ -n "$tmp" ] && [ -s "$tmp/$f" ]; then
-			echo "$name: --- $f" >&2
-			tail -n 20 "$tmp/$f" >&2
-		fi
-	done
+	irc_tails nc.out server.log irssi.rc
 	exit 1
 }
-
-ok() {
-	printf '%s: ok: %s\n' "$name" "$*"
-}
-
-if [ "${IRC_TEST_SERVER:-chatd}" = chatd ] && [ -z "${CHATD:-}" ]; then
-	echo "$name: CHATD must be set; run it with make check" >&2
-	exit 1
-fi
 irc_need tmux tmux
 irc_need socat socat
 irc_need irssi irssi

@@ -21,8 +21,31 @@
 #	The nc user says TEXT in #lobby.
 # nc_wait_line NICK TEXT
 #	Until the nc user has received TEXT from NICK in #lobby (10 s).
+# irc_tails FILE...
+#	For a failure: the last lines of each FILE of $tmp that has any.
+# ok TEXT
+#	Report a check that passed.
 
 IRC_SERVER_NAME=irc.test.invalid
+
+if [ "${IRC_TEST_SERVER:-chatd}" = chatd ] && [ -z "${CHATD:-}" ]; then
+	echo "$name: CHATD must be set; run it with make check" >&2
+	exit 1
+fi
+
+irc_tails() {
+	local f
+	for f in "$@"; do
+		if [ -n "$tmp" ] && [ -s "$tmp/$f" ]; then
+			echo "$name: --- $f" >&2
+			tail -n 20 "$tmp/$f" >&2
+		fi
+	done
+}
+
+ok() {
+	printf '%s: ok: %s\n' "$name" "$*"
+}
 irc_server=${IRC_TEST_SERVER:-chatd}
 irc_pid=
 irc_port=

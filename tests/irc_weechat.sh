@@ -42,25 +42,11 @@ trap 'exit 1' HUP INT TERM
 
 fail() {
 	printf '%s: FAIL: %s\n' "$name" "$*" >&2
-	for f in wc/logs/irc.server.chatd.weechatlog \
+	irc_tails wc/logs/irc.server.chatd.weechatlog \
 	    'wc/logs/irc.chatd.#lobby.weechatlog' wc/weechat.log nc.out \
-	    server.log; do
-		if [ -n "$tmp" ] && [ -s "$tmp/$f" ]; then
-			echo "$name: --- $f" >&2
-			tail -n 20 "$tmp/$f" >&2
-		fi
-	done
+	    server.log
 	exit 1
 }
-
-ok() {
-	printf '%s: ok: %s\n' "$name" "$*"
-}
-
-if [ "${IRC_TEST_SERVER:-chatd}" = chatd ] && [ -z "${CHATD:-}" ]; then
-	echo "$name: CHATD must be set; run it with make check" >&2
-	exit 1
-fi
 irc_need socat socat
 irc_need weechat-headless weechat-headless
 
