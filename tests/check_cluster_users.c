@@ -216,6 +216,34 @@ START_TEST(test_topic)
 }
 END_TEST
 
+/* Ask c's /rooms until a line starts with want; false if not in WHO_MS. */
+static bool
+rooms_lists(struct tn_client *c, const char *want)
+{
+	char	line[1024];
+	int64_t	end = tn_now_ms() + WHO_MS;
+	int	n, i;
+
+	while (tn_now_ms() < end) {
+		if (tn_sendstr(c, "/rooms\r\n") != 0)
+			return false;
+		do {
+			if (tn_readline(c, line, sizeof(line),
+			    TN_LINE_TIMEOUT) < 0)
+				return false;
+		} while (sscanf(line, "-- %d rooms:", &n) != 1);
+		for (i = 0; i < n; i++) {
+			if (tn_readline(c, line, sizeof(line),
+			    TN_LINE_TIMEOUT) < 0)
+				return false;
+			if (strncmp(line, want, strlen(want)) == 0)
+				return true;
+		}
+		poll(NULL, 0, 100);
+	}
+	return false;
+}
+
 /*
  * An IRC user of a, #ops's first member and so its operator, with lb,
  * a line user of b renamed bob, in #ops too.
@@ -232,6 +260,12 @@ ops_room(uint16_t port, struct tn_client *lb)
 	skip_to(ic, " 001 ircy ", line, sizeof(line));
 	SEND(ic, "JOIN #ops\r\n");
 	skip_to(ic, " 366 ", line, sizeof(line));
+	/*
+	 * b must have ircy's join before bob's: each node makes the first
+	 * member it sees the operator (doc/PROTOCOL.md).
+	 */
+	ck_assert_msg(rooms_lists(lb, "-- #ops 1 online"),
+	    "b never saw ircy in #ops");
 	rename_to(lb, "bob");
 	SEND(lb, "/join #ops\r\n");
 	skip_to(lb, "-- now talking in #ops", line, sizeof(line));
